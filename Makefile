@@ -1,0 +1,123 @@
+# Makefile — builds, tests, benchmarks and packages netwaked. Plain GNU make + pkg-config.
+#   make                 build/netwaked, build/netwakectl
+#   sudo make test       install missing packages, build, run unit + fuzz-corpus + netns tests
+#   sudo make demo       install missing packages, build, run the namespace lab demo
+#   make bench | fuzz FUZZ_SECONDS=N | deb | install [PREFIX=/usr/local DESTDIR=]
+#   Options: V=1 (show commands), SANITIZE=address,undefined (separate build dir), BUILD=dir
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/netwaked
+SYSCONFDIR ?= /etc
+DESTDIR  ?=
+SANITIZE ?=
+BUILD    ?= build$(if $(SANITIZE),-san)
+
+CXX      ?= g++
+PKGS     := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohmann_json libcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -Isrc $(PKG_CFLAGS) -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt
+LDFLAGS  += -Wl,--as-needed -pthread
+LDLIBS   += $(PKG_LIBS)
+ifneq ($(SANITIZE),)
+CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS  := $(sort $(wildcard src/*/*.cc))
+LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
+UNIT_SRCS ?= $(sort $(wildcard tests/unit/*.cc))
+UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
+FUZZ_SRCS := $(sort $(filter-out tests/fuzz/replay_main.cc,$(wildcard tests/fuzz/fuzz_*.cc)))
+FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.cc=$(BUILD)/replay/%)
+
+.PHONY: all deps test unit fuzz-replay fuzz demo bench deb install clean check-root
+all: $(BUILD)/netwaked $(BUILD)/netwakectl
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CXX   $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libnetwaked.a: $(LIB_OBJS)
+	@$(if $(Q),echo "  AR    $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/netwaked: $(BUILD)/obj/src/main.o $(BUILD)/libnetwaked.a
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/netwakectl: $(BUILD)/obj/tools/netwakectl.o $(BUILD)/libnetwaked.a
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libnetwaked.a
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+# Fuzz harnesses built with g++ and a replay main: `make test` replays the seed corpora.
+$(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(BUILD)/libnetwaked.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+unit: $(BUILD)/unit_tests
+fuzz-replay: $(FUZZ_REPLAY)
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit fuzz-replay tools-test
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tests/demo.sh
+
+# Real libFuzzer builds with clang (separate build dir).
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -f bench/bench.mk BUILD=$(BUILD)
+	$(Q)BUILD=$(BUILD) bench/run.sh
+
+deb:
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p $(BUILD) && mv -f ../netwaked_$(VERSION)*_*.deb ../netwaked*_$(VERSION)*.buildinfo ../netwaked_$(VERSION)*.changes $(BUILD)/ 2>/dev/null || true
+	@ls $(BUILD)/*.deb
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/netwaked $(DESTDIR)$(SBINDIR)/netwaked
+	install -m 0755 $(BUILD)/netwakectl $(DESTDIR)$(BINDIR)/netwakectl
+	install -d $(DESTDIR)$(SYSCONFDIR)/netwaked/hooks
+	install -m 0644 conf/netwaked.yaml $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml
+	install -d $(DESTDIR)$(DOCDIR)/examples/hooks $(DESTDIR)$(DOCDIR)/examples/conf
+	install -m 0755 hooks/* $(DESTDIR)$(DOCDIR)/examples/hooks/
+	install -m 0644 conf/examples/* $(DESTDIR)$(DOCDIR)/examples/conf/
+	if [ -d doc ] && ls doc/*.[58] >/dev/null 2>&1; then \
+	  install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8; \
+	  for m in doc/*.5; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; \
+	  for m in doc/*.8; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; fi
+
+tools-test:
+	@true
+
+clean:
+	rm -rf build build-san build-fuzz build-*
+
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(BUILD)/obj/tools/netwakectl.d

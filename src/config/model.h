@@ -1,0 +1,173 @@
+// config/model.h — the validated, immutable configuration model (SPEC §3).
+// Plain data: no YAML type appears here, nothing here does I/O. The loader (config/load.h)
+// and the tuninetd command line (main.cc) both produce a Config; everything else reads it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "packet/decode.h"
+
+namespace nw::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class LogLevel : uint8_t { Debug, Info, Notice, Warning, Error };
+
+struct DaemonConf {
+    std::string user;                                // empty: keep the starting user
+    std::string pidfile;                             // empty: none
+    std::string state_dir = "/var/lib/netwaked";     // empty: no persistence
+    std::string control_socket = "/run/netwaked/control.sock";  // empty: none
+    LogLevel log_level = LogLevel::Info;
+};
+
+struct NflogConf {
+    uint16_t group = 0;
+    uint32_t copy_range = 128;
+};
+struct PcapConf {
+    std::string interface;
+    std::string filter;                              // tcpdump syntax, may be empty
+    uint32_t snaplen = 256;
+    uint32_t buffer_size = 1 << 20;                  // bytes
+    bool promisc = false;
+};
+struct SensorConf {
+    std::string name;                                // default "nflog:<group>" / "pcap:<if>"
+    std::optional<NflogConf> nflog;                  // exactly one of nflog/pcap is set
+    std::optional<PcapConf> pcap;
+};
+
+// An address/CIDR with optional negation.
+struct Cidr {
+    packet::Addr addr{};                             // v4 stored v4-mapped
+    uint8_t prefix_len = 128;                        // in the 128-bit space (v4 /24 => 120)
+    bool negate = false;
+};
+struct PortRange {
+    uint16_t lo = 0, hi = 65535;
+    bool negate = false;
+};
+// TCP flag expression "syn,!ack": (flags & mask) == value.
+struct TcpFlags {
+    uint8_t mask = 0, value = 0;
+};
+struct Mac6 {
+    packet::Mac mac{};
+    bool negate = false;
+};
+
+enum class Proto : uint8_t { Any, Tcp, Udp, Icmp, Icmp6, Arp };
+
+// One match rule: all given fields must hold. Empty lists / nullopt mean "any".
+// For address/port lists: the packet matches if it matches any non-negated entry (or there
+// are none) and no negated entry.
+struct Rule {
+    std::string sensor;                              // sensor name, empty = any
+    std::optional<std::string> prefix;               // exact NFLOG prefix
+    std::string in_iface, out_iface;                 // exact names, empty = any
+    Proto proto = Proto::Any;
+    std::vector<Cidr> src, dst;
+    std::vector<PortRange> src_port, dst_port;
+    std::optional<TcpFlags> tcp_flags;
+    std::vector<Mac6> src_mac;
+    std::optional<uint16_t> vlan;
+};
+
+struct Trigger {
+    uint32_t packets = 1;
+    Duration within = std::chrono::seconds(10);
+};
+
+enum class WolMethod : uint8_t { Ethernet = 1, Udp = 2 };
+enum class EthernetTo : uint8_t { Both, Unicast, Broadcast };
+struct WolConf {
+    packet::Mac mac{};
+    std::string interface;
+    uint8_t methods = static_cast<uint8_t>(WolMethod::Ethernet);  // bit set of WolMethod
+    EthernetTo ethernet_to = EthernetTo::Both;
+    std::string udp_to = "255.255.255.255:9";        // host:port, [v6%if]:port
+    std::vector<uint8_t> password;                   // empty, 4 or 6 bytes
+    uint32_t repeat = 3;
+    Duration interval = std::chrono::seconds(1);
+    Duration cooldown = std::chrono::seconds(30);
+};
+
+struct ProxyAddress {
+    packet::Addr addr{};
+    std::vector<PortRange> ports;                    // empty: the section's `ports`, or any
+};
+struct SleepProxyConf {
+    std::string interface;
+    std::vector<ProxyAddress> addresses;
+    std::vector<PortRange> ports;                    // empty: any port wakes
+    Duration probe_interval = std::chrono::seconds(4);
+    uint32_t probe_misses = 3;
+    Duration shutdown_timeout = std::chrono::minutes(10);
+    uint32_t wake_attempts = 3;
+    Duration wake_interval = std::chrono::seconds(30);
+    bool keep = true;
+};
+
+struct TargetConf {
+    std::string name;
+    std::vector<std::string> sensors;                // empty = all
+    std::vector<Rule> match;                         // at least one rule (tuninetd: one empty rule)
+    std::optional<std::vector<Rule>> keepalive;      // nullopt: same as match
+    Trigger trigger;
+    Duration min_active{0};
+    Duration ttl = std::chrono::minutes(10);
+    std::string hook;                                // absolute path; empty = no hook
+    Duration hook_timeout = std::chrono::seconds(60);
+    std::optional<WolConf> wol;
+    std::optional<SleepProxyConf> sleep_proxy;
+};
+
+struct RegisterConf {
+    std::string listen;                              // "addr:port" / "[v6]:port"
+    std::string interface;
+    std::vector<Cidr> allow;
+    bool any_mac = false;
+    SleepProxyConf sleep_proxy;                      // interface/addresses unused
+    std::string hook;
+    Duration hook_timeout = std::chrono::seconds(60);
+    std::optional<WolConf> wol;                      // mac/interface filled per registration
+};
+
+struct KnockStep {
+    Proto proto = Proto::Tcp;                        // Tcp or Udp
+    uint16_t port = 0;
+};
+struct SpaConf {
+    uint16_t port = 62201;
+    std::string key_file;
+    Duration window = std::chrono::seconds(60);
+};
+struct KnockConf {
+    std::string name;
+    std::string target;
+    std::vector<KnockStep> sequence;                 // empty when spa is set
+    Duration timeout = std::chrono::seconds(15);
+    std::optional<TcpFlags> tcp_flags;               // default: syn,!ack for sequences
+    std::optional<SpaConf> spa;
+};
+
+struct Config {
+    std::string source;                              // file path, or "command line"
+    DaemonConf daemon;
+    std::vector<SensorConf> sensors;
+    std::vector<TargetConf> targets;
+    std::optional<RegisterConf> reg;
+    std::vector<KnockConf> knocks;
+    // tuninetd mode only
+    std::string savefile;                            // -w: append start packets here
+};
+
+const char* log_level_name(LogLevel l);
+const char* proto_name(Proto p);
+
+}  // namespace nw::config

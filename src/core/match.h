@@ -1,0 +1,63 @@
+// core/match.h — compiled match rules of every target (SPEC §3 "Match rule fields").
+// A Ruleset is built once per configuration and is immutable afterwards, so sensor threads
+// classify against it without locks. Per-packet cost does not grow with the number of targets:
+// rules are indexed (NFLOG prefix, destination address/port), not scanned.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+#include "core/shared.h"
+#include "packet/decode.h"
+
+namespace nw::core {
+
+// What the sensor knows about a packet besides its bytes.
+struct PacketMeta {
+    uint16_t sensor = 0;             // index into Config::sensors
+    std::string_view prefix;         // NFLOG prefix ("" if none / pcap)
+    bool has_prefix = false;
+    std::string_view in_iface;       // "" if unknown
+    std::string_view out_iface;
+};
+
+struct Verdict {
+    TargetShared* target;
+    uint32_t index;                  // index into Config::targets
+    bool match;                      // match rules hold (counts toward start)
+    bool keepalive;                  // keepalive rules hold (resets the idle timer)
+};
+
+class Ruleset {
+   public:
+    // Compiles `cfg`. `slots[i]` is the shared slot of cfg.targets[i] (same length).
+    // Returns null and sets *err if a rule cannot be compiled (the loader validates first,
+    // so this is only for programming errors).
+    static std::unique_ptr<Ruleset> build(const config::Config& cfg,
+                                          std::vector<std::shared_ptr<TargetShared>> slots,
+                                          std::string* err);
+    ~Ruleset();
+
+    // Appends one Verdict per target whose match or keepalive rules hold for the packet.
+    // `out` is cleared first. Thread-safe (const); allocation-free once `out` has capacity.
+    void classify(const packet::Decoded& d, const PacketMeta& m, std::vector<Verdict>* out) const;
+
+    size_t size() const;
+    TargetShared* slot(uint32_t index) const;
+
+    struct Impl;
+
+   private:
+    explicit Ruleset(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Does one rule hold for a packet? (Exposed for tests and for the index's final check.)
+bool rule_matches(const config::Rule& r, const config::Config& cfg, const packet::Decoded& d,
+                  const PacketMeta& m);
+
+}  // namespace nw::core

@@ -1,0 +1,86 @@
+// sensor/sensor.h — the sensor interface: one thread per pcap handle / NFLOG group that
+// decodes packets, classifies them against the current Ruleset, and hands the core Hits.
+// Sensors never touch target state beyond core::TargetShared and never log per packet.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/model.h"
+#include "core/match.h"
+#include "sensor/hitqueue.h"
+
+namespace nw::sensor {
+
+// Counters shown in status (SPEC §11). Written by the sensor thread, read by anyone.
+struct Stats {
+    std::atomic<uint64_t> packets{0};     // packets received
+    std::atomic<uint64_t> matched{0};     // packets that matched at least one target
+    std::atomic<uint64_t> drops{0};       // kernel drops (pcap_stats ps_drop / NFLOG seq gaps)
+    std::atomic<uint64_t> truncated{0};   // decoder: Truncated
+    std::atomic<uint64_t> malformed{0};   // decoder: Malformed/Unsupported
+    std::atomic<uint64_t> queue_full{0};  // hits that did not fit the queue (handled via overflow_hits)
+    std::atomic<uint64_t> enobufs{0};     // netlink overruns (episodes)
+    std::atomic<uint64_t> reopens{0};     // pcap: times the interface came back
+    std::atomic<bool> up{false};          // handle currently open
+};
+
+// What every sensor shares with the core.
+struct Shared {
+    std::atomic<const core::Ruleset*> rules{nullptr};  // current snapshot (core swaps it)
+    std::atomic<uint64_t> rules_epoch{0};              // bumped by the core on every swap
+    int wake_fd = -1;                                   // eventfd: written when a queue goes non-empty
+    uint64_t knock_ports_dummy = 0;                     // reserved
+};
+
+class Sensor {
+   public:
+    virtual ~Sensor() = default;
+    // Opens the capture (before privilege drop and before daemonizing). False + *err on failure,
+    // with a message a user can act on (EPERM: group bound by another process / need CAP_NET_ADMIN).
+    virtual bool open(std::string* err) = 0;
+    // Starts the thread. Call once, after open() succeeded.
+    virtual void start() = 0;
+    // Stops and joins the thread; closes the handle.
+    virtual void stop() = 0;
+
+    const std::string& name() const { return name_; }
+    const char* kind() const { return kind_; }
+    uint16_t index() const { return index_; }
+    Stats& stats() { return stats_; }
+    HitQueue& queue() { return queue_; }
+    // Epoch of the ruleset this sensor used in its last completed batch (for safe reclamation).
+    uint64_t quiescent_epoch() const { return quiescent_epoch_.load(std::memory_order_acquire); }
+
+   protected:
+    Sensor(std::string name, const char* kind, uint16_t index, Shared* shared)
+        : name_(std::move(name)), kind_(kind), index_(index), shared_(shared) {}
+
+    // Shared logic for both sensor kinds: classify a decoded packet, store keepalive times for
+    // active targets, push Hits for idle ones. Call with a filled `hit` template (d, raw, meta).
+    void deliver(core::Hit& hit, const core::PacketMeta& meta, int64_t now_ns);
+    // Call at the end of every batch: wakes the core if anything was pushed, publishes the epoch.
+    void end_batch();
+    // Call at the start of every batch: loads the current ruleset.
+    const core::Ruleset* begin_batch();
+
+    std::string name_;
+    const char* kind_;
+    uint16_t index_;
+    Shared* shared_;
+    Stats stats_;
+    HitQueue queue_;
+    std::atomic<uint64_t> quiescent_epoch_{0};
+    std::vector<core::Verdict> verdicts_;
+    const core::Ruleset* rules_ = nullptr;
+    bool pushed_ = false;
+};
+
+std::unique_ptr<Sensor> make_nflog_sensor(const config::SensorConf& c, uint16_t index, Shared* shared);
+std::unique_ptr<Sensor> make_pcap_sensor(const config::SensorConf& c, uint16_t index, Shared* shared);
+
+int64_t monotonic_ns();
+
+}  // namespace nw::sensor
