@@ -1,0 +1,354 @@
+// core/core.cc — targets, TTL timers and the single transition function (SPEC §4, DESIGN
+// "Shape"). Core thread only. Side effects go through HookSpawner/WolSender/callbacks.
+#include "core/core.h"
+
+#include <algorithm>
+
+#include "sys/log.h"
+
+namespace nw::core {
+
+namespace {
+constexpr int64_t kMs = 1000000;
+int64_t ns(config::Duration d) { return static_cast<int64_t>(d.count()) * kMs; }
+}  // namespace
+
+const char* state_name(TargetState s) {
+    switch (s) {
+        case TargetState::Idle: return "idle";
+        case TargetState::Active: return "active";
+    }
+    return "?";
+}
+
+const char* reason_name(Reason r) {
+    switch (r) {
+        case Reason::Traffic: return "traffic";
+        case Reason::Ttl: return "ttl";
+        case Reason::Signal: return "signal";
+        case Reason::Control: return "control";
+        case Reason::Knock: return "knock";
+        case Reason::Shutdown: return "shutdown";
+        case Reason::Registration: return "registration";
+        case Reason::Probe: return "probe";
+    }
+    return "?";
+}
+
+Core::Core(CoreDeps deps) : d_(std::move(deps)) {}
+
+Target* Core::find(std::string_view name) {
+    auto it = by_name_.find(std::string(name));
+    return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::string Core::sensor_name(uint16_t idx) const {
+    if (cfg_ && idx < cfg_->sensors.size()) return cfg_->sensors[idx].name;
+    return "?";
+}
+
+void Core::configure(std::shared_ptr<const config::Config> cfg,
+                     std::vector<std::shared_ptr<TargetShared>> slots) {
+    std::unordered_map<std::string, std::unique_ptr<Target>> old;
+    for (auto& t : targets_) old[t->conf.name] = std::move(t);
+    targets_.clear();
+    by_slot_.clear();
+    by_id_.clear();
+    by_name_.clear();
+    cfg_ = std::move(cfg);
+
+    for (size_t i = 0; i < cfg_->targets.size(); ++i) {
+        const auto& tc = cfg_->targets[i];
+        std::unique_ptr<Target> t;
+        auto it = old.find(tc.name);
+        if (it != old.end()) {
+            t = std::move(it->second);
+            old.erase(it);
+        } else {
+            t = std::make_unique<Target>();
+            t->id = next_id_++;
+        }
+        t->conf = tc;
+        t->shared = slots.at(i);
+        t->shared->active.store(t->state == TargetState::Active);
+        if (t->state == TargetState::Active) {
+            const int64_t ls = std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
+            t->shared->last_seen_ns.store(ls);
+            arm_ttl(*t);
+        }
+        while (t->trigger_times.size() > tc.trigger.packets) t->trigger_times.pop_front();
+        by_slot_[t->shared.get()] = t.get();
+        by_id_[t->id] = t.get();
+        by_name_[t->conf.name] = t.get();
+        targets_.push_back(std::move(t));
+    }
+    // Targets that disappeared: stop them if active, drop their timers.
+    for (auto& [name, t] : old) {
+        timers_.cancel({t->id, kTtl});
+        timers_.cancel({t->id, kWol});
+        if (t->state == TargetState::Active) {
+            log::notice("{}: removed from the configuration while active", name);
+            t->shared->active.store(false);
+            run_hook(*t, "stop", Reason::Shutdown, nullptr);
+        }
+    }
+}
+
+// The only place a target changes state. Logs, runs entry actions, arms/cancels timers.
+void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
+    const TargetState from = t.state;
+    if (from == to) return;
+    const int64_t now = d_.clock->now_ns();
+    t.state = to;
+    if (to == TargetState::Active) {
+        t.active_since_ns = now;
+        t.last_seen_ns = cause ? std::max(cause->t_ns, now) : now;
+        t.shared->last_seen_ns.store(t.last_seen_ns);
+        t.shared->active.store(true);
+        t.trigger_times.clear();
+        ++t.starts;
+        if (cause) {
+            t.trigger = std::make_unique<Hit>(*cause);
+            log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf.name, state_name(from), state_name(to),
+                        reason_name(r), sensor_name(cause->sensor));
+            log::notice("{}: trigger packet: {}{}", t.conf.name, packet::summarize(cause->d),
+                        cause->prefix[0] ? fmt::format(" prefix \"{}\"", cause->prefix) : std::string());
+            if (d_.on_start_packet) d_.on_start_packet(*cause);
+        } else {
+            t.trigger.reset();
+            log::notice("{}: {} -> {}: start ({})", t.conf.name, state_name(from), state_name(to), reason_name(r));
+        }
+        arm_ttl(t);
+        run_hook(t, "start", r, cause);
+        if (t.conf.wol) begin_wake(t, r, cause);
+    } else {
+        t.shared->active.store(false);
+        timers_.cancel({t.id, kTtl});
+        const int64_t idle_ms = (now - t.last_seen_ns) / kMs;
+        ++t.stops;
+        log::notice("{}: {} -> {}: stop ({}, idle {}.{:03} s)", t.conf.name, state_name(from), state_name(to),
+                    reason_name(r), idle_ms / 1000, idle_ms % 1000);
+        run_hook(t, "stop", r, nullptr, {{"NETWAKED_IDLE", std::to_string(idle_ms / 1000)}});
+    }
+    if (d_.on_state_changed) d_.on_state_changed();
+}
+
+void Core::arm_ttl(Target& t) {
+    const int64_t deadline =
+        std::max(t.last_seen_ns + ns(t.conf.ttl), t.active_since_ns + ns(t.conf.min_active));
+    timers_.arm({t.id, kTtl}, deadline);
+}
+
+// TTL timer fired: stop only if no keepalive arrived meanwhile. The sensors store last_seen only
+// while `active` is true, so: publish idle first, then re-read last_seen. A sensor that saw
+// `active` stored its time before we re-read (seq_cst), and we stay active; a sensor that sees
+// `idle` queues a Hit instead, which leads to a new start after this stop. Nothing is lost.
+void Core::on_ttl(Target& t, int64_t now) {
+    if (t.state != TargetState::Active) return;
+    int64_t ls = std::max(t.last_seen_ns, t.shared->last_seen_ns.load());
+    t.last_seen_ns = ls;
+    const int64_t deadline =
+        std::max(ls + ns(t.conf.ttl), t.active_since_ns + ns(t.conf.min_active));
+    if (now < deadline) {
+        timers_.arm({t.id, kTtl}, deadline);
+        return;
+    }
+    t.shared->active.store(false);
+    const int64_t ls2 = t.shared->last_seen_ns.load();
+    if (ls2 > ls) {  // a keepalive raced with the expiry: still active
+        t.shared->active.store(true);
+        t.last_seen_ns = ls2;
+        arm_ttl(t);
+        return;
+    }
+    transition(t, TargetState::Idle, Reason::Ttl, nullptr);
+}
+
+void Core::match_hit(Target& t, const Hit* h, int64_t t_ns) {
+    if (t.state == TargetState::Active) {
+        ++stale_hits_;  // queued before the start, or raced with it: counts as keepalive
+        if (h && !h->keepalive) return;
+        t.last_seen_ns = std::max(t.last_seen_ns, t_ns);
+        t.shared->last_seen_ns.store(std::max(t.shared->last_seen_ns.load(), t.last_seen_ns));
+        return;
+    }
+    if (h && !h->match) return;
+    const auto& tr = t.conf.trigger;
+    t.trigger_times.push_back(t_ns);
+    while (!t.trigger_times.empty() && t.trigger_times.front() < t_ns - ns(tr.within))
+        t.trigger_times.pop_front();
+    while (t.trigger_times.size() > tr.packets) t.trigger_times.pop_front();
+    if (t.trigger_times.size() >= tr.packets) transition(t, TargetState::Active, Reason::Traffic, h);
+}
+
+void Core::on_hit(const Hit& h) {
+    if (h.kind != HitKind::Traffic || !h.target) return;  // knocks / proxy: later layers
+    auto it = by_slot_.find(h.target);
+    if (it == by_slot_.end()) {
+        ++stale_hits_;  // target removed by a reload after the sensor classified the packet
+        return;
+    }
+    match_hit(*it->second, &h, h.t_ns);
+}
+
+void Core::on_overflow() {
+    const int64_t now = d_.clock->now_ns();
+    for (auto& t : targets_) {
+        uint32_t n = t->shared->overflow_hits.exchange(0);
+        while (n-- > 0 && t->state == TargetState::Idle) match_hit(*t, nullptr, now);
+    }
+}
+
+void Core::on_time() {
+    const int64_t now = d_.clock->now_ns();
+    for (auto key : timers_.pop_due(now)) {
+        auto it = by_id_.find(key.first);
+        if (it == by_id_.end()) continue;
+        Target& t = *it->second;
+        if (key.second == kTtl) on_ttl(t, now);
+        else if (key.second == kWol) send_wol_copy(t);
+    }
+}
+
+bool Core::start(std::string_view name, Reason r, std::string* err) {
+    Target* t = find(name);
+    if (!t) {
+        *err = fmt::format("no such target: {}", name);
+        return false;
+    }
+    if (t->state == TargetState::Active) {
+        t->last_seen_ns = d_.clock->now_ns();
+        t->shared->last_seen_ns.store(t->last_seen_ns);
+        return true;
+    }
+    transition(*t, TargetState::Active, r, nullptr);
+    return true;
+}
+
+bool Core::stop(std::string_view name, Reason r, std::string* err) {
+    Target* t = find(name);
+    if (!t) {
+        *err = fmt::format("no such target: {}", name);
+        return false;
+    }
+    transition(*t, TargetState::Idle, r, nullptr);
+    return true;
+}
+
+void Core::stop_all(Reason r) {
+    for (auto& t : targets_)
+        if (t->state == TargetState::Active) transition(*t, TargetState::Idle, r, nullptr);
+}
+
+void Core::shutdown() {
+    if (d_.stop_on_shutdown) stop_all(Reason::Shutdown);
+    for (auto& t : targets_) {
+        timers_.cancel({t->id, kTtl});
+        timers_.cancel({t->id, kWol});
+    }
+}
+
+bool Core::wake(std::string_view name, std::string* err) {
+    Target* t = find(name);
+    if (!t) {
+        *err = fmt::format("no such target: {}", name);
+        return false;
+    }
+    if (!t->conf.wol) {
+        *err = fmt::format("target {} has no wol section", name);
+        return false;
+    }
+    t->wol_last_burst_ns = 0;  // an explicit request bypasses the cooldown
+    begin_wake(*t, Reason::Control, nullptr);
+    return true;
+}
+
+void Core::begin_wake(Target& t, Reason r, const Hit* cause) {
+    const auto& w = *t.conf.wol;
+    const int64_t now = d_.clock->now_ns();
+    if (t.wol_last_burst_ns != 0 && now - t.wol_last_burst_ns < ns(w.cooldown)) {
+        log::info("{}: wake suppressed (cooldown {} ms)", t.conf.name, w.cooldown.count());
+        return;
+    }
+    if (!d_.wol) {
+        log::warn("{}: cannot send magic packets: no sender available", t.conf.name);
+        return;
+    }
+    t.wol_last_burst_ns = now;
+    t.wol_left = std::max<uint32_t>(w.repeat, 1);
+    ++t.wol_attempt;
+    ++t.wakes;
+    send_wol_copy(t);
+    log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf.name, packet::mac_str(w.mac), w.repeat,
+                w.interval.count(), cause ? ", trigger " + packet::summarize(cause->d) : std::string());
+    run_hook(t, "wake", r, cause,
+             {{"NETWAKED_MAC", packet::mac_str(w.mac)}, {"NETWAKED_ATTEMPT", std::to_string(t.wol_attempt)}});
+}
+
+void Core::send_wol_copy(Target& t) {
+    if (!t.conf.wol || t.wol_left == 0) return;
+    std::string desc, err;
+    if (!d_.wol->send(*t.conf.wol, &desc, &err))
+        log::warn("{}: magic packet not sent: {}", t.conf.name, err);
+    else
+        log::debug("{}: magic packet sent: {}", t.conf.name, desc);
+    if (--t.wol_left > 0) timers_.arm({t.id, kWol}, d_.clock->now_ns() + ns(t.conf.wol->interval));
+}
+
+void Core::run_hook(Target& t, const char* event, Reason r, const Hit* cause,
+                    std::vector<std::pair<std::string, std::string>> extra) {
+    if (t.conf.hook.empty() || !d_.hooks) return;
+    HookJob job;
+    job.target = t.conf.name;
+    job.path = t.conf.hook;
+    job.event = event;
+    job.timeout = t.conf.hook_timeout;
+    job.env.emplace_back("NETWAKED_EVENT", event);
+    job.env.emplace_back("NETWAKED_TARGET", t.conf.name);
+    job.env.emplace_back("NETWAKED_REASON", reason_name(r));
+    if (cause) packet_env(*cause, sensor_name(cause->sensor), &job.env);
+    for (auto& e : extra) job.env.push_back(std::move(e));
+    d_.hooks->submit(std::move(job));
+}
+
+void Core::on_hook_done(const HookResult& r) {
+    Target* t = find(r.target);
+    if (!t) return;
+    ++t->hook_runs;
+    t->last_exit = r.exit_code;
+    t->has_last_exit = true;
+}
+
+std::vector<SavedTarget> Core::save() const {
+    const int64_t now = d_.clock->now_ns();
+    std::vector<SavedTarget> out;
+    for (const auto& t : targets_) {
+        SavedTarget s;
+        s.name = t->conf.name;
+        s.active = t->state == TargetState::Active;
+        const int64_t ls = std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
+        s.idle_ms = ls ? (now - ls) / kMs : 0;
+        s.active_for_ms = s.active ? (now - t->active_since_ns) / kMs : 0;
+        out.push_back(s);
+    }
+    return out;
+}
+
+void Core::restore(const std::vector<SavedTarget>& saved) {
+    const int64_t now = d_.clock->now_ns();
+    for (const auto& s : saved) {
+        Target* t = find(s.name);
+        if (!t || !s.active || t->state == TargetState::Active) continue;
+        t->state = TargetState::Active;
+        t->active_since_ns = now - std::max<int64_t>(s.active_for_ms, 0) * kMs;
+        t->last_seen_ns = now - std::max<int64_t>(s.idle_ms, 0) * kMs;
+        t->shared->last_seen_ns.store(t->last_seen_ns);
+        t->shared->active.store(true);
+        ++t->starts;
+        const int64_t left_ms = std::max<int64_t>(0, (t->last_seen_ns + ns(t->conf.ttl) - now) / kMs);
+        log::notice("{}: restored as active from the state file ({} ms of TTL left)", t->conf.name, left_ms);
+        arm_ttl(*t);
+    }
+}
+
+}  // namespace nw::core

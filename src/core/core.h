@@ -1,0 +1,134 @@
+// core/core.h — the core: every target's state, its timers, and the one transition function
+// (SPEC §4). Runs on the core thread only; causes side effects solely through core/ports.h.
+// Never blocks, never sleeps, never touches sockets or YAML.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/model.h"
+#include "core/ports.h"
+#include "core/shared.h"
+#include "core/timers.h"
+
+namespace nw::core {
+
+enum class TargetState : uint8_t { Idle, Active };
+const char* state_name(TargetState s);
+
+enum class Reason : uint8_t { Traffic, Ttl, Signal, Control, Knock, Shutdown, Registration, Probe };
+const char* reason_name(Reason r);
+
+// Runtime state of one target. Owned by the core; read by status and persistence.
+struct Target {
+    uint64_t id = 0;                       // stable across reloads (timer owner)
+    config::TargetConf conf;
+    std::shared_ptr<TargetShared> shared;
+    TargetState state = TargetState::Idle;
+    int64_t active_since_ns = 0;
+    int64_t last_seen_ns = 0;              // core's view; sensors update shared->last_seen_ns
+    std::deque<int64_t> trigger_times;     // recent match hits while idle (bounded by trigger.packets)
+    std::unique_ptr<Hit> trigger;          // the packet that caused the last start (null: none)
+    uint64_t starts = 0, stops = 0;
+    uint64_t hook_runs = 0;
+    int last_exit = 0;
+    bool has_last_exit = false;
+    uint64_t wakes = 0;                    // magic-packet bursts sent
+    // Wake-on-LAN burst in progress
+    uint32_t wol_left = 0;                 // copies still to send in this burst
+    int64_t wol_last_burst_ns = 0;         // start of the last burst (cooldown)
+    uint32_t wol_attempt = 0;
+};
+
+// Dependencies of the core (all owned elsewhere; must outlive the core).
+struct CoreDeps {
+    Clock* clock = nullptr;
+    HookSpawner* hooks = nullptr;
+    WolSender* wol = nullptr;                        // null: wol sections are ignored (logged)
+    std::function<void(const Hit&)> on_start_packet; // -w savefile; may be empty
+    std::function<void()> on_state_changed;          // persist; may be empty
+    bool stop_on_shutdown = false;                   // tuninetd mode: SIGTERM runs stop hooks
+};
+
+// Persisted form of a target's state (times relative to "now" so they survive a reboot's
+// monotonic reset; the state file stores them as wall-clock times).
+struct SavedTarget {
+    std::string name;
+    bool active = false;
+    int64_t idle_ms = 0;          // since the last keepalive packet
+    int64_t active_for_ms = 0;    // since start
+};
+
+class Core {
+   public:
+    explicit Core(CoreDeps deps);
+
+    // Installs a configuration: first time or reload. slots[i] belongs to cfg->targets[i].
+    // Targets whose name persists keep their state (active/idle, last seen, counters); removed
+    // targets that were active get their `stop` (reason shutdown).
+    void configure(std::shared_ptr<const config::Config> cfg,
+                   std::vector<std::shared_ptr<TargetShared>> slots);
+
+    void on_hit(const Hit& h);
+    // A sensor queue overflowed: collect TargetShared::overflow_hits as match hits at now.
+    void on_overflow();
+    // Fires every due timer; call when the loop's timer fires (and after anything that may have
+    // changed next_deadline()).
+    void on_time();
+    int64_t next_deadline() const { return timers_.next(); }
+
+    bool start(std::string_view name, Reason r, std::string* err);
+    bool stop(std::string_view name, Reason r, std::string* err);
+    bool wake(std::string_view name, std::string* err);
+    void stop_all(Reason r);
+    // SIGTERM: stop everything in tuninetd mode (deps.stop_on_shutdown), cancel timers.
+    void shutdown();
+
+    void on_hook_done(const HookResult& r);
+
+    std::vector<SavedTarget> save() const;
+    void restore(const std::vector<SavedTarget>& saved);
+
+    const std::vector<std::unique_ptr<Target>>& targets() const { return targets_; }
+    const config::Config& config() const { return *cfg_; }
+    std::shared_ptr<const config::Config> config_ptr() const { return cfg_; }
+    Target* find(std::string_view name);
+
+    // Counters for status.
+    uint64_t stale_hits() const { return stale_hits_; }
+
+   private:
+    enum TimerKind : uint8_t { kTtl = 0, kWol = 1 };
+
+    void transition(Target& t, TargetState to, Reason r, const Hit* cause);
+    void arm_ttl(Target& t);
+    void on_ttl(Target& t, int64_t now);
+    void begin_wake(Target& t, Reason r, const Hit* cause);
+    void send_wol_copy(Target& t);
+    void run_hook(Target& t, const char* event, Reason r, const Hit* cause,
+                  std::vector<std::pair<std::string, std::string>> extra = {});
+    void match_hit(Target& t, const Hit* h, int64_t t_ns);
+    std::string sensor_name(uint16_t idx) const;
+
+    CoreDeps d_;
+    std::shared_ptr<const config::Config> cfg_;
+    std::vector<std::unique_ptr<Target>> targets_;
+    std::unordered_map<TargetShared*, Target*> by_slot_;
+    std::unordered_map<uint64_t, Target*> by_id_;
+    std::unordered_map<std::string, Target*> by_name_;
+    TimerSet timers_;
+    uint64_t next_id_ = 1;
+    uint64_t stale_hits_ = 0;
+};
+
+// Hook environment for a packet (NETWAKED_SENSOR, _PROTO, _SRC, _DST, ports, MAC, iface, prefix).
+void packet_env(const Hit& h, const std::string& sensor,
+                std::vector<std::pair<std::string, std::string>>* env);
+
+}  // namespace nw::core

@@ -1,0 +1,214 @@
+// daemon/cli.cc — command-line parsing and validation (see cli.h). No sockets, no threads.
+#include "daemon/cli.h"
+
+#include <getopt.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "sys/process.h"
+
+namespace nw::daemon {
+
+const char* usage_text() {
+    return "usage: netwaked [-C FILE] [-d] [-D] [--syslog] [--pidfile FILE] [--check]\n"
+           "       netwaked -i IFNAME -c HOOK [-f FILTER] [-n GROUP] [-t TTL] [-a] [-w FILE] [-d]\n"
+           "       netwaked -n GROUP -c HOOK [-i IFNAME [-f FILTER]] [-t TTL] [-a] [-w FILE] [-d]\n"
+           "\n"
+           "Configuration-file mode:\n"
+           "  -C, --config FILE   configuration (default /etc/netwaked/netwaked.yaml)\n"
+           "      --check         validate the configuration, print it normalized, exit\n"
+           "  -d                  daemonize (double fork, pidfile, log to syslog)\n"
+           "  -D, --debug         log debug messages\n"
+           "      --syslog        log to syslog even in the foreground\n"
+           "      --pidfile FILE  write the process id to FILE\n"
+           "tuninetd-compatible mode (one target named \"default\"):\n"
+           "  -i IFNAME           pcap sensor on interface IFNAME\n"
+           "  -f FILTER           BPF filter (tcpdump syntax) for the pcap sensor\n"
+           "  -n GROUP            NFLOG sensor on netfilter log group GROUP (0-65535)\n"
+           "  -c HOOK             hook executable, run as: HOOK start|stop default\n"
+           "  -t TTL              idle seconds before stop (default 600)\n"
+           "  -a                  only TCP packets with ACK reset the idle timer\n"
+           "  -w FILE             append the packets that caused each start to a pcap file\n"
+           "  -h, --help          this help;  -v, --version  print the version\n";
+}
+
+namespace {
+
+bool parse_uint(const char* s, unsigned long max, unsigned long* out) {
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') return false;
+    errno = 0;
+    char* end = nullptr;
+    unsigned long v = std::strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max) return false;
+    *out = v;
+    return true;
+}
+
+// A hook must be an existing, executable regular file; relative paths become absolute here,
+// before daemonizing changes directory.
+bool check_hook(const std::string& path, std::string* abs, std::string* err) {
+    *abs = sys::absolute_path(path);
+    struct stat st {};
+    if (stat(abs->c_str(), &st) != 0) {
+        *err = fmt::format("-c: hook \"{}\": {}", path, std::strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *err = fmt::format("-c: hook \"{}\" is not a regular file", path);
+        return false;
+    }
+    if (access(abs->c_str(), X_OK) != 0) {
+        *err = fmt::format("-c: hook \"{}\" is not executable", path);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
+    enum { kSyslog = 1000, kPidfile, kCheck };
+    static const option longopts[] = {
+        {"config", required_argument, nullptr, 'C'}, {"debug", no_argument, nullptr, 'D'},
+        {"syslog", no_argument, nullptr, kSyslog},   {"pidfile", required_argument, nullptr, kPidfile},
+        {"check", no_argument, nullptr, kCheck},     {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, 'v'},      {nullptr, 0, nullptr, 0},
+    };
+    std::string iface, filter, hook, savefile;
+    bool have_n = false, have_t = false, have_f = false, have_C = false, ack = false;
+    unsigned long group = 0, ttl = 600;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":C:dDi:f:n:c:t:aw:hv", longopts, nullptr)) != -1) {
+        switch (c) {
+            case 'C': o->config_path = optarg; have_C = true; break;
+            case 'd': o->daemonize = true; break;
+            case 'D': o->debug = true; break;
+            case kSyslog: o->syslog = true; break;
+            case kPidfile: o->pidfile = sys::absolute_path(optarg); break;
+            case kCheck: o->check = true; break;
+            case 'h': o->mode = CliOptions::Mode::Help; return 0;
+            case 'v': o->mode = CliOptions::Mode::Version; return 0;
+            case 'i':
+                iface = optarg;
+                if (iface.empty() || iface.size() >= IF_NAMESIZE || iface.find('/') != std::string::npos) {
+                    *err = fmt::format("-i: invalid interface name \"{}\" (1-{} characters)", iface, IF_NAMESIZE - 1);
+                    return 2;
+                }
+                break;
+            case 'f': filter = optarg; have_f = true; break;
+            case 'n':
+                if (!parse_uint(optarg, 65535, &group)) {
+                    *err = fmt::format("-n: invalid NFLOG group \"{}\" (an integer 0-65535)", optarg);
+                    return 2;
+                }
+                have_n = true;
+                break;
+            case 'c': hook = optarg; break;
+            case 't':
+                if (!parse_uint(optarg, 31536000, &ttl) || ttl == 0) {
+                    *err = fmt::format("-t: invalid TTL \"{}\" (whole seconds, 1-31536000)", optarg);
+                    return 2;
+                }
+                have_t = true;
+                break;
+            case 'a': ack = true; break;
+            case 'w':
+                savefile = optarg;
+                if (savefile.empty()) {
+                    *err = "-w: empty path";
+                    return 2;
+                }
+                break;
+            case ':':
+                *err = optopt ? fmt::format("option -{} needs an argument", static_cast<char>(optopt))
+                              : fmt::format("option {} needs an argument", argv[optind - 1]);
+                return 2;
+            default:
+                *err = optopt ? fmt::format("unknown option -{}", static_cast<char>(optopt))
+                              : fmt::format("unknown option {}", argv[optind - 1]);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        *err = fmt::format("unexpected argument \"{}\"", argv[optind]);
+        return 2;
+    }
+    const bool tuninetd = !iface.empty() || have_n || !hook.empty();
+    if (!tuninetd) {
+        if (have_f || have_t || ack || !savefile.empty()) {
+            *err = "-f, -t, -a and -w need the tuninetd mode (-i IFNAME and/or -n GROUP, and -c HOOK)";
+            return 2;
+        }
+        o->mode = CliOptions::Mode::ConfigFile;
+        return 0;
+    }
+    if (have_C || o->check) {
+        *err = "-C/--check cannot be combined with the tuninetd flags -i/-n/-c";
+        return 2;
+    }
+    if (hook.empty()) {
+        *err = "-c HOOK is required with -i/-n";
+        return 2;
+    }
+    if (iface.empty() && !have_n) {
+        *err = "-c needs a sensor: -i IFNAME and/or -n GROUP";
+        return 2;
+    }
+    if (have_f && iface.empty()) {
+        *err = "-f FILTER needs -i IFNAME";
+        return 2;
+    }
+    std::string abs_hook;
+    if (!check_hook(hook, &abs_hook, err)) return 2;
+
+    o->mode = CliOptions::Mode::Tuninetd;
+    config::Config& cfg = o->tuninetd;
+    cfg = config::Config{};
+    cfg.source = "command line";
+    cfg.daemon.state_dir.clear();       // tuninetd mode keeps no state and opens no socket
+    cfg.daemon.control_socket.clear();
+    cfg.daemon.log_level = o->debug ? config::LogLevel::Debug : config::LogLevel::Info;
+    if (have_n) {
+        config::SensorConf s;
+        s.name = fmt::format("nflog:{}", group);
+        s.nflog = config::NflogConf{static_cast<uint16_t>(group), 128};
+        cfg.sensors.push_back(s);
+    }
+    if (!iface.empty()) {
+        config::SensorConf s;
+        s.name = fmt::format("pcap:{}", iface);
+        config::PcapConf p;
+        p.interface = iface;
+        p.filter = filter;
+        s.pcap = p;
+        cfg.sensors.push_back(s);
+    }
+    config::TargetConf t;
+    t.name = "default";
+    t.match.push_back(config::Rule{});
+    if (ack) {
+        config::Rule k;
+        k.tcp_flags = config::TcpFlags{packet::kTcpAck, packet::kTcpAck};
+        k.proto = config::Proto::Tcp;
+        t.keepalive = std::vector<config::Rule>{k};
+    }
+    t.ttl = std::chrono::seconds(ttl);
+    t.hook = abs_hook;
+    cfg.targets.push_back(t);
+    if (!savefile.empty()) cfg.savefile = sys::absolute_path(savefile);
+    if (o->daemonize && o->pidfile.empty()) o->pidfile = "/run/netwaked.pid";
+    cfg.daemon.pidfile = o->pidfile;
+    return 0;
+}
+
+}  // namespace nw::daemon

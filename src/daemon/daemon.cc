@@ -1,0 +1,132 @@
+// daemon/daemon.cc — run_daemon(): opens sensors and sockets, daemonizes, starts the sensor
+// threads and runs the core thread's loop (hits, timers, signals, hooks, control). Wiring and
+// lifecycle only: policy lives in core/, mechanisms in sensor/, action/, control/, state/.
+#include "daemon/daemon.h"
+
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "action/hooks.h"
+#include "action/savefile.h"
+#include "action/wol.h"
+#include "config/load.h"
+#include "control/server.h"
+#include "core/core.h"
+#include "core/match.h"
+#include "daemon/runtime.h"
+#include "sensor/sensor.h"
+#include "sys/log.h"
+#include "sys/loop.h"
+#include "sys/process.h"
+
+namespace nw::daemon {
+
+namespace {
+
+class SystemClock : public core::Clock {
+   public:
+    int64_t now_ns() const override {
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    }
+    int64_t wall_s() const override { return ::time(nullptr); }
+};
+
+log::Level to_log_level(config::LogLevel l) {
+    switch (l) {
+        case config::LogLevel::Debug: return log::Level::Debug;
+        case config::LogLevel::Info: return log::Level::Info;
+        case config::LogLevel::Notice: return log::Level::Notice;
+        case config::LogLevel::Warning: return log::Level::Warning;
+        case config::LogLevel::Error: return log::Level::Error;
+    }
+    return log::Level::Info;
+}
+
+}  // namespace
+
+int run_daemon(const CliOptions& opts, config::Config cfg) {
+    log::set_level(opts.debug ? log::Level::Debug : to_log_level(cfg.daemon.log_level));
+    if (opts.syslog) log::use_syslog(true);
+
+    std::string err;
+    // Signals first, so every thread started later inherits the blocked mask.
+    sys::unique_fd sigfd = sys::block_signals_to_fd(&err);
+    if (!sigfd) {
+        log::error("{}", err);
+        return 1;
+    }
+
+    SystemClock clock;
+    Runtime rt(clock);
+    if (!rt.open(std::make_shared<const config::Config>(std::move(cfg)), opts, &err)) {
+        log::error("{}", err);
+        return 1;
+    }
+
+    if (opts.daemonize) {
+        if (!sys::daemonize(&err)) {
+            log::error("{}", err);
+            return 1;
+        }
+        log::use_syslog(true);
+    }
+    const std::string pidfile = !opts.pidfile.empty() ? opts.pidfile : rt.config().daemon.pidfile;
+    if (!pidfile.empty() && !sys::write_pidfile(pidfile, &err)) {
+        log::error("{}", err);
+        return 1;
+    }
+    if (!rt.start(&err)) {
+        log::error("{}", err);
+        sys::remove_pidfile(pidfile);
+        return 1;
+    }
+    sys::daemon_ready();
+
+    sys::Loop& loop = rt.loop();
+    bool quitting = false;
+    loop.add(sigfd.get(), EPOLLIN, [&](uint32_t) {
+        signalfd_siginfo si;
+        while (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
+            switch (si.ssi_signo) {
+                case SIGHUP:
+                    log::notice("SIGHUP: stopping every active target");
+                    rt.core().stop_all(core::Reason::Signal);
+                    break;
+                case SIGUSR1: rt.dump_status(); break;
+                case SIGUSR2: rt.reload(opts); break;
+                case SIGTERM:
+                case SIGINT:
+                    if (!quitting) {
+                        log::notice("{}: shutting down", strsignal(si.ssi_signo));
+                        quitting = true;
+                        loop.quit();
+                    } else {
+                        log::notice("{} again: not waiting for hooks", strsignal(si.ssi_signo));
+                        rt.hooks().kill_all();
+                    }
+                    break;
+            }
+        }
+    });
+
+    log::notice("netwaked {} running: {} sensor(s), {} target(s)", NETWAKED_VERSION, rt.config().sensors.size(),
+                rt.config().targets.size());
+    rt.run();
+    rt.shutdown();
+    sys::remove_pidfile(pidfile);
+    log::notice("netwaked exiting");
+    return 0;
+}
+
+}  // namespace nw::daemon

@@ -1,0 +1,358 @@
+// daemon/runtime.cc — implementation of Runtime (see runtime.h): lifecycle, the hit drain,
+// timer re-arming, reload, status and persistence glue.
+#include "daemon/runtime.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "action/savefile.h"
+#include "action/wol.h"
+#include "config/load.h"
+#include "state/statefile.h"
+#include "sys/log.h"
+
+namespace nw::daemon {
+
+namespace {
+bool same_sensors(const config::Config& a, const config::Config& b) {
+    if (a.sensors.size() != b.sensors.size()) return false;
+    for (size_t i = 0; i < a.sensors.size(); ++i) {
+        const auto &x = a.sensors[i], &y = b.sensors[i];
+        if (x.name != y.name || bool(x.nflog) != bool(y.nflog) || bool(x.pcap) != bool(y.pcap)) return false;
+        if (x.nflog && (x.nflog->group != y.nflog->group || x.nflog->copy_range != y.nflog->copy_range)) return false;
+        if (x.pcap && (x.pcap->interface != y.pcap->interface || x.pcap->filter != y.pcap->filter ||
+                       x.pcap->snaplen != y.pcap->snaplen || x.pcap->promisc != y.pcap->promisc))
+            return false;
+    }
+    return true;
+}
+}  // namespace
+
+Runtime::Runtime(core::Clock& clock) : clock_(clock) {}
+
+Runtime::~Runtime() {
+    for (auto& s : sensors_) s->stop();
+}
+
+bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& opts, std::string* err) {
+    cfg_ = std::move(cfg);
+    if (!loop_.ok()) {
+        *err = "cannot create the event loop (epoll/timerfd)";
+        return false;
+    }
+    wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake_fd_) {
+        *err = log::errno_str("eventfd", errno);
+        return false;
+    }
+    shared_.wake_fd = wake_fd_.get();
+
+    for (size_t i = 0; i < cfg_->sensors.size(); ++i) {
+        const auto& sc = cfg_->sensors[i];
+        auto s = sc.nflog ? sensor::make_nflog_sensor(sc, static_cast<uint16_t>(i), &shared_)
+                          : sensor::make_pcap_sensor(sc, static_cast<uint16_t>(i), &shared_);
+        if (!s->open(err)) return false;
+        sensors_.push_back(std::move(s));
+    }
+    seen_queue_full_.assign(sensors_.size(), 0);
+
+    if (!cfg_->savefile.empty()) {
+        savefile_ = std::make_unique<action::Savefile>();
+        if (!savefile_->open(cfg_->savefile, err)) return false;
+    }
+    wol_ = std::make_unique<action::WolSenderImpl>();
+    for (const auto& t : cfg_->targets)
+        if (t.wol && !wol_->prepare(*t.wol, err)) log::warn("{}: {}", t.name, *err);
+
+    if (!cfg_->daemon.control_socket.empty()) {
+        control_ = std::make_unique<control::Server>(loop_);
+        control_->set_handler([this](const control::Request& r) { return handle(r); });
+        control_->set_deadline_changed([this] { rearm(); });
+        if (!control_->open(cfg_->daemon.control_socket, err)) return false;
+    }
+    if (!cfg_->daemon.state_dir.empty()) {
+        state::PersistedState ps;
+        std::string e;
+        auto r = state::load_state(cfg_->daemon.state_dir, &ps, &e);
+        if (r == state::LoadResult::SetAside || r == state::LoadResult::Failed)
+            log::warn("state file in {}: {} ({})", cfg_->daemon.state_dir, e, state::load_result_name(r));
+        const int64_t now_ms = int64_t(clock_.wall_s()) * 1000;
+        for (const auto& p : ps.targets) {
+            core::SavedTarget s;
+            s.name = p.name;
+            s.active = p.active;
+            s.idle_ms = std::max<int64_t>(0, now_ms - p.last_seen_wall_ms);
+            s.active_for_ms = std::max<int64_t>(0, now_ms - p.active_since_wall_ms);
+            restored_.push_back(s);
+        }
+    }
+    (void)opts;
+    return true;
+}
+
+bool Runtime::install_rules(const config::Config& cfg, std::vector<std::shared_ptr<core::TargetShared>>* slots,
+                            std::string* err) {
+    std::map<std::string, std::shared_ptr<core::TargetShared>> next;
+    for (const auto& t : cfg.targets) {
+        auto it = slots_.find(t.name);
+        auto s = it != slots_.end() ? it->second : std::make_shared<core::TargetShared>(t.name);
+        next[t.name] = s;
+        slots->push_back(s);
+    }
+    auto rules = core::Ruleset::build(cfg, *slots, err);
+    if (!rules) return false;
+    slots_ = std::move(next);
+    const uint64_t epoch = shared_.rules_epoch.load() + 1;
+    shared_.rules.store(rules.get());
+    shared_.rules_epoch.store(epoch);
+    if (rules_) retired_.emplace_back(epoch, std::move(rules_));
+    rules_ = std::move(rules);
+    return true;
+}
+
+bool Runtime::start(std::string* err) {
+    started_ns_ = clock_.now_ns();
+    hooks_ = std::make_unique<action::HookRunner>(loop_);
+    hooks_->on_deadline_change = [this] { rearm(); };
+
+    core::CoreDeps deps;
+    deps.clock = &clock_;
+    deps.hooks = hooks_.get();
+    deps.wol = wol_.get();
+    deps.stop_on_shutdown = cfg_->daemon.state_dir.empty();
+    if (savefile_) deps.on_start_packet = [this](const core::Hit& h) { savefile_->append(h); };
+    deps.on_state_changed = [this] { dirty_ = true; };
+    core_ = std::make_unique<core::Core>(std::move(deps));
+    hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
+
+    std::vector<std::shared_ptr<core::TargetShared>> slots;
+    if (!install_rules(*cfg_, &slots, err)) return false;
+    core_->configure(cfg_, std::move(slots));
+    if (!restored_.empty()) core_->restore(restored_);
+
+    loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
+        uint64_t v;
+        while (::read(wake_fd_.get(), &v, sizeof v) > 0) {
+        }
+        drain();
+    });
+    loop_.on_timer([this] {
+        const int64_t now = clock_.now_ns();
+        core_->on_time();
+        hooks_->on_time(now);
+        if (control_) control_->on_time(now);
+    });
+    for (auto& s : sensors_) s->start();
+    started_ = true;
+    rearm();
+    return true;
+}
+
+// Drains every sensor queue into the core; reclaims retired rulesets no sensor can still use.
+void Runtime::drain() {
+    core::Hit h;
+    for (size_t i = 0; i < sensors_.size(); ++i) {
+        auto& s = *sensors_[i];
+        while (s.queue().pop(&h)) core_->on_hit(h);
+        const uint64_t qf = s.stats().queue_full.load();
+        if (qf != seen_queue_full_[i]) {
+            seen_queue_full_[i] = qf;
+            core_->on_overflow();
+        }
+    }
+    if (!retired_.empty()) reclaim();
+}
+
+void Runtime::reclaim() {
+    uint64_t min_epoch = UINT64_MAX;
+    for (auto& s : sensors_) min_epoch = std::min(min_epoch, s->quiescent_epoch());
+    // A sensor that has finished a batch at epoch E no longer holds pointers from older
+    // rulesets; drain once more so no queued Hit refers to a slot we are about to free.
+    bool any = false;
+    for (auto& r : retired_) any |= r.first <= min_epoch;
+    if (!any) return;
+    core::Hit h;
+    for (auto& s : sensors_)
+        while (s->queue().pop(&h)) core_->on_hit(h);
+    retired_.erase(std::remove_if(retired_.begin(), retired_.end(), [&](auto& r) { return r.first <= min_epoch; }),
+                   retired_.end());
+}
+
+void Runtime::rearm() {
+    if (!started_) return;
+    int64_t next = core_->next_deadline();
+    auto take = [&](int64_t d) {
+        if (d > 0 && (next == 0 || d < next)) next = d;
+    };
+    take(hooks_->next_deadline_ns());
+    if (control_) take(control_->next_deadline_ns());
+    loop_.arm_timer(next);
+}
+
+void Runtime::run() {
+    while (!loop_.quitting()) {
+        if (!loop_.run_once()) break;
+        if (dirty_) persist_now();
+        rearm();
+    }
+}
+
+void Runtime::persist_now() {
+    dirty_ = false;
+    if (cfg_->daemon.state_dir.empty() || !core_) return;
+    const int64_t now_ms = int64_t(clock_.wall_s()) * 1000;
+    state::PersistedState ps;
+    for (const auto& s : core_->save()) {
+        state::PersistedTarget p;
+        p.name = s.name;
+        p.active = s.active;
+        p.last_seen_wall_ms = now_ms - s.idle_ms;
+        p.active_since_wall_ms = s.active ? now_ms - s.active_for_ms : 0;
+        if (auto* t = core_->find(s.name); t && s.active)
+            p.ttl_deadline_wall_ms = p.last_seen_wall_ms + t->conf.ttl.count();
+        ps.targets.push_back(p);
+    }
+    std::string err;
+    if (!state::save_state(cfg_->daemon.state_dir, ps, &err)) log::warn("cannot write state: {}", err);
+}
+
+void Runtime::shutdown() {
+    for (auto& s : sensors_) s->stop();
+    if (started_) {
+        drain();
+        core_->shutdown();
+        int64_t longest = 0;
+        for (const auto& t : cfg_->targets) longest = std::max<int64_t>(longest, t.hook_timeout.count());
+        const int64_t deadline = clock_.now_ns() + (longest + 6000) * 1000000;
+        if (hooks_->pending() > 0) {
+            log::notice("waiting for {} hook(s) to finish", hooks_->pending());
+            rearm();
+            if (!hooks_->run_until_idle(deadline)) {
+                log::warn("hooks still running at exit: killing them");
+                hooks_->kill_all();
+            }
+        }
+        persist_now();
+    }
+    if (control_) control_->close();
+}
+
+void Runtime::reload(const CliOptions& opts) {
+    if (opts.mode != CliOptions::Mode::ConfigFile) {
+        log::notice("SIGUSR2: nothing to reload in tuninetd mode");
+        return;
+    }
+    config::Config next;
+    std::vector<std::string> errors;
+    if (!config::load_file(opts.config_path, &next, &errors)) {
+        log::error("reload of {} failed; keeping the running configuration:", opts.config_path);
+        for (const auto& e : errors) log::error("{}", e);
+        return;
+    }
+    if (!same_sensors(*cfg_, next)) {
+        log::error("reload of {} refused: the sensors section changed (needs a restart); keeping the running "
+                   "configuration", opts.config_path);
+        return;
+    }
+    auto cfg = std::make_shared<const config::Config>(std::move(next));
+    std::vector<std::shared_ptr<core::TargetShared>> slots;
+    std::string err;
+    drain();
+    if (!install_rules(*cfg, &slots, &err)) {
+        log::error("reload failed: {}", err);
+        return;
+    }
+    for (const auto& t : cfg->targets)
+        if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
+    cfg_ = cfg;
+    core_->configure(cfg_, std::move(slots));
+    log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
+    dirty_ = true;
+}
+
+control::Status Runtime::status() const {
+    control::Status st;
+    st.version = NETWAKED_VERSION;
+    st.pid = getpid();
+    const int64_t now = clock_.now_ns();
+    st.uptime_s = (now - started_ns_) / 1000000000;
+    for (const auto& s : sensors_) {
+        control::SensorStatus ss;
+        auto& x = const_cast<sensor::Sensor&>(*s).stats();
+        ss.name = s->name();
+        ss.kind = s->kind();
+        ss.packets = x.packets;
+        ss.matched = x.matched;
+        ss.drops = x.drops;
+        ss.truncated = x.truncated;
+        ss.malformed = x.malformed;
+        ss.queue_full = x.queue_full;
+        ss.up = x.up;
+        st.counters.malformed += ss.malformed;
+        st.counters.truncated += ss.truncated;
+        st.counters.dropped += ss.drops + ss.queue_full;
+        st.sensors.push_back(ss);
+    }
+    for (const auto& t : core_->targets()) {
+        control::TargetStatus ts;
+        ts.name = t->conf.name;
+        ts.state = core::state_name(t->state);
+        const int64_t ls = std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
+        if (ls > 0) ts.idle_s = double(now - ls) / 1e9;
+        ts.ttl_s = double(t->conf.ttl.count()) / 1e3;
+        if (t->state == core::TargetState::Active) {
+            const int64_t deadline = std::max(ls + int64_t(t->conf.ttl.count()) * 1000000,
+                                              t->active_since_ns + int64_t(t->conf.min_active.count()) * 1000000);
+            ts.remaining_s = std::max(0.0, double(deadline - now) / 1e9);
+        }
+        ts.hook_runs = t->hook_runs;
+        if (t->has_last_exit) ts.last_exit = t->last_exit;
+        ts.wakes = t->wakes;
+        st.targets.push_back(ts);
+    }
+    return st;
+}
+
+void Runtime::dump_status() {
+    log::notice("status (SIGUSR1): configuration {}", cfg_->source);
+    const std::string text = control::render_status_text(status());
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        if (nl > pos) log::notice("status: {}", std::string_view(text).substr(pos, nl - pos));
+        pos = nl + 1;
+    }
+}
+
+std::string Runtime::handle(const control::Request& r) {
+    std::string err;
+    switch (r.cmd) {
+        case control::Cmd::Status: return control::format_status(status());
+        case control::Cmd::Start:
+            if (!core_->start(r.target, core::Reason::Control, &err)) return control::reply_error(err);
+            return control::reply_ok(fmt::format("{} started", r.target));
+        case control::Cmd::Stop:
+            if (!core_->stop(r.target, core::Reason::Control, &err)) return control::reply_error(err);
+            return control::reply_ok(fmt::format("{} stopped", r.target));
+        case control::Cmd::Wake:
+            if (!core_->wake(r.target, &err)) return control::reply_error(err);
+            return control::reply_ok(fmt::format("magic packets sent for {}", r.target));
+        case control::Cmd::Forget: return control::reply_error("no registration named " + r.target);
+        case control::Cmd::Reload: {
+            CliOptions o;
+            o.mode = CliOptions::Mode::ConfigFile;
+            o.config_path = cfg_->source;
+            reload(o);
+            return control::reply_ok("reload requested; see the log for the result");
+        }
+    }
+    return control::reply_error("unknown command");
+}
+
+}  // namespace nw::daemon

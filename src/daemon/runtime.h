@@ -1,0 +1,86 @@
+// daemon/runtime.h — everything the running daemon owns, in one object: the loop, sensors,
+// core, hook runner, WoL sender, savefile, control server and state file, plus reload.
+// Runs on the core thread only (sensor threads touch nothing here but their queues).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "action/hooks.h"
+#include "config/model.h"
+#include "control/protocol.h"
+#include "control/server.h"
+#include "core/core.h"
+#include "core/match.h"
+#include "daemon/cli.h"
+#include "sensor/sensor.h"
+#include "sys/fd.h"
+#include "sys/loop.h"
+
+namespace nw::action {
+class WolSenderImpl;
+class Savefile;
+}  // namespace nw::action
+
+namespace nw::daemon {
+
+class Runtime {
+   public:
+    explicit Runtime(core::Clock& clock);
+    ~Runtime();
+
+    // Opens every sensor, the savefile, WoL sockets and the control socket, and loads the
+    // state file. Before daemonizing and before any thread starts. False + *err on failure.
+    bool open(std::shared_ptr<const config::Config> cfg, const CliOptions& opts, std::string* err);
+    // Starts the sensor threads and installs the configuration in the core.
+    bool start(std::string* err);
+    // Runs the loop until quit().
+    void run();
+    // Clean exit (SPEC §6): stop sensors, let running hooks finish (up to their timeout),
+    // write state.
+    void shutdown();
+
+    void reload(const CliOptions& opts);
+    void dump_status();
+    control::Status status() const;
+
+    sys::Loop& loop() { return loop_; }
+    core::Core& core() { return *core_; }
+    action::HookRunner& hooks() { return *hooks_; }
+    const config::Config& config() const { return *cfg_; }
+
+   private:
+    bool install_rules(const config::Config& cfg, std::vector<std::shared_ptr<core::TargetShared>>* slots,
+                       std::string* err);
+    void drain();
+    void reclaim();
+    void rearm();
+    void persist_now();
+    void restore_state();
+    std::string handle(const control::Request& r);
+
+    core::Clock& clock_;
+    sys::Loop loop_;
+    std::shared_ptr<const config::Config> cfg_;
+    sensor::Shared shared_;
+    sys::unique_fd wake_fd_;
+    std::vector<std::unique_ptr<sensor::Sensor>> sensors_;
+    std::map<std::string, std::shared_ptr<core::TargetShared>> slots_;
+    std::unique_ptr<core::Ruleset> rules_;
+    std::vector<std::pair<uint64_t, std::unique_ptr<core::Ruleset>>> retired_;
+    std::unique_ptr<action::HookRunner> hooks_;
+    std::unique_ptr<action::WolSenderImpl> wol_;
+    std::unique_ptr<action::Savefile> savefile_;
+    std::unique_ptr<core::Core> core_;
+    std::unique_ptr<control::Server> control_;
+    std::vector<core::SavedTarget> restored_;
+    std::vector<uint64_t> seen_queue_full_;
+    int64_t started_ns_ = 0;
+    bool dirty_ = false;
+    bool started_ = false;
+};
+
+}  // namespace nw::daemon

@@ -1,0 +1,38 @@
+// main.cc — netwaked's entry point: parse the command line, load and validate the
+// configuration, then hand over to run_daemon(). Short on purpose (DESIGN "Layout").
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "config/load.h"
+#include "config/print.h"
+#include "daemon/cli.h"
+#include "daemon/daemon.h"
+
+int main(int argc, char** argv) {
+    using nw::daemon::CliOptions;
+    CliOptions opts;
+    std::string err;
+    if (nw::daemon::parse_cli(argc, argv, &opts, &err) != 0) {
+        std::fprintf(stderr, "netwaked: %s\nTry 'netwaked --help'.\n", err.c_str());
+        return 2;
+    }
+    switch (opts.mode) {
+        case CliOptions::Mode::Help: std::fputs(nw::daemon::usage_text(), stdout); return 0;
+        case CliOptions::Mode::Version: std::printf("netwaked %s\n", NETWAKED_VERSION); return 0;
+        case CliOptions::Mode::Tuninetd: return nw::daemon::run_daemon(opts, opts.tuninetd);
+        case CliOptions::Mode::ConfigFile: break;
+    }
+    nw::config::Config cfg;
+    std::vector<std::string> errors;
+    if (!nw::config::load_file(opts.config_path, &cfg, &errors)) {
+        for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+        std::fprintf(stderr, "netwaked: %zu error(s) in %s\n", errors.size(), opts.config_path.c_str());
+        return 2;
+    }
+    if (opts.check) {
+        std::fputs(nw::config::print_normalized(cfg).c_str(), stdout);
+        return 0;
+    }
+    return nw::daemon::run_daemon(opts, std::move(cfg));
+}

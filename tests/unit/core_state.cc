@@ -1,0 +1,302 @@
+// tests/unit/core_state.cc — the core's state machine driven by a fake clock, a recording hook
+// spawner and a recording WoL sender: start once per burst, stop at TTL and never before,
+// keepalive semantics (-a), trigger windows, min_active, signals, reload, restore.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+
+using namespace nw;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int64_t kMs = 1000000;
+
+struct FakeClock : core::Clock {
+    int64_t t = 1000 * kMs;
+    int64_t now_ns() const override { return t; }
+    int64_t wall_s() const override { return 1700000000 + t / 1000000000; }
+};
+
+struct FakeHooks : core::HookSpawner {
+    std::vector<core::HookJob> jobs;
+    void submit(core::HookJob j) override { jobs.push_back(std::move(j)); }
+    size_t pending() const override { return 0; }
+    void kill_all() override {}
+    std::vector<std::string> events() const {
+        std::vector<std::string> v;
+        for (auto& j : jobs) v.push_back(j.event);
+        return v;
+    }
+    std::string env(size_t i, const std::string& k) const {
+        for (auto& [n, v] : jobs.at(i).env)
+            if (n == k) return v;
+        return "<absent>";
+    }
+};
+
+struct FakeWol : core::WolSender {
+    std::vector<int64_t> sent;
+    FakeClock* clock;
+    bool send(const config::WolConf&, std::string* desc, std::string*) override {
+        sent.push_back(clock->t);
+        *desc = "fake";
+        return true;
+    }
+};
+
+struct Fixture {
+    FakeClock clock;
+    FakeHooks hooks;
+    FakeWol wol;
+    std::unique_ptr<core::Core> core;
+    std::vector<std::shared_ptr<core::TargetShared>> slots;
+    std::shared_ptr<config::Config> cfg = std::make_shared<config::Config>();
+
+    explicit Fixture(std::vector<config::TargetConf> targets = {}) {
+        wol.clock = &clock;
+        if (targets.empty()) {
+            config::TargetConf t;
+            t.name = "default";
+            t.ttl = 2s;
+            t.hook = "/bin/true";
+            targets.push_back(t);
+        }
+        cfg->sensors.push_back(config::SensorConf{"nflog:1", config::NflogConf{1, 128}, std::nullopt});
+        cfg->targets = targets;
+        for (auto& t : targets) slots.push_back(std::make_shared<core::TargetShared>(t.name));
+        core::CoreDeps d;
+        d.clock = &clock;
+        d.hooks = &hooks;
+        d.wol = &wol;
+        core = std::make_unique<core::Core>(d);
+        core->configure(cfg, slots);
+    }
+    core::Hit hit(size_t target = 0, bool match = true, bool keepalive = true) {
+        core::Hit h;
+        h.target = slots.at(target).get();
+        h.match = match;
+        h.keepalive = keepalive;
+        h.t_ns = clock.t;
+        h.d.l3 = 4;
+        h.d.proto = packet::kProtoUdp;
+        h.d.has_l4 = true;
+        h.d.src = packet::Addr::v4(0x0a000002);
+        h.d.dst = packet::Addr::v4(0x0a000001);
+        h.d.src_port = 5555;
+        h.d.dst_port = 9999;
+        return h;
+    }
+    // What a sensor does for an active target: store the time, nothing else.
+    void keepalive(size_t target = 0) { slots.at(target)->last_seen_ns.store(clock.t); }
+    // Advances the clock to each due deadline up to `to`, firing timers like the loop would.
+    void advance(int64_t to) {
+        while (true) {
+            int64_t d = core->next_deadline();
+            if (d == 0 || d > to) break;
+            clock.t = std::max(clock.t, d);
+            core->on_time();
+        }
+        clock.t = to;
+    }
+    core::TargetState state(size_t i = 0) { return core->targets().at(i)->state; }
+};
+
+}  // namespace
+
+TEST_CASE("first packet starts once; a burst does not start twice") {
+    Fixture f;
+    f.core->on_hit(f.hit());
+    CHECK(f.state() == core::TargetState::Active);
+    CHECK(f.slots[0]->active.load());
+    f.core->on_hit(f.hit());  // queued before the start was seen: keepalive only
+    f.core->on_hit(f.hit());
+    REQUIRE(f.hooks.events() == std::vector<std::string>{"start"});
+    CHECK(f.hooks.jobs[0].target == "default");
+    CHECK(f.hooks.env(0, "NETWAKED_EVENT") == "start");
+    CHECK(f.hooks.env(0, "NETWAKED_REASON") == "traffic");
+    CHECK(f.hooks.env(0, "NETWAKED_SENSOR") == "nflog:1");
+    CHECK(f.hooks.env(0, "NETWAKED_PROTO") == "udp");
+    CHECK(f.hooks.env(0, "NETWAKED_SRC") == "10.0.0.2");
+    CHECK(f.hooks.env(0, "NETWAKED_DST_PORT") == "9999");
+    CHECK(f.hooks.env(0, "NETWAKED_SRC_MAC") == "<absent>");
+    CHECK(f.hooks.env(0, "NETWAKED_PREFIX") == "<absent>");
+}
+
+TEST_CASE("stop fires at TTL after the last keepalive, never before") {
+    Fixture f;
+    const int64_t t0 = f.clock.t;
+    f.core->on_hit(f.hit());
+    f.advance(t0 + 1500 * kMs);
+    f.keepalive();  // sensor hot path at t0+1.5 s
+    f.advance(t0 + 3499 * kMs);
+    CHECK(f.state() == core::TargetState::Active);
+    CHECK(f.hooks.events() == std::vector<std::string>{"start"});
+    f.advance(t0 + 3500 * kMs);
+    CHECK(f.state() == core::TargetState::Idle);
+    REQUIRE(f.hooks.events() == std::vector<std::string>{"start", "stop"});
+    CHECK(f.hooks.env(1, "NETWAKED_REASON") == "ttl");
+    CHECK(f.hooks.env(1, "NETWAKED_IDLE") == "2");
+    CHECK_FALSE(f.slots[0]->active.load());
+    CHECK(f.core->next_deadline() == 0);  // idle: no timer at all
+}
+
+TEST_CASE("a packet after stop leads to a new start") {
+    Fixture f;
+    f.core->on_hit(f.hit());
+    f.advance(f.clock.t + 2000 * kMs);
+    REQUIRE(f.state() == core::TargetState::Idle);
+    f.core->on_hit(f.hit());
+    CHECK(f.hooks.events() == std::vector<std::string>{"start", "stop", "start"});
+}
+
+TEST_CASE("keepalive-only packets (-a) do not start, and non-keepalive packets do not extend") {
+    Fixture f;
+    f.core->on_hit(f.hit(0, /*match=*/false, /*keepalive=*/true));
+    CHECK(f.state() == core::TargetState::Idle);
+    const int64_t t0 = f.clock.t;
+    f.core->on_hit(f.hit(0, true, false));  // SYN-only packet in -a mode: starts
+    CHECK(f.state() == core::TargetState::Active);
+    f.advance(t0 + 1000 * kMs);
+    f.core->on_hit(f.hit(0, true, false));  // queued non-keepalive: must not extend
+    f.advance(t0 + 2000 * kMs);
+    CHECK(f.state() == core::TargetState::Idle);
+}
+
+TEST_CASE("a keepalive racing with expiry keeps the target active") {
+    Fixture f;
+    const int64_t t0 = f.clock.t;
+    f.core->on_hit(f.hit());
+    f.clock.t = t0 + 2000 * kMs;
+    f.keepalive();  // stored at exactly the deadline, before the core looked
+    f.core->on_time();
+    CHECK(f.state() == core::TargetState::Active);
+    f.advance(t0 + 4000 * kMs);
+    CHECK(f.state() == core::TargetState::Idle);
+}
+
+TEST_CASE("trigger needs N packets within the window") {
+    config::TargetConf t;
+    t.name = "svc";
+    t.ttl = 10s;
+    t.hook = "/bin/true";
+    t.trigger = config::Trigger{3, 1s};
+    Fixture f({t});
+    f.core->on_hit(f.hit());
+    f.clock.t += 600 * kMs;
+    f.core->on_hit(f.hit());
+    f.clock.t += 600 * kMs;  // first packet now outside the window
+    f.core->on_hit(f.hit());
+    CHECK(f.state() == core::TargetState::Idle);
+    f.clock.t += 100 * kMs;
+    f.core->on_hit(f.hit());
+    CHECK(f.state() == core::TargetState::Active);
+}
+
+TEST_CASE("min_active delays stop") {
+    config::TargetConf t;
+    t.name = "svc";
+    t.ttl = 1s;
+    t.min_active = 5s;
+    t.hook = "/bin/true";
+    Fixture f({t});
+    const int64_t t0 = f.clock.t;
+    f.core->on_hit(f.hit());
+    f.advance(t0 + 4999 * kMs);
+    CHECK(f.state() == core::TargetState::Active);
+    f.advance(t0 + 5000 * kMs);
+    CHECK(f.state() == core::TargetState::Idle);
+}
+
+TEST_CASE("SIGHUP stops every active target, control start/stop work") {
+    config::TargetConf a, b;
+    a.name = "a";
+    b.name = "b";
+    a.hook = b.hook = "/bin/true";
+    Fixture f({a, b});
+    std::string err;
+    CHECK(f.core->start("a", core::Reason::Control, &err));
+    CHECK_FALSE(f.core->start("zzz", core::Reason::Control, &err));
+    CHECK(err == "no such target: zzz");
+    f.core->on_hit(f.hit(1));
+    f.core->stop_all(core::Reason::Signal);
+    CHECK(f.state(0) == core::TargetState::Idle);
+    CHECK(f.state(1) == core::TargetState::Idle);
+    CHECK(f.hooks.events() == std::vector<std::string>{"start", "start", "stop", "stop"});
+    CHECK(f.hooks.env(2, "NETWAKED_REASON") == "signal");
+    CHECK(f.hooks.env(0, "NETWAKED_REASON") == "control");
+    CHECK(f.hooks.env(0, "NETWAKED_SENSOR") == "<absent>");
+}
+
+TEST_CASE("wol: a start sends repeat copies interval apart, cooldown suppresses a second burst") {
+    config::TargetConf t;
+    t.name = "nas";
+    t.ttl = 1s;
+    t.hook = "/bin/true";
+    config::WolConf w;
+    w.mac = {0xd8, 0xcb, 0x8a, 0x39, 0xbe, 0xa1};
+    w.repeat = 3;
+    w.interval = 100ms;
+    w.cooldown = 30s;
+    t.wol = w;
+    Fixture f({t});
+    const int64_t t0 = f.clock.t;
+    f.core->on_hit(f.hit());
+    f.advance(t0 + 500 * kMs);
+    REQUIRE(f.wol.sent.size() == 3);
+    CHECK(f.wol.sent[1] - f.wol.sent[0] == 100 * kMs);
+    CHECK(f.wol.sent[2] - f.wol.sent[1] == 100 * kMs);
+    auto ev = f.hooks.events();
+    REQUIRE(ev.size() >= 2);
+    CHECK(ev[1] == "wake");
+    CHECK(f.hooks.env(1, "NETWAKED_MAC") == "d8:cb:8a:39:be:a1");
+    CHECK(f.hooks.env(1, "NETWAKED_ATTEMPT") == "1");
+    f.advance(t0 + 2000 * kMs);  // stopped by now
+    f.core->on_hit(f.hit());     // second start within cooldown: no new burst
+    f.advance(t0 + 3000 * kMs);
+    CHECK(f.wol.sent.size() == 3);
+}
+
+TEST_CASE("reload keeps the state of targets that still exist and stops removed ones") {
+    config::TargetConf a, b;
+    a.name = "a";
+    b.name = "b";
+    a.hook = b.hook = "/bin/true";
+    a.ttl = b.ttl = 10s;
+    Fixture f({a, b});
+    f.core->on_hit(f.hit(0));
+    f.core->on_hit(f.hit(1));
+    auto cfg2 = std::make_shared<config::Config>(*f.cfg);
+    cfg2->targets = {a};
+    f.core->configure(cfg2, {f.slots[0]});
+    CHECK(f.core->targets().size() == 1);
+    CHECK(f.state(0) == core::TargetState::Active);
+    CHECK(f.hooks.events() == std::vector<std::string>{"start", "start", "stop"});
+    CHECK(f.hooks.jobs[2].target == "b");
+    CHECK(f.core->next_deadline() != 0);
+}
+
+TEST_CASE("restore keeps an active target active with its remaining TTL") {
+    Fixture f;
+    core::SavedTarget s;
+    s.name = "default";
+    s.active = true;
+    s.idle_ms = 1500;
+    s.active_for_ms = 3000;
+    f.core->restore({s});
+    CHECK(f.state() == core::TargetState::Active);
+    CHECK(f.core->next_deadline() == f.clock.t + 500 * kMs);
+    f.advance(f.clock.t + 500 * kMs);
+    CHECK(f.hooks.events() == std::vector<std::string>{"stop"});
+}
+
+TEST_CASE("queue overflow is not lost: overflow hits count as matches") {
+    Fixture f;
+    f.slots[0]->overflow_hits.store(1);
+    f.core->on_overflow();
+    CHECK(f.state() == core::TargetState::Active);
+}
