@@ -95,24 +95,32 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory -f bench/bench.mk BUILD=$(BUILD)
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
+# The .deb, built by dpkg-buildpackage (debian/rules builds in debian/build-deb); the
+# artifacts it leaves in ../ are moved to $(BUILD)/. Tools: scripts/deb-deps.sh.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
 deb:
 	dpkg-buildpackage -us -uc -b
-	@mkdir -p $(BUILD) && mv -f ../netwaked_$(VERSION)*_*.deb ../netwaked*_$(VERSION)*.buildinfo ../netwaked_$(VERSION)*.changes $(BUILD)/ 2>/dev/null || true
-	@ls $(BUILD)/*.deb
+	@mkdir -p $(BUILD)
+	@for f in ../netwaked_$(DEB_VERSION)_*.deb ../netwaked-dbgsym_$(DEB_VERSION)_*.deb \
+	          ../netwaked_$(DEB_VERSION)_*.buildinfo ../netwaked_$(DEB_VERSION)_*.changes; do \
+	  if [ -e "$$f" ]; then mv -f "$$f" $(BUILD)/ || exit 1; fi; done
+	@ls $(BUILD)/netwaked_$(DEB_VERSION)_*.deb
 
+# Binaries, the configuration (never overwriting an existing one), man pages, and the
+# example configurations and hooks. Honours PREFIX and DESTDIR (SPEC §13, §14).
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/netwaked $(DESTDIR)$(SBINDIR)/netwaked
 	install -m 0755 $(BUILD)/netwakectl $(DESTDIR)$(BINDIR)/netwakectl
 	install -d $(DESTDIR)$(SYSCONFDIR)/netwaked/hooks
-	install -m 0644 conf/netwaked.yaml $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml
+	[ -e $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml ] || \
+	  install -m 0644 conf/netwaked.yaml $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml
 	install -d $(DESTDIR)$(DOCDIR)/examples/hooks $(DESTDIR)$(DOCDIR)/examples/conf
-	install -m 0755 hooks/* $(DESTDIR)$(DOCDIR)/examples/hooks/
-	install -m 0644 conf/examples/* $(DESTDIR)$(DOCDIR)/examples/conf/
-	if [ -d doc ] && ls doc/*.[58] >/dev/null 2>&1; then \
-	  install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8; \
-	  for m in doc/*.5; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; \
-	  for m in doc/*.8; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; fi
+	for f in hooks/*; do if [ -f "$$f" ]; then install -m 0755 "$$f" $(DESTDIR)$(DOCDIR)/examples/hooks/ || exit 1; fi; done
+	for f in conf/examples/*; do if [ -f "$$f" ]; then install -m 0644 "$$f" $(DESTDIR)$(DOCDIR)/examples/conf/ || exit 1; fi; done
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	for m in doc/*.5; do if [ -f "$$m" ]; then install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man5/ || exit 1; fi; done
+	for m in doc/*.8; do if [ -f "$$m" ]; then install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ || exit 1; fi; done
 
 tools-test:
 	@true

@@ -23,11 +23,13 @@ struct DaemonConf {
     std::string state_dir = "/var/lib/netwaked";     // empty: no persistence
     std::string control_socket = "/run/netwaked/control.sock";  // empty: none
     LogLevel log_level = LogLevel::Info;
+    bool operator==(const DaemonConf&) const = default;
 };
 
 struct NflogConf {
     uint16_t group = 0;
     uint32_t copy_range = 128;
+    bool operator==(const NflogConf&) const = default;
 };
 struct PcapConf {
     std::string interface;
@@ -35,11 +37,13 @@ struct PcapConf {
     uint32_t snaplen = 256;
     uint32_t buffer_size = 1 << 20;                  // bytes
     bool promisc = false;
+    bool operator==(const PcapConf&) const = default;
 };
 struct SensorConf {
     std::string name;                                // default "nflog:<group>" / "pcap:<if>"
     std::optional<NflogConf> nflog;                  // exactly one of nflog/pcap is set
     std::optional<PcapConf> pcap;
+    bool operator==(const SensorConf&) const = default;
 };
 
 // An address/CIDR with optional negation.
@@ -47,18 +51,22 @@ struct Cidr {
     packet::Addr addr{};                             // v4 stored v4-mapped
     uint8_t prefix_len = 128;                        // in the 128-bit space (v4 /24 => 120)
     bool negate = false;
+    bool operator==(const Cidr&) const = default;
 };
 struct PortRange {
     uint16_t lo = 0, hi = 65535;
     bool negate = false;
+    bool operator==(const PortRange&) const = default;
 };
 // TCP flag expression "syn,!ack": (flags & mask) == value.
 struct TcpFlags {
     uint8_t mask = 0, value = 0;
+    bool operator==(const TcpFlags&) const = default;
 };
 struct Mac6 {
     packet::Mac mac{};
     bool negate = false;
+    bool operator==(const Mac6&) const = default;
 };
 
 enum class Proto : uint8_t { Any, Tcp, Udp, Icmp, Icmp6, Arp };
@@ -76,11 +84,13 @@ struct Rule {
     std::optional<TcpFlags> tcp_flags;
     std::vector<Mac6> src_mac;
     std::optional<uint16_t> vlan;
+    bool operator==(const Rule&) const = default;
 };
 
 struct Trigger {
     uint32_t packets = 1;
     Duration within = std::chrono::seconds(10);
+    bool operator==(const Trigger&) const = default;
 };
 
 enum class WolMethod : uint8_t { Ethernet = 1, Udp = 2 };
@@ -95,11 +105,13 @@ struct WolConf {
     uint32_t repeat = 3;
     Duration interval = std::chrono::seconds(1);
     Duration cooldown = std::chrono::seconds(30);
+    bool operator==(const WolConf&) const = default;
 };
 
 struct ProxyAddress {
     packet::Addr addr{};
     std::vector<PortRange> ports;                    // empty: the section's `ports`, or any
+    bool operator==(const ProxyAddress&) const = default;
 };
 struct SleepProxyConf {
     std::string interface;
@@ -111,6 +123,7 @@ struct SleepProxyConf {
     uint32_t wake_attempts = 3;
     Duration wake_interval = std::chrono::seconds(30);
     bool keep = true;
+    bool operator==(const SleepProxyConf&) const = default;
 };
 
 struct TargetConf {
@@ -125,6 +138,7 @@ struct TargetConf {
     Duration hook_timeout = std::chrono::seconds(60);
     std::optional<WolConf> wol;
     std::optional<SleepProxyConf> sleep_proxy;
+    bool operator==(const TargetConf&) const = default;
 };
 
 struct RegisterConf {
@@ -136,16 +150,19 @@ struct RegisterConf {
     std::string hook;
     Duration hook_timeout = std::chrono::seconds(60);
     std::optional<WolConf> wol;                      // mac/interface filled per registration
+    bool operator==(const RegisterConf&) const = default;
 };
 
 struct KnockStep {
     Proto proto = Proto::Tcp;                        // Tcp or Udp
     uint16_t port = 0;
+    bool operator==(const KnockStep&) const = default;
 };
 struct SpaConf {
     uint16_t port = 62201;
     std::string key_file;
     Duration window = std::chrono::seconds(60);
+    bool operator==(const SpaConf&) const = default;
 };
 struct KnockConf {
     std::string name;
@@ -154,6 +171,7 @@ struct KnockConf {
     Duration timeout = std::chrono::seconds(15);
     std::optional<TcpFlags> tcp_flags;               // default: syn,!ack for sequences
     std::optional<SpaConf> spa;
+    bool operator==(const KnockConf&) const = default;
 };
 
 struct Config {
@@ -165,6 +183,7 @@ struct Config {
     std::vector<KnockConf> knocks;
     // tuninetd mode only
     std::string savefile;                            // -w: append start packets here
+    bool operator==(const Config&) const = default;
 };
 
 const char* log_level_name(LogLevel l);

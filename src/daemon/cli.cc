@@ -65,7 +65,7 @@ bool check_hook(const std::string& path, std::string* abs, std::string* err) {
         *err = fmt::format("-c: hook \"{}\" is not a regular file", path);
         return false;
     }
-    if (access(abs->c_str(), X_OK) != 0) {
+    if ((st.st_mode & 0111) == 0 || access(abs->c_str(), X_OK) != 0) {
         *err = fmt::format("-c: hook \"{}\" is not executable", path);
         return false;
     }

@@ -3,6 +3,7 @@
 // lifecycle only: policy lives in core/, mechanisms in sensor/, action/, control/, state/.
 #include "daemon/daemon.h"
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>

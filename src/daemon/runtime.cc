@@ -63,7 +63,10 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
 
     if (!cfg_->savefile.empty()) {
         savefile_ = std::make_unique<action::Savefile>();
-        if (!savefile_->open(cfg_->savefile, err)) return false;
+        bool any_nflog = false;
+        for (const auto& sc : cfg_->sensors) any_nflog |= sc.nflog.has_value();
+        if (!savefile_->open(cfg_->savefile, any_nflog ? packet::LinkType::RawIp : packet::LinkType::Ethernet, err))
+            return false;
     }
     wol_ = std::make_unique<action::WolSenderImpl>();
     for (const auto& t : cfg_->targets)
@@ -125,7 +128,12 @@ bool Runtime::start(std::string* err) {
     deps.hooks = hooks_.get();
     deps.wol = wol_.get();
     deps.stop_on_shutdown = cfg_->daemon.state_dir.empty();
-    if (savefile_) deps.on_start_packet = [this](const core::Hit& h) { savefile_->append(h); };
+    if (savefile_)
+        deps.on_start_packet = [this](const core::Hit& h) {
+            std::string e;
+            if (!savefile_->write(h.linktype, std::span<const uint8_t>(h.raw, h.raw_len), h.orig_len, &e))
+                log::warn("savefile: {}", e);
+        };
     deps.on_state_changed = [this] { dirty_ = true; };
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };

@@ -54,13 +54,18 @@ std::string mac_str(const Mac& m);      // "aa:bb:cc:dd:ee:ff"
 
 // What the decoder found. Fields are valid only when their has_/l-flag says so.
 struct Decoded {
-    // link layer
+    // link layer. has_eth: src_mac is valid (Ethernet, cooked capture of an Ethernet device,
+    // NFLOG hw header); has_dst_mac: dst_mac is valid too (cooked captures only know it for broadcast).
     bool has_eth = false;
+    bool has_dst_mac = false;
     Mac src_mac{}, dst_mac{};
     uint16_t ethertype = 0;       // innermost EtherType (after VLAN tags); 0 if unknown
     uint8_t vlan_count = 0;       // 0, 1 or 2 (QinQ)
     uint16_t vlan = 0;            // outermost VLAN id (12 bits) when vlan_count > 0
     uint16_t vlan_inner = 0;      // inner VLAN id when vlan_count == 2
+    uint8_t sll_pkttype = 0xff;   // cooked captures: 0 host, 1 broadcast, 2 multicast, 3 other host,
+                                  // 4 outgoing (PACKET_*); 0xff when not a cooked capture
+    uint32_t sll_ifindex = 0;     // cooked v2 (SLL2) only: interface index; 0 if unknown
 
     // network layer: 4 = IPv4, 6 = IPv6, 'a' = ARP, 0 = none
     uint8_t l3 = 0;
@@ -68,7 +73,8 @@ struct Decoded {
     uint8_t proto = 0;            // IP protocol (after IPv6 extension headers)
     uint8_t ttl = 0;              // IPv4 TTL / IPv6 hop limit
     bool fragment = false;        // non-first fragment: no L4 header
-    uint16_t ip_total_len = 0;    // bytes of the IP packet as claimed by its header
+    uint32_t ip_total_len = 0;    // bytes of the IP packet as claimed by its header (IPv6: 40 +
+                                  // payload length); 0 if the header says 0 (GSO / jumbogram)
 
     // ARP (l3 == 'a')
     uint16_t arp_op = 0;          // 1 request, 2 reply
@@ -88,19 +94,25 @@ struct Decoded {
 
     size_t l3_offset = 0;         // offset of the network header within the input
     size_t l4_offset = 0;         // offset of the transport header (valid if has_l4)
-    size_t payload_offset = 0;    // offset of the TCP/UDP payload (valid if has_l4)
-    size_t payload_len = 0;       // payload bytes captured (UDP: min(claimed, captured))
+    size_t payload_offset = 0;    // offset of the TCP/UDP payload (valid if has_l4); ICMP/ICMPv6:
+                                  // the bytes after the 4-byte type/code/checksum header
+    size_t payload_len = 0;       // payload bytes captured (UDP: min(claimed, captured)); never
+                                  // includes Ethernet padding beyond the IP length
 };
 
 // Decodes a frame of link type `lt`. On error `out` holds whatever was decoded before the error.
 Error decode(LinkType lt, std::span<const uint8_t> frame, Decoded* out);
 
 // Decodes an IP packet (version from the first nibble) starting at byte 0 — NFLOG payloads.
-// If `hwhdr` is non-empty and 14 bytes long (NFULA_HWHEADER of an Ethernet device),
-// the MACs and EtherType are taken from it.
+// If `hwhdr` is 14 bytes long (NFULA_HWHEADER of an Ethernet device), the MACs are taken from
+// it (has_eth, has_dst_mac); any other length is ignored. `ethertype` is always the IP
+// version's (0x0800 / 0x86dd), since that is the innermost EtherType of an IP packet.
 Error decode_ip(std::span<const uint8_t> packet, std::span<const uint8_t> hwhdr, Decoded* out);
 
-// One line, tuninetd-style: "TCP 10.0.0.5:51234 -> 10.0.0.1:22 [S] mac 02:..->02:.. vlan 5 ethertype 0x0800".
+// One line, tuninetd-style:
+//   "TCP 10.0.0.5:51234 -> 10.0.0.1:22 [S] src_mac 02:.. dst_mac 02:.. vlan 5 ethertype 0x0800"
+// IPv6 endpoints with ports are bracketed ("[2001:db8::1]:22"); ICMP shows type/code and a name,
+// ARP "who-has X tell Y" / "X is-at MAC", ND the target, flags and link-layer address.
 std::string summarize(const Decoded& d);
 
 }  // namespace nw::packet

@@ -1,6 +1,6 @@
 // sensor/hitqueue.h — bounded single-producer/single-consumer ring of Hits, one per sensor
 // thread, drained by the core thread. Lock-free; push never blocks (returns false when full).
-// The producer wakes the core through an eventfd only when the ring was empty (see Sensor).
+// The producer wakes the core through an eventfd once per batch that pushed (Sensor::end_batch).
 #pragma once
 
 #include <atomic>

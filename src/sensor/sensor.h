@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "config/model.h"
 #include "core/match.h"
@@ -28,6 +30,10 @@ struct Stats {
 };
 
 // What every sensor shares with the core.
+// Ruleset swap protocol: the core stores the new `rules` first, THEN increments `rules_epoch`
+// (to E); it may free the old ruleset once every sensor's quiescent_epoch() >= E. A sensor
+// loads the epoch before the pointer at the start of each batch, so it never publishes an
+// epoch newer than the ruleset it used.
 struct Shared {
     std::atomic<const core::Ruleset*> rules{nullptr};  // current snapshot (core swaps it)
     std::atomic<uint64_t> rules_epoch{0};              // bumped by the core on every swap
@@ -38,8 +44,9 @@ struct Shared {
 class Sensor {
    public:
     virtual ~Sensor() = default;
-    // Opens the capture (before privilege drop and before daemonizing). False + *err on failure,
-    // with a message a user can act on (EPERM: group bound by another process / need CAP_NET_ADMIN).
+    // Opens the capture (before privilege drop and before daemonizing); call once. False + *err
+    // on failure, with a message a user can act on (group bound by another process, no
+    // CAP_NET_ADMIN, no such interface, bad filter).
     virtual bool open(std::string* err) = 0;
     // Starts the thread. Call once, after open() succeeded.
     virtual void start() = 0;
@@ -56,15 +63,30 @@ class Sensor {
 
    protected:
     Sensor(std::string name, const char* kind, uint16_t index, Shared* shared)
-        : name_(std::move(name)), kind_(kind), index_(index), shared_(shared) {}
+        : name_(std::move(name)), kind_(kind), index_(index), shared_(shared) {
+        verdicts_.reserve(64);  // classify() stays allocation-free up to 64 verdicts per packet
+    }
 
-    // Shared logic for both sensor kinds: classify a decoded packet, store keepalive times for
-    // active targets, push Hits for idle ones. Call with a filled `hit` template (d, raw, meta).
-    void deliver(core::Hit& hit, const core::PacketMeta& meta, int64_t now_ns);
-    // Call at the end of every batch: wakes the core if anything was pushed, publishes the epoch.
-    void end_batch();
-    // Call at the start of every batch: loads the current ruleset.
+    // What deliver() copies into a Hit when one is pushed: the frame's head and its link type.
+    struct Raw {
+        std::span<const uint8_t> bytes;    // captured bytes (only the first sizeof(Hit::raw) are kept)
+        packet::LinkType linktype = packet::LinkType::Ethernet;
+        uint32_t orig_len = 0;             // length on the wire (>= bytes.size())
+    };
+
+    // Call at the start of every batch: loads the epoch, then the current ruleset (may be null).
     const core::Ruleset* begin_batch();
+    // Shared logic for both sensor kinds: counts the packet, classifies it, stores keepalive
+    // times for active targets and pushes Hits for idle ones. `derr` is the decoder's result.
+    // Allocation-free and syscall-free; call between begin_batch() and end_batch().
+    void deliver(const packet::Decoded& d, packet::Error derr, const core::PacketMeta& meta,
+                 const Raw& raw, int64_t now_ns);
+    // Call at the end of every batch: wakes the core once if anything was pushed, publishes
+    // the epoch loaded by begin_batch().
+    void end_batch();
+    // Call before blocking while outside a batch: this thread holds no ruleset now, so it
+    // publishes the current epoch (lets the core free retired rulesets while we sleep).
+    void quiesce();
 
     std::string name_;
     const char* kind_;
@@ -74,13 +96,15 @@ class Sensor {
     HitQueue queue_;
     std::atomic<uint64_t> quiescent_epoch_{0};
     std::vector<core::Verdict> verdicts_;
-    const core::Ruleset* rules_ = nullptr;
+    const core::Ruleset* rules_ = nullptr;   // valid between begin_batch() and end_batch()
+    uint64_t batch_epoch_ = 0;
     bool pushed_ = false;
 };
 
 std::unique_ptr<Sensor> make_nflog_sensor(const config::SensorConf& c, uint16_t index, Shared* shared);
 std::unique_ptr<Sensor> make_pcap_sensor(const config::SensorConf& c, uint16_t index, Shared* shared);
 
+// CLOCK_MONOTONIC in nanoseconds (the time base of Hit::t_ns and TargetShared::last_seen_ns).
 int64_t monotonic_ns();
 
 }  // namespace nw::sensor

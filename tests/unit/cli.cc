@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "daemon/cli.h"
 
 using nw::daemon::CliOptions;
@@ -70,7 +72,13 @@ TEST_CASE("bad numbers and paths are refused with exact messages") {
     CHECK(error_of({"-c", "/bin/true"}) == "-c needs a sensor: -i IFNAME and/or -n GROUP");
     CHECK(error_of({"-n", "1", "-c", "/nonexistent/hook"}) ==
           "-c: hook \"/nonexistent/hook\": No such file or directory");
-    CHECK(error_of({"-n", "1", "-c", "/etc/hostname"}) == "-c: hook \"/etc/hostname\" is not executable");
+    char tmpl[] = "/tmp/nw-cli-XXXXXX";
+    int fd = mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    close(fd);
+    chmod(tmpl, 0644);
+    CHECK(error_of({"-n", "1", "-c", tmpl}) == fmt::format("-c: hook \"{}\" is not executable", tmpl));
+    unlink(tmpl);
     CHECK(error_of({"-n", "1", "-c", "/tmp"}) == "-c: hook \"/tmp\" is not a regular file");
     CHECK(error_of({"-n", "1", "-f", "udp", "-c", "/bin/true"}) == "-f FILTER needs -i IFNAME");
     CHECK(error_of({"-n", "1", "-c", "/bin/true", "-x"}) == "unknown option -x");

@@ -1,0 +1,30 @@
+// config/load.h — YAML file/text → validated config::Config (SPEC §3). The only entry points
+// to the loader; no YAML type crosses this header. On failure *out is left untouched.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+
+namespace nw::config {
+
+struct LoadOptions {
+    // Check the filesystem: hooks exist and are executable, SPA key files exist, are not
+    // group/world readable and hold a long enough key, daemon.user exists. Path syntax
+    // (absolute) is checked either way. Tests and the fuzzer turn this off.
+    bool check_files = true;
+};
+
+// Loads and validates `path`. On success fills *out (out->source = path) and returns true.
+// On failure returns false and appends every error found to *errors, each formatted
+// "FILE:LINE:COL: message" (1-based), sorted by position.
+bool load_file(const std::string& path, Config* out, std::vector<std::string>* errors,
+               const LoadOptions& opt = {});
+
+// Same for YAML text; `source_name` is used in messages and as out->source.
+bool load_string(std::string_view yaml, const std::string& source_name, Config* out,
+                 std::vector<std::string>* errors, const LoadOptions& opt = {});
+
+}  // namespace nw::config

@@ -1,0 +1,112 @@
+// control/server.h — the control socket: a non-blocking Unix stream server on the core's
+// sys::Loop. One request line per connection, answered synchronously by the core's handler.
+// Never blocks, owns no timerfd (the core's timer drives next_deadline_ns()/on_time()).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "control/protocol.h"
+#include "sys/fd.h"
+#include "sys/loop.h"
+
+namespace nw::control {
+
+class Server {
+   public:
+    // Returns the complete reply line (protocol.h reply_* / format_status). Runs on the loop
+    // thread; must not block. It may call close()/open() on this server (e.g. on reload).
+    using Handler = std::function<std::string(const Request&)>;
+
+    struct Options {
+        size_t max_clients = 32;                    // more are answered "busy" and closed
+        int64_t idle_timeout_ns = 5'000'000'000;    // no progress for this long: drop the client
+        int backlog = 16;
+    };
+
+    // `loop` must outlive the server.
+    explicit Server(sys::Loop& loop);
+    Server(sys::Loop& loop, Options opt);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    void set_handler(Handler h) { handler_ = std::move(h); }
+    // Called whenever next_deadline_ns() may have moved earlier (a client connected), so the
+    // core can re-arm its timer. Optional.
+    void set_deadline_changed(std::function<void()> cb) { deadline_changed_ = std::move(cb); }
+
+    // Creates the parent directory if missing (0755), refuses if a live daemon answers on
+    // `path`, removes a stale socket (only a socket, never another kind of file), binds,
+    // sets mode 0660 and starts listening. Closes a previously open socket first.
+    bool open(const std::string& path, std::string* err);
+    // Stops listening, drops every client, unlinks the socket if it is still ours.
+    void close();
+    bool is_open() const { return bool(listen_fd_); }
+    const std::string& path() const { return path_; }
+
+    // Earliest CLOCK_MONOTONIC deadline (ns) at which on_time() has work, or 0 for none.
+    int64_t next_deadline_ns() const;
+    // Drops clients idle past their deadline; resumes accepting after an fd shortage.
+    void on_time(int64_t now_ns);
+
+    size_t clients() const { return clients_.size(); }
+
+    // Anomaly counters (for status / tests).
+    struct Stats {
+        uint64_t accepted = 0;
+        uint64_t requests = 0;       // lines handed to the handler
+        uint64_t bad_requests = 0;   // lines that failed to parse (answered with an error)
+        uint64_t busy = 0;           // connections refused: max_clients reached
+        uint64_t timeouts = 0;       // clients dropped for idleness
+        uint64_t accept_errors = 0;  // EMFILE/ENFILE/ENOMEM episodes
+    };
+    const Stats& stats() const { return stats_; }
+
+    // CLOCK_MONOTONIC now in ns (what on_time() expects).
+    static int64_t mono_now_ns();
+
+   private:
+    struct Client {
+        uint64_t id = 0;
+        sys::unique_fd fd;
+        std::string in;           // request bytes so far
+        std::string out;          // reply bytes not yet written
+        size_t out_off = 0;
+        bool replying = false;    // request complete; only writing now
+        int64_t deadline_ns = 0;
+    };
+
+    void on_listen(uint32_t events);
+    void on_client(uint64_t id, uint32_t events);
+    void read_client(uint64_t id);
+    // Parses the request, asks the handler, starts writing. May destroy `id`.
+    void answer(uint64_t id, std::string_view line);
+    void start_reply(Client& c, std::string reply);
+    // Writes what it can; closes the client when done or on error.
+    void flush(uint64_t id);
+    void drop(uint64_t id);
+    void pause_accepting(int64_t now_ns);
+    void resume_accepting();
+
+    sys::Loop& loop_;
+    Options opt_;
+    Handler handler_;
+    std::function<void()> deadline_changed_;
+    sys::unique_fd listen_fd_;
+    std::string path_;
+    dev_t sock_dev_ = 0;
+    ino_t sock_ino_ = 0;
+    bool accept_paused_ = false;
+    int64_t resume_at_ns_ = 0;
+    uint64_t next_id_ = 1;
+    std::map<uint64_t, std::unique_ptr<Client>> clients_;
+    Stats stats_;
+};
+
+}  // namespace nw::control

@@ -1,0 +1,101 @@
+// sensor/sensor.cc — the hot path shared by all sensors: classify, store keepalive times, queue
+// Hits for idle targets. No locks, allocation, syscalls or logging per packet; no target state.
+#include "sensor/sensor.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace nw::sensor {
+namespace {
+
+// Counters have a single writer (the sensor thread): a plain load+store avoids a locked RMW.
+inline void bump(std::atomic<uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+template <size_t N>
+void copy_str(char (&dst)[N], std::string_view s) {
+    const size_t n = std::min(s.size(), N - 1);
+    if (n) std::memcpy(dst, s.data(), n);
+    dst[n] = '\0';
+}
+
+}  // namespace
+
+int64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+const core::Ruleset* Sensor::begin_batch() {
+    batch_epoch_ = shared_->rules_epoch.load(std::memory_order_seq_cst);
+    rules_ = shared_->rules.load(std::memory_order_seq_cst);
+    pushed_ = false;
+    return rules_;
+}
+
+void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::PacketMeta& meta,
+                     const Raw& raw, int64_t now_ns) {
+    bump(stats_.packets);
+    if (derr == packet::Error::Truncated) bump(stats_.truncated);
+    else if (derr != packet::Error::Ok) bump(stats_.malformed);
+    // Partially decoded packets are still classified: rules only look at fields whose has_/l3
+    // flags are set, and a target with an empty rule (tuninetd mode) must see every packet.
+    if (!rules_) return;
+    rules_->classify(d, meta, &verdicts_);
+    if (verdicts_.empty()) return;
+    bump(stats_.matched);
+
+    for (const core::Verdict& v : verdicts_) {
+        core::TargetShared* t = v.target;
+        if (t->active.load()) {
+            // Hot path: an active target only needs "seen at now".
+            if (v.keepalive) t->last_seen_ns.store(now_ns);
+            continue;
+        }
+        if (!v.match) continue;
+
+        core::Hit h;
+        h.kind = core::HitKind::Traffic;
+        h.match = v.match;
+        h.keepalive = v.keepalive;
+        h.sensor = index_;
+        h.target = t;
+        h.t_ns = now_ns;
+        h.d = d;
+        if (meta.has_prefix) copy_str(h.prefix, meta.prefix);
+        copy_str(h.in_iface, meta.in_iface);
+        copy_str(h.out_iface, meta.out_iface);
+        h.linktype = raw.linktype;
+        h.raw_len = uint16_t(std::min(raw.bytes.size(), sizeof h.raw));
+        if (h.raw_len) std::memcpy(h.raw, raw.bytes.data(), h.raw_len);
+        h.orig_len = std::max<uint32_t>(raw.orig_len, uint32_t(raw.bytes.size()));
+        if (!queue_.push(h)) {
+            // The core collects overflow_hits as hits at its own "now": nothing is lost.
+            bump(stats_.queue_full);
+            t->overflow_hits.fetch_add(1);
+        }
+        pushed_ = true;  // the core must look at the queue or at overflow_hits
+    }
+}
+
+void Sensor::end_batch() {
+    if (pushed_ && shared_->wake_fd >= 0) {
+        const uint64_t one = 1;
+        // eventfd: can only fail with EAGAIN when the counter is near 2^64 (the core is awake).
+        [[maybe_unused]] ssize_t n = ::write(shared_->wake_fd, &one, sizeof one);
+    }
+    pushed_ = false;
+    rules_ = nullptr;
+    quiescent_epoch_.store(batch_epoch_, std::memory_order_release);
+}
+
+void Sensor::quiesce() {
+    quiescent_epoch_.store(shared_->rules_epoch.load(std::memory_order_seq_cst), std::memory_order_release);
+}
+
+}  // namespace nw::sensor

@@ -1,0 +1,400 @@
+# tests/netns/lib.sh — helpers sourced by every netns scenario: unique namespaces and veths,
+# the daemon under test, tcpdump captures, recording hooks, polling with deadlines, pass/fail.
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # variables set here are read by the scenarios
+
+set -u -o pipefail
+
+SCENARIO=$(basename "$0" .sh)
+NW_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NW_ROOT=$(cd "$NW_HERE/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$NW_ROOT/$BUILD ;; esac
+NETWAKED=${NETWAKED:-$BUILD/netwaked}
+case $NETWAKED in /*) ;; *) NETWAKED=$PWD/$NETWAKED ;; esac
+if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+NWPKT=$NW_HERE/nwpkt.py
+
+# Unique per run: namespaces, veths and the temp dir all carry this prefix.
+NW_ID="nw$$"
+NW_TMP=$(mktemp -d "/tmp/netwaked-$SCENARIO.XXXXXX") || exit 1
+chmod 755 "$NW_TMP"
+HOOK_LOG=$NW_TMP/hook.log    # written by hooks made with make_hook
+: >"$HOOK_LOG"
+
+NW_NETNS=()        # namespaces we created
+NW_DAEMONS=()      # daemon pids we started
+NW_DAEMON_LOGS=()  # their logs, for fail()
+NW_CAPTURES=()     # tcpdump pids
+NW_BGPIDS=()       # other background helpers (packet streams)
+DAEMON_PID=
+DAEMON_LOG=
+DAEMON_STATUS=
+CAP_PID=
+
+# ---------------------------------------------------------------------------------------------
+# output and verdicts
+
+say() { printf '  %s\n' "$*"; }
+# Record a measured figure in the output ("figure start_latency_ms 12.3").
+figure() { printf '  figure %s %s\n' "$1" "$2"; }
+
+fail() {
+    printf 'FAIL %s: %s\n' "$SCENARIO" "$*"
+    local l
+    for l in "${NW_DAEMON_LOGS[@]}"; do
+        [[ -s $l ]] || continue
+        printf -- '--- tail of %s\n' "${l##*/}"
+        tail -n 25 "$l"
+    done
+    if [[ -s $HOOK_LOG ]]; then
+        printf -- '--- hook log (us event target pid)\n'
+        tail -n 15 "$HOOK_LOG"
+    fi
+    exit 1
+}
+pass() { printf 'PASS %s\n' "$SCENARIO"; exit 0; }
+skip() { printf 'SKIP %s: %s\n' "$SCENARIO" "$*"; exit 77; }
+
+require_root() {
+    [[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces)"
+    local c
+    for c in ip tcpdump "$PYTHON" "$@"; do
+        command -v "$c" >/dev/null 2>&1 || skip "missing command: $c"
+    done
+    [[ -x $NETWAKED ]] || fail "no daemon binary at $NETWAKED (run make first)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# time and polling
+
+# Microseconds since the epoch, without forking: "now_us" sets NOW_US.
+now_us() { NOW_US=${EPOCHREALTIME/./}; }
+# "1.5" -> 1500000
+sec_to_us() {
+    local s=$1 i f
+    i=${s%%.*}
+    if [[ $s == *.* ]]; then f=${s#*.}000000; f=${f:0:6}; else f=000000; fi
+    echo $((10#${i:-0} * 1000000 + 10#$f))
+}
+# "1234567" (us) -> "1234.567" (ms)
+us_to_ms() {
+    local v=$1 sign=
+    ((v < 0)) && { sign=-; v=$((-v)); }
+    printf '%s%d.%03d' "$sign" $((v / 1000)) $((v % 1000))
+}
+
+# wait_for TIMEOUT_S cmd...: poll cmd every 20 ms until it succeeds (0) or the deadline (1).
+wait_for() {
+    local end
+    end=$(($(sec_to_us "$1") + ${EPOCHREALTIME/./}))
+    shift
+    while ! "$@"; do
+        ((${EPOCHREALTIME/./} > end)) && return 1
+        sleep 0.02
+    done
+    return 0
+}
+# stays_false TIMEOUT_S cmd...: 0 if cmd never succeeds during TIMEOUT_S, 1 as soon as it does.
+stays_false() {
+    local end
+    end=$(($(sec_to_us "$1") + ${EPOCHREALTIME/./}))
+    shift
+    while ((${EPOCHREALTIME/./} <= end)); do
+        "$@" && return 1
+        sleep 0.02
+    done
+    "$@" && return 1
+    return 0
+}
+
+# past_us T: the clock has passed T (us). "wait_for 2 past_us $((t + 200000))" waits until t+200 ms.
+past_us() { ((${EPOCHREALTIME/./} > $1)); }
+
+# pid_alive PID: the process exists and is not a zombie.
+pid_alive() {
+    local st
+    [[ -r /proc/$1/stat ]] || return 1
+    read -r st <"/proc/$1/stat" 2>/dev/null || return 1
+    st=${st##*) }
+    [[ ${st%% *} != Z ]]
+}
+pid_dead() { ! pid_alive "$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# namespaces and links
+
+# netns_add NAME: a fresh namespace with lo up and IPv6 off (no autoconf chatter on the links).
+netns_add() {
+    ip netns add "$1" || fail "ip netns add $1"
+    NW_NETNS+=("$1")
+    ip -n "$1" link set lo up
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+}
+
+# veth_pair NS1 IF1 NS2 IF2 [ADDR1 [ADDR2]]: a veth between two namespaces (addresses default /24).
+veth_pair() {
+    local ns1=$1 if1=$2 ns2=$3 if2=$4 a1=${5:-} a2=${6:-}
+    ip link add "$if1" netns "$ns1" type veth peer name "$if2" netns "$ns2" || fail "veth $if1/$if2"
+    [[ -n $a1 ]] && { [[ $a1 == */* ]] || a1=$a1/24; ip -n "$ns1" addr add "$a1" dev "$if1"; }
+    [[ -n $a2 ]] && { [[ $a2 == */* ]] || a2=$a2/24; ip -n "$ns2" addr add "$a2" dev "$if2"; }
+    ip -n "$ns1" link set "$if1" up || fail "link up $if1"
+    ip -n "$ns2" link set "$if2" up || fail "link up $if2"
+}
+
+# The usual two-namespace lab:  CLI (CLI_IF CLI_ADDR) <-- veth --> RTR (RTR_IF RTR_ADDR)
+lab_two() {
+    NS_CLI=$NW_ID-cli
+    NS_RTR=$NW_ID-rtr
+    CLI_IF=${NW_ID}c
+    RTR_IF=${NW_ID}r
+    CLI_ADDR=10.201.0.2
+    RTR_ADDR=10.201.0.1
+    netns_add "$NS_CLI"
+    netns_add "$NS_RTR"
+    veth_pair "$NS_CLI" "$CLI_IF" "$NS_RTR" "$RTR_IF" "$CLI_ADDR" "$RTR_ADDR"
+    # Resolve ARP now so the first test packet is not delayed by it.
+    ip netns exec "$NS_CLI" ping -c1 -W2 "$RTR_ADDR" >/dev/null 2>&1 || fail "lab: client cannot reach router"
+}
+
+# A random NFLOG group for this run (groups are per namespace anyway).
+nflog_group() { echo $((1000 + RANDOM % 60000)); }
+
+# ---------------------------------------------------------------------------------------------
+# packets (tests/netns/nwpkt.py prints "sent <us>" per packet)
+
+# pkt NS nwpkt-args...: run nwpkt.py inside NS; prints its output.
+pkt() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" "$PYTHON" "$NWPKT" "$@"
+}
+# The send time (us) of the first / last packet in a nwpkt output.
+first_sent() { awk '$1=="sent"{print $2; exit}' <<<"$1"; }
+last_sent() { awk '$1=="sent"{t=$2} END{print t}' <<<"$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# the daemon
+
+# Arguments of the last start_daemon, to find which sensors to wait for.
+_sensor_args() {
+    NW_ARG_N='' NW_ARG_I='' NW_ARG_F=''
+    while (($#)); do
+        case $1 in
+            -n) NW_ARG_N=${2:-}; shift ;;
+            -i) NW_ARG_I=${2:-}; shift ;;
+            -f) NW_ARG_F=${2:-}; shift ;;
+            -c | -t | -w | --pidfile | -C) shift ;;
+        esac
+        shift
+    done
+}
+
+# nflog_bound NS GROUP: the group is bound with packet copy mode (the daemon configured it).
+nflog_bound() {
+    ip netns exec "$1" cat /proc/net/netfilter/nfnetlink_log 2>/dev/null |
+        awk -v g="$2" '$1==g && $4==2 {f=1} END{exit !f}'
+}
+# pcap_open NS PID IF [filtered]: PID has a packet socket on IF (and a real BPF filter on it).
+pcap_open() {
+    ip netns exec "$1" ss -0 -b -p -a 2>/dev/null | awk -v pid="pid=$2," -v ifn="*:$3" -v wantf="${4:-}" '
+        /^p_/ { cur = (index($0, pid) && index($0, ifn " ")) ; if (cur && !wantf) ok=1; next }
+        cur && /bpf filter \(/ { n=$0; sub(/.*bpf filter \(/, "", n); sub(/\).*/, "", n); if (n+0 > 1) ok=1 }
+        END { exit !ok }'
+}
+sensors_ready() {
+    local ns=$1 pid=$2
+    pid_alive "$pid" || return 1
+    if [[ -n $NW_ARG_N ]]; then nflog_bound "$ns" "$NW_ARG_N" || return 1; fi
+    if [[ -n $NW_ARG_I ]]; then pcap_open "$ns" "$pid" "$NW_ARG_I" "$NW_ARG_F" || return 1; fi
+    return 0
+}
+
+# start_daemon NS netwaked-args...: runs netwaked in the foreground inside NS (in the background
+# of this script, cwd $NW_TMP), stderr+stdout to a log; waits until its sensors are open.
+# Extra environment: VAR=value start_daemon ... ; NW_NOWAIT=1 skips the readiness wait.
+start_daemon() {
+    local ns=$1
+    shift
+    DAEMON_LOG=$NW_TMP/daemon${#NW_DAEMONS[@]}.log
+    (cd "$NW_TMP" && exec ip netns exec "$ns" "$NETWAKED" "$@") >"$DAEMON_LOG" 2>&1 </dev/null &
+    DAEMON_PID=$!
+    NW_DAEMONS+=("$DAEMON_PID")
+    NW_DAEMON_LOGS+=("$DAEMON_LOG")
+    say "netwaked $* (pid $DAEMON_PID, in $ns)"
+    [[ ${NW_NOWAIT:-} == 1 ]] && return 0
+    _sensor_args "$@"
+    if ! wait_for 5 sensors_ready "$ns" "$DAEMON_PID"; then
+        pid_alive "$DAEMON_PID" || fail "netwaked exited during start-up"
+        fail "netwaked's sensors did not open within 5 s"
+    fi
+}
+
+# stop_daemon [PID [TIMEOUT_S [SIGNAL]]]: signal the daemon, wait for it to exit; sets DAEMON_STATUS.
+stop_daemon() {
+    local pid=${1:-$DAEMON_PID} t=${2:-5} sig=${3:-TERM}
+    kill -"$sig" "$pid" 2>/dev/null
+    if ! wait_for "$t" pid_dead "$pid"; then
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        fail "netwaked (pid $pid) did not exit within ${t} s of SIG$sig"
+    fi
+    wait "$pid" 2>/dev/null
+    DAEMON_STATUS=$?
+}
+
+# log_has PATTERN [LOG]: extended regex in the daemon log.
+log_has() { grep -Eq -- "$1" "${2:-$DAEMON_LOG}"; }
+# log_since OFFSET PATTERN [LOG]: the pattern appears after byte OFFSET (see log_size).
+log_size() { stat -c %s "${1:-$DAEMON_LOG}"; }
+log_since() { tail -c +"$(($1 + 1))" "${3:-$DAEMON_LOG}" | grep -Eq -- "$2"; }
+
+# ---------------------------------------------------------------------------------------------
+# hooks
+
+# make_hook PATH [SNIPPET]: a bash hook that records each run in $HOOK_LOG as
+#   "<us> begin <event> <target> <pid>" ... "<us> end <event> <target> <pid>"
+# and saves its exact environment (env.<pid>), argv (argv.<pid>), fds (fds.<pid>), stdin
+# (stdin.<pid>) and process group (pgid.<pid>) in $NW_TMP. SNIPPET runs between begin and
+# end (it sees $1 $2 and D=$NW_TMP) and may `exit N`.
+make_hook() {
+    local path=$1 snippet=${2:-}
+    cat >"$path" <<EOF
+#!/bin/bash
+# test hook generated by tests/netns/lib.sh for $SCENARIO: records its invocation.
+t0=\${EPOCHREALTIME/./}
+D=$NW_TMP
+tr '\\0' '\\n' </proc/\$\$/environ >"\$D/env.\$\$"
+tr '\\0' '\\n' </proc/\$\$/cmdline >"\$D/argv.\$\$"
+ls -l /proc/self/fd >"\$D/fds.\$\$" 2>&1
+readlink /proc/\$\$/fd/0 >"\$D/stdin.\$\$"
+read -r st </proc/\$\$/stat; st=\${st##*) }; f=(\$st); echo "\${f[2]}" >"\$D/pgid.\$\$"
+echo "\$\$" >>"\$D/hook.pids"
+echo "\$t0 begin \$1 \$2 \$\$" >>"\$D/hook.log"
+trap 'echo "\${EPOCHREALTIME/./} end \$1 \$2 \$\$" >>"\$D/hook.log"' EXIT
+$snippet
+exit 0
+EOF
+    chmod 755 "$path"
+}
+
+# hook_count EVENT: how many times the hook began EVENT.
+hook_count() { awk -v e="$1" '$2=="begin" && $3==e {n++} END{print n+0}' "$HOOK_LOG"; }
+# hook_ended EVENT N: the Nth run of EVENT has finished.
+hook_ended() { [[ $(awk -v e="$1" '$2=="end" && $3==e {n++} END{print n+0}' "$HOOK_LOG") -ge $2 ]]; }
+# hook_has EVENT N: at least N runs of EVENT have begun.
+hook_has() { [[ $(hook_count "$1") -ge $2 ]]; }
+# hooks_settled: every hook run has ended and there were as many stops as starts.
+hooks_settled() {
+    awk '$2=="begin"{b++; if ($3=="start") s++; if ($3=="stop") t++} $2=="end"{e++}
+         END{exit !(b==e && s==t)}' "$HOOK_LOG"
+}
+# hook_seq: the events in order of beginning, e.g. "start stop start".
+hook_seq() { awk '$2=="begin"{printf "%s%s", s, $3; s=" "} END{print ""}' "$HOOK_LOG"; }
+# hook_time EVENT N [begin|end]: the time (us) of the Nth begin/end of EVENT.
+hook_time() {
+    awk -v e="$1" -v n="$2" -v w="${3:-begin}" '$2==w && $3==e && ++c==n {print $1; exit}' "$HOOK_LOG"
+}
+# hook_pid EVENT N: the pid of the Nth run of EVENT (keys the env./argv./fds. files).
+hook_pid() { awk -v e="$1" -v n="$2" '$2=="begin" && $3==e && ++c==n {print $5; exit}' "$HOOK_LOG"; }
+# hook_env EVENT N VAR: the value of VAR in that run's environment ("<unset>" if absent).
+hook_env() {
+    local p
+    p=$(hook_pid "$1" "$2")
+    [[ -n $p && -f $NW_TMP/env.$p ]] || { echo "<no run>"; return; }
+    awk -v v="$3" 'index($0, v "=") == 1 {print substr($0, length(v) + 2); f=1; exit} END{if (!f) print "<unset>"}' \
+        "$NW_TMP/env.$p"
+}
+# expect_env EVENT N VAR VALUE: fail unless the run's VAR equals VALUE.
+expect_env() {
+    local got
+    got=$(hook_env "$1" "$2" "$3")
+    [[ $got == "$4" ]] || fail "$1 #$2: $3 is '$got', expected '$4'"
+}
+# expect_clean_env EVENT N: only NETWAKED_* (none empty) plus PATH, LANG, TZ reach the hook.
+expect_clean_env() {
+    local p line
+    p=$(hook_pid "$1" "$2")
+    [[ -f $NW_TMP/env.$p ]] || fail "$1 #$2: no environment recorded"
+    while IFS= read -r line; do
+        case $line in
+            NETWAKED_*=) fail "$1 #$2: empty variable in hook env: $line (must be absent)" ;;
+            NETWAKED_*=* | PATH=* | LANG=* | TZ=*) ;;
+            *) fail "$1 #$2: unexpected variable in hook env: $line" ;;
+        esac
+    done <"$NW_TMP/env.$p"
+}
+
+# ---------------------------------------------------------------------------------------------
+# captures (tcpdump is the oracle for what was on the wire)
+
+# capture_start NS IFACE FILTER FILE: tcpdump -U -w FILE; returns once it is listening.
+capture_start() {
+    local ns=$1 ifc=$2 filter=$3 file=$4
+    # shellcheck disable=SC2086  # the filter is a word list on purpose
+    ip netns exec "$ns" tcpdump -i "$ifc" -U -nn -s 262144 -w "$file" $filter 2>"$file.err" </dev/null &
+    CAP_PID=$!
+    NW_CAPTURES+=("$CAP_PID")
+    wait_for 5 grep -q "listening on" "$file.err" || fail "tcpdump did not start: $(cat "$file.err")"
+}
+# capture_stop [PID]: stop tcpdump (flushes the file).
+capture_stop() {
+    local pid=${1:-$CAP_PID}
+    kill -INT "$pid" 2>/dev/null
+    wait_for 5 pid_dead "$pid" || kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+# capture_read FILE [tcpdump args]: decode a capture (default -nn -e -xx).
+capture_read() {
+    local f=$1
+    shift
+    if (($#)); then tcpdump -r "$f" "$@" 2>/dev/null; else tcpdump -r "$f" -nn -e -xx 2>/dev/null; fi
+}
+# capture_has FILE REGEX: a packet line of "tcpdump -r FILE -nn" matches REGEX.
+capture_has() { capture_read "$1" -nn | grep -Eq -- "$2"; }
+# capture_count FILE: packets in the file.
+capture_count() { tcpdump -r "$1" -nn 2>/dev/null | wc -l; }
+
+# ---------------------------------------------------------------------------------------------
+# cleanup: everything above registers what it creates
+
+# background cmd...: a background helper (e.g. a packet stream), killed at cleanup.
+background() {
+    "$@" &
+    NW_BGPIDS+=("$!")
+}
+
+cleanup() {
+    local p ns
+    trap - EXIT INT TERM
+    for p in "${NW_DAEMONS[@]}"; do pid_alive "$p" && kill -TERM "$p" 2>/dev/null; done
+    for p in "${NW_DAEMONS[@]}"; do
+        wait_for 3 pid_dead "$p" || kill -KILL "$p" 2>/dev/null
+    done
+    for p in "${NW_CAPTURES[@]}" "${NW_BGPIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    # Hooks run in their own process groups: end any that are still running.
+    if [[ -f $NW_TMP/hook.pids ]]; then
+        while read -r p; do
+            pid_alive "$p" && kill -KILL -- "-$p" "$p" 2>/dev/null
+        done <"$NW_TMP/hook.pids"
+    fi
+    for ns in "${NW_NETNS[@]}"; do
+        # anything still running inside a namespace we created is ours (daemons after -d)
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    done
+    wait 2>/dev/null
+    for ns in "${NW_NETNS[@]}"; do
+        ip netns exec "$ns" iptables -F 2>/dev/null
+        ip netns exec "$ns" nft flush ruleset 2>/dev/null
+        ip netns del "$ns" 2>/dev/null
+    done
+    if [[ ${NW_KEEP:-} == 1 ]]; then
+        echo "  (kept $NW_TMP)"
+    else
+        rm -rf "$NW_TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
