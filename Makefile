@@ -106,15 +106,16 @@ deb:
 	  if [ -e "$$f" ]; then mv -f "$$f" $(BUILD)/ || exit 1; fi; done
 	@ls $(BUILD)/netwaked_$(DEB_VERSION)_*.deb
 
-# Binaries, the configuration (never overwriting an existing one), man pages, and the
-# example configurations and hooks. Honours PREFIX and DESTDIR (SPEC §13, §14).
+# Binaries, the configuration (never overwriting an existing one; its example-hook paths follow
+# DOCDIR), man pages, and the example configurations and hooks. Honours PREFIX and DESTDIR.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/netwaked $(DESTDIR)$(SBINDIR)/netwaked
 	install -m 0755 $(BUILD)/netwakectl $(DESTDIR)$(BINDIR)/netwakectl
 	install -d $(DESTDIR)$(SYSCONFDIR)/netwaked/hooks
-	[ -e $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml ] || \
-	  install -m 0644 conf/netwaked.yaml $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml
+	[ -e $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml ] || { \
+	  sed 's|/usr/share/doc/netwaked/|$(DOCDIR)/|g' conf/netwaked.yaml >$(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml && \
+	  chmod 0644 $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml; }
 	install -d $(DESTDIR)$(DOCDIR)/examples/hooks $(DESTDIR)$(DOCDIR)/examples/conf
 	for f in hooks/*; do if [ -f "$$f" ]; then install -m 0755 "$$f" $(DESTDIR)$(DOCDIR)/examples/hooks/ || exit 1; fi; done
 	for f in conf/examples/*; do if [ -f "$$f" ]; then install -m 0644 "$$f" $(DESTDIR)$(DOCDIR)/examples/conf/ || exit 1; fi; done

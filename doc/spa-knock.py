@@ -49,7 +49,11 @@ def main(argv) -> int:
     if len(key) < 32:
         print(f"{argv[3]}: key too short ({len(key)} bytes, need 32)", file=sys.stderr)
         return 1
-    dgram = build(key, argv[2])
+    try:
+        dgram = build(key, argv[2])
+    except (ValueError, UnicodeError) as e:
+        print(f"{argv[2]!r}: {e}", file=sys.stderr)
+        return 2
     last = None
     for family, _, _, _, addr in socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM):
         try:

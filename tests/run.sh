@@ -6,6 +6,7 @@
 #     --only REGEX  run only tests whose name matches (unit_tests, fuzz_<x>, 10_nflog_plain, ...)
 #     --verbose     print every scenario's full output, not only on failure
 #   Environment: BUILD (default build), NW_TEST_TIMEOUT (per scenario, default 120 s),
+#                NW_FUZZ_TIMEOUT (per corpus replay, default 60 s), NW_LATE_LIMIT_MS (default 500),
 #                NW_KEEP=1 (keep each scenario's temp dir).
 set -u -o pipefail
 
@@ -15,11 +16,12 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 export BUILD
 TIMEOUT=${NW_TEST_TIMEOUT:-120}
+FUZZ_TIMEOUT=${NW_FUZZ_TIMEOUT:-60}
 ONLY=''
 VERBOSE=0
 LIST=0
 
-usage() { sed -n '2,10s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; }
 while (($#)); do
     case $1 in
         --only) ONLY=${2:?--only needs a pattern}; shift ;;
@@ -82,7 +84,9 @@ run_unit() {
     if ((F > 0)); then
         failed=$((failed + F))
         bad "unit_tests ($F of $((P + F)) test cases failed, $(t_elapsed))"
-        grep -E '^(TEST CASE|.*ERROR|.*FATAL|\[doctest\])' "$log" | head -n 40 | sed 's/^/    | /'
+        awk '/^TEST CASE:/ {tc=$0; shown=0; next}
+             / ERROR: | FATAL ERROR: |^  values:/ {if (!shown && tc != "") print tc; shown=1; print; next}
+             /^\[doctest\] (test cases|assertions):/ {print}' "$log" | head -n 40 | sed 's/^/    | /'
     elif ((rc != 0)) || [[ -z $line ]]; then
         failed=$((failed + 1))
         bad "unit_tests (exit status $rc, no clean doctest summary)"
@@ -94,7 +98,7 @@ run_unit() {
 
 # --- (b) fuzz harnesses replayed over their seed corpora: one test each ----------------------
 run_fuzz() {
-    local bin name corpus log rc
+    local bin name corpus log rc r c
     for bin in "$BUILD"/replay/fuzz_*; do
         [[ -x $bin ]] || continue
         name=${bin##*/}
@@ -111,11 +115,20 @@ run_fuzz() {
         fi
         log=$OUT/$name.log
         t_start
-        timeout -k 5 300 "$bin" "$corpus" >"$log" 2>&1 </dev/null
+        timeout -k 5 "$FUZZ_TIMEOUT" "$bin" "$corpus" >"$log" 2>&1 </dev/null
         rc=$?
         if ((rc == 0)); then
             ok "$name ($(grep -m1 -o 'replayed [0-9]* inputs' "$log" || echo replayed), $(t_elapsed))"
             passed=$((passed + 1))
+        elif ((rc == 124 || rc == 137)); then
+            bad "$name (timed out after $FUZZ_TIMEOUT s over $corpus)"
+            # name the inputs that hang (each gets 5 s)
+            for c in "$corpus"/*; do
+                timeout -k 1 5 "$bin" "$c" >/dev/null 2>&1 </dev/null
+                r=$?
+                ((r == 124 || r == 137)) && echo "    | hangs: $c"
+            done
+            failed=$((failed + 1))
         else
             bad "$name (exit status $rc over $corpus)"
             tail_of "$log"

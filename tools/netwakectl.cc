@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "action/knock_send.h"
 #include "action/wol.h"
 #include "config/model.h"
 #include "control/protocol.h"
@@ -188,17 +189,18 @@ int cmd_wake_local(const Args& args) {
     return kOk;
 }
 
-// TODO(knock): netwakectl keygen FILE (SPEC §10). `args` are the words after "keygen".
-int cmd_keygen(const Ctx&, const Args& args) {
-    (void)args;
-    return fail("keygen is not implemented yet");
+// netwakectl keygen FILE / knock HOST[:PORT] TARGET --key-file F [--port N] (SPEC §10):
+// implemented in action/knock_cli.cc; `args` are the words after the command name.
+int run_argv(int (*fn)(int, char**), const char* name, const Args& args) {
+    std::vector<std::string> words{name};
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    return fn(static_cast<int>(words.size()), argv.data());
 }
-
-// TODO(knock): netwakectl knock HOST[:PORT] TARGET --key-file F (SPEC §10).
-int cmd_knock(const Ctx&, const Args& args) {
-    (void)args;
-    return fail("knock is not implemented yet");
-}
+int cmd_keygen(const Ctx&, const Args& args) { return run_argv(nw::action::keygen_cli_main, "keygen", args); }
+int cmd_knock(const Ctx&, const Args& args) { return run_argv(nw::action::knock_cli_main, "knock", args); }
 
 // ---- daemon commands ---------------------------------------------------------------
 

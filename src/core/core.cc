@@ -181,8 +181,67 @@ void Core::match_hit(Target& t, const Hit* h, int64_t t_ns) {
     if (t.trigger_times.size() >= tr.packets) transition(t, TargetState::Active, Reason::Traffic, h);
 }
 
+int64_t Core::next_deadline() const {
+    int64_t next = timers_.next();
+    if (knocks_) {
+        const int64_t k = knocks_->next_deadline_ns();
+        if (k > 0 && (next == 0 || k < next)) next = k;
+    }
+    return next;
+}
+
+void Core::set_knocks(std::unique_ptr<KnockEngine> k) {
+    knocks_ = std::move(k);
+    if (knocks_)
+        knocks_->on_reject = [this](const packet::Addr& src, std::string_view why) { log_reject(src, why); };
+}
+
+void Core::log_reject(const packet::Addr& src, std::string_view why) {
+    const int64_t now = d_.clock->now_ns();
+    if (now - reject_window_ns_ >= 1000000000) {
+        if (rejects_suppressed_)
+            log::warn("knock: {} more rejections not logged in the last second", rejects_suppressed_);
+        reject_window_ns_ = now;
+        rejects_in_window_ = 0;
+        rejects_suppressed_ = 0;
+    }
+    if (rejects_in_window_++ < kRejectBurst) {
+        ++rejects_logged_;
+        log::warn("knock rejected from {}: {}", src.str(), why);
+    } else {
+        ++rejects_suppressed_;
+    }
+}
+
+// A completed knock emits `knock` and counts as a trigger for its target (reason knock).
+void Core::knock_hit(const Hit& h) {
+    if (!knocks_) return;
+    knock_events_.clear();
+    knocks_->on_hit(h, d_.clock->wall_s(), &knock_events_);
+    for (const auto& ev : knock_events_) {
+        Target* t = find(ev.target);
+        if (!t) {
+            log::warn("knock {} from {}: target {} is not configured", ev.knock_name, ev.src.str(), ev.target);
+            continue;
+        }
+        log::notice("{}: knock {} ({}) completed by {}", t->conf.name, ev.knock_name,
+                    ev.kind == KnockEvent::Spa ? "authenticated" : "sequence", ev.src.str());
+        run_hook(*t, "knock", Reason::Knock, &h, {{"NETWAKED_KNOCK", ev.knock_name}});
+        if (t->state == TargetState::Active) {
+            t->last_seen_ns = std::max(t->last_seen_ns, h.t_ns);
+            t->shared->last_seen_ns.store(std::max(t->shared->last_seen_ns.load(), t->last_seen_ns));
+        } else {
+            transition(*t, TargetState::Active, Reason::Knock, &h);
+        }
+    }
+}
+
 void Core::on_hit(const Hit& h) {
-    if (h.kind != HitKind::Traffic || !h.target) return;  // knocks / proxy: later layers
+    if (h.kind == HitKind::Knock) {
+        knock_hit(h);
+        return;
+    }
+    if (h.kind != HitKind::Traffic || !h.target) return;  // proxy frames: proxy/
     auto it = by_slot_.find(h.target);
     if (it == by_slot_.end()) {
         ++stale_hits_;  // target removed by a reload after the sensor classified the packet
@@ -201,6 +260,7 @@ void Core::on_overflow() {
 
 void Core::on_time() {
     const int64_t now = d_.clock->now_ns();
+    if (knocks_) knocks_->on_time(now);
     for (auto key : timers_.pop_due(now)) {
         auto it = by_id_.find(key.first);
         if (it == by_id_.end()) continue;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "core/knock.h"
 #include "core/ports.h"
 #include "core/shared.h"
 #include "core/timers.h"
@@ -81,7 +82,13 @@ class Core {
     // Fires every due timer; call when the loop's timer fires (and after anything that may have
     // changed next_deadline()).
     void on_time();
-    int64_t next_deadline() const { return timers_.next(); }
+    int64_t next_deadline() const;
+
+    // Knocks (SPEC §10): the engine for the current configuration (null: no knocks). The
+    // runtime loads SPA keys and persists the replay cache; the core feeds it Knock hits.
+    void set_knocks(std::unique_ptr<KnockEngine> k);
+    KnockEngine* knocks() { return knocks_.get(); }
+    uint64_t knock_rejects_logged() const { return rejects_logged_; }
 
     bool start(std::string_view name, Reason r, std::string* err);
     bool stop(std::string_view name, Reason r, std::string* err);
@@ -114,6 +121,8 @@ class Core {
     void run_hook(Target& t, const char* event, Reason r, const Hit* cause,
                   std::vector<std::pair<std::string, std::string>> extra = {});
     void match_hit(Target& t, const Hit* h, int64_t t_ns);
+    void knock_hit(const Hit& h);
+    void log_reject(const packet::Addr& src, std::string_view why);
     std::string sensor_name(uint16_t idx) const;
 
     CoreDeps d_;
@@ -125,6 +134,14 @@ class Core {
     TimerSet timers_;
     uint64_t next_id_ = 1;
     uint64_t stale_hits_ = 0;
+    std::unique_ptr<KnockEngine> knocks_;
+    std::vector<KnockEvent> knock_events_;
+    // Rejection logging is rate-limited (SPEC §10 "logged" vs §12 "not one by one"):
+    // at most kRejectBurst lines per second, then one summary line.
+    static constexpr int kRejectBurst = 10;
+    int64_t reject_window_ns_ = 0;
+    int rejects_in_window_ = 0;
+    uint64_t rejects_suppressed_ = 0, rejects_logged_ = 0;
 };
 
 // Hook environment for a packet (NETWAKED_SENSOR, _PROTO, _SRC, _DST, ports, MAC, iface, prefix).

@@ -1,6 +1,5 @@
-// core/knock.h — knock tracking (SPEC §10): the sensors' port filter (KnockPorts) and the
-// core's engine for knockd-style sequences and SPA datagrams. No I/O, no clock reads, no logging:
-// time comes in as arguments, rejections go out through a callback.
+// core/knock.h — knock tracking (SPEC §10): the sensors' port filter and the core's engine for
+// sequences and SPA. No I/O, no clock reads, no logging: time comes in, rejections go out by callback.
 #pragma once
 
 #include <bitset>

@@ -68,6 +68,8 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
         return 1;
     }
 
+    Runtime::adjust(cfg);
+
     SystemClock clock;
     Runtime rt(clock);
     if (!rt.open(std::make_shared<const config::Config>(std::move(cfg)), opts, &err)) {

@@ -9,16 +9,25 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
+#include "action/knock_send.h"
 #include "action/savefile.h"
 #include "action/wol.h"
 #include "config/load.h"
+#include "proxy/service.h"
 #include "state/statefile.h"
 #include "sys/log.h"
 
 namespace nw::daemon {
 
 namespace {
+int64_t wall_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 bool same_sensors(const config::Config& a, const config::Config& b) {
     if (a.sensors.size() != b.sensors.size()) return false;
     for (size_t i = 0; i < a.sensors.size(); ++i) {
@@ -34,6 +43,18 @@ bool same_sensors(const config::Config& a, const config::Config& b) {
 }  // namespace
 
 Runtime::Runtime(core::Clock& clock) : clock_(clock) {}
+
+void Runtime::adjust(config::Config& cfg) {
+    // An SPA datagram can be up to 169 bytes of IPv6: make NFLOG copy enough of it.
+    bool spa = false;
+    for (const auto& k : cfg.knocks) spa |= k.spa.has_value();
+    for (auto& s : cfg.sensors)
+        if (spa && s.nflog && s.nflog->copy_range < 256) {
+            log::debug("sensor {}: copy_range raised from {} to 256 for authenticated knocks", s.name,
+                       s.nflog->copy_range);
+            s.nflog->copy_range = 256;
+        }
+}
 
 Runtime::~Runtime() {
     for (auto& s : sensors_) s->stop();
@@ -61,6 +82,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
     }
     seen_queue_full_.assign(sensors_.size(), 0);
 
+    if (!action::load_spa_keys(cfg_->knocks, &spa_keys_, err)) return false;
     if (!cfg_->savefile.empty()) {
         savefile_ = std::make_unique<action::Savefile>();
         bool any_nflog = false;
@@ -71,6 +93,11 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
     wol_ = std::make_unique<action::WolSenderImpl>();
     for (const auto& t : cfg_->targets)
         if (t.wol && !wol_->prepare(*t.wol, err)) log::warn("{}: {}", t.name, *err);
+    if (proxy::ProxyService::needed(*cfg_)) {  // sleep proxy: sockets before privileges go
+        if (cfg_->reg && cfg_->reg->wol && !wol_->prepare(*cfg_->reg->wol, err)) log::warn("register: {}", *err);
+        proxy_ = std::make_unique<proxy::ProxyService>(loop_, clock_);
+        if (!proxy_->open(*cfg_, err)) return false;
+    }
 
     if (!cfg_->daemon.control_socket.empty()) {
         control_ = std::make_unique<control::Server>(loop_);
@@ -84,7 +111,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
         auto r = state::load_state(cfg_->daemon.state_dir, &ps, &e);
         if (r == state::LoadResult::SetAside || r == state::LoadResult::Failed)
             log::warn("state file in {}: {} ({})", cfg_->daemon.state_dir, e, state::load_result_name(r));
-        const int64_t now_ms = int64_t(clock_.wall_s()) * 1000;
+        const int64_t now_ms = wall_ms();
         for (const auto& p : ps.targets) {
             core::SavedTarget s;
             s.name = p.name;
@@ -93,6 +120,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
             s.active_for_ms = std::max<int64_t>(0, now_ms - p.active_since_wall_ms);
             restored_.push_back(s);
         }
+        if (proxy_) proxy_->remember(ps);
     }
     (void)opts;
     return true;
@@ -109,12 +137,18 @@ bool Runtime::install_rules(const config::Config& cfg, std::vector<std::shared_p
     }
     auto rules = core::Ruleset::build(cfg, *slots, err);
     if (!rules) return false;
+    std::unique_ptr<core::KnockPorts> kp;
+    if (!cfg.knocks.empty()) kp = std::make_unique<core::KnockPorts>(cfg.knocks);
     slots_ = std::move(next);
+    // Order matters (sensor.h): publish the new snapshot, then bump the epoch; free the old
+    // one once every sensor has passed a batch boundary at the new epoch.
     const uint64_t epoch = shared_.rules_epoch.load() + 1;
     shared_.rules.store(rules.get());
+    shared_.knocks.store(kp.get());
     shared_.rules_epoch.store(epoch);
-    if (rules_) retired_.emplace_back(epoch, std::move(rules_));
+    if (rules_ || knock_ports_) retired_.push_back(Retired{epoch, std::move(rules_), std::move(knock_ports_)});
     rules_ = std::move(rules);
+    knock_ports_ = std::move(kp);
     return true;
 }
 
@@ -141,7 +175,20 @@ bool Runtime::start(std::string* err) {
     std::vector<std::shared_ptr<core::TargetShared>> slots;
     if (!install_rules(*cfg_, &slots, err)) return false;
     core_->configure(cfg_, std::move(slots));
+    core_->set_knocks(make_knocks(*cfg_, std::move(spa_keys_)));
     if (!restored_.empty()) core_->restore(restored_);
+    if (core_->knocks() && !cfg_->daemon.state_dir.empty()) {
+        std::vector<state::ReplayEntry> entries;
+        std::string e;
+        auto r = state::load_replay(cfg_->daemon.state_dir, &entries, &e);
+        if (r == state::LoadResult::SetAside || r == state::LoadResult::Failed)
+            log::warn("replay cache in {}: {}", cfg_->daemon.state_dir, e);
+        std::vector<std::pair<std::string, int64_t>> pairs;
+        for (auto& x : entries) pairs.emplace_back(x.nonce_hex, x.expires_wall_s);
+        core_->knocks()->restore_replay(pairs, clock_.now_ns(), clock_.wall_s());
+        replay_saved_gen_ = core_->knocks()->replay_generation();
+    }
+    if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
         uint64_t v;
@@ -154,6 +201,7 @@ bool Runtime::start(std::string* err) {
         core_->on_time();
         hooks_->on_time(now);
         if (control_) control_->on_time(now);
+        if (proxy_) proxy_->on_time(now);
     });
     for (auto& s : sensors_) s->start();
     started_ = true;
@@ -182,12 +230,12 @@ void Runtime::reclaim() {
     // A sensor that has finished a batch at epoch E no longer holds pointers from older
     // rulesets; drain once more so no queued Hit refers to a slot we are about to free.
     bool any = false;
-    for (auto& r : retired_) any |= r.first <= min_epoch;
+    for (auto& r : retired_) any |= r.epoch <= min_epoch;
     if (!any) return;
     core::Hit h;
     for (auto& s : sensors_)
         while (s->queue().pop(&h)) core_->on_hit(h);
-    retired_.erase(std::remove_if(retired_.begin(), retired_.end(), [&](auto& r) { return r.first <= min_epoch; }),
+    retired_.erase(std::remove_if(retired_.begin(), retired_.end(), [&](auto& r) { return r.epoch <= min_epoch; }),
                    retired_.end());
 }
 
@@ -199,6 +247,7 @@ void Runtime::rearm() {
     };
     take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
+    if (proxy_) take(proxy_->next_deadline_ns());
     loop_.arm_timer(next);
 }
 
@@ -206,14 +255,33 @@ void Runtime::run() {
     while (!loop_.quitting()) {
         if (!loop_.run_once()) break;
         if (dirty_) persist_now();
+        persist_replay();
         rearm();
     }
+}
+
+std::unique_ptr<core::KnockEngine> Runtime::make_knocks(const config::Config& cfg,
+                                                        std::vector<std::vector<uint8_t>> keys) {
+    if (cfg.knocks.empty()) return nullptr;
+    return std::make_unique<core::KnockEngine>(cfg.knocks, std::move(keys));
+}
+
+// The replay cache is saved whenever it changed (an SPA datagram was accepted), before the
+// loop sleeps again, so a restart cannot accept a replayed datagram.
+void Runtime::persist_replay() {
+    auto* k = core_ ? core_->knocks() : nullptr;
+    if (!k || k->replay_generation() == replay_saved_gen_ || cfg_->daemon.state_dir.empty()) return;
+    replay_saved_gen_ = k->replay_generation();
+    std::vector<state::ReplayEntry> entries;
+    for (auto& [nonce, exp] : k->replay_entries()) entries.push_back({nonce, exp});
+    std::string err;
+    if (!state::save_replay(cfg_->daemon.state_dir, entries, &err)) log::warn("cannot write the replay cache: {}", err);
 }
 
 void Runtime::persist_now() {
     dirty_ = false;
     if (cfg_->daemon.state_dir.empty() || !core_) return;
-    const int64_t now_ms = int64_t(clock_.wall_s()) * 1000;
+    const int64_t now_ms = wall_ms();
     state::PersistedState ps;
     for (const auto& s : core_->save()) {
         state::PersistedTarget p;
@@ -225,6 +293,7 @@ void Runtime::persist_now() {
             p.ttl_deadline_wall_ms = p.last_seen_wall_ms + t->conf.ttl.count();
         ps.targets.push_back(p);
     }
+    if (proxy_) proxy_->save(&ps);
     std::string err;
     if (!state::save_state(cfg_->daemon.state_dir, ps, &err)) log::warn("cannot write state: {}", err);
 }
@@ -234,6 +303,7 @@ void Runtime::shutdown() {
     if (started_) {
         drain();
         core_->shutdown();
+        if (proxy_) proxy_->shutdown();  // stop answering for sleepers at once; nft table removed
         int64_t longest = 0;
         for (const auto& t : cfg_->targets) longest = std::max<int64_t>(longest, t.hook_timeout.count());
         const int64_t deadline = clock_.now_ns() + (longest + 6000) * 1000000;
@@ -246,6 +316,7 @@ void Runtime::shutdown() {
             }
         }
         persist_now();
+        persist_replay();
     }
     if (control_) control_->close();
 }
@@ -262,14 +333,20 @@ void Runtime::reload(const CliOptions& opts) {
         for (const auto& e : errors) log::error("{}", e);
         return;
     }
+    adjust(next);
     if (!same_sensors(*cfg_, next)) {
         log::error("reload of {} refused: the sensors section changed (needs a restart); keeping the running "
                    "configuration", opts.config_path);
         return;
     }
+    std::vector<std::vector<uint8_t>> keys;
+    std::string err;
+    if (!action::load_spa_keys(next.knocks, &keys, &err)) {
+        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, err);
+        return;
+    }
     auto cfg = std::make_shared<const config::Config>(std::move(next));
     std::vector<std::shared_ptr<core::TargetShared>> slots;
-    std::string err;
     drain();
     if (!install_rules(*cfg, &slots, &err)) {
         log::error("reload failed: {}", err);
@@ -279,6 +356,12 @@ void Runtime::reload(const CliOptions& opts) {
         if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
     cfg_ = cfg;
     core_->configure(cfg_, std::move(slots));
+    auto knocks = make_knocks(*cfg_, std::move(keys));
+    if (knocks && core_->knocks())
+        knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());
+    core_->set_knocks(std::move(knocks));
+    if (proxy_) proxy_->reload(*cfg_);
+    else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
     log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
     dirty_ = true;
 }
@@ -306,6 +389,8 @@ control::Status Runtime::status() const {
         st.counters.dropped += ss.drops + ss.queue_full;
         st.sensors.push_back(ss);
     }
+    if (auto* k = core_->knocks()) st.counters.rejected += k->stats().rejected();
+    if (control_) st.counters.rejected += control_->stats().bad_requests;
     for (const auto& t : core_->targets()) {
         control::TargetStatus ts;
         ts.name = t->conf.name;
@@ -323,6 +408,7 @@ control::Status Runtime::status() const {
         ts.wakes = t->wakes;
         st.targets.push_back(ts);
     }
+    if (proxy_) proxy_->fill_status(&st);
     return st;
 }
 
@@ -351,7 +437,10 @@ std::string Runtime::handle(const control::Request& r) {
         case control::Cmd::Wake:
             if (!core_->wake(r.target, &err)) return control::reply_error(err);
             return control::reply_ok(fmt::format("magic packets sent for {}", r.target));
-        case control::Cmd::Forget: return control::reply_error("no registration named " + r.target);
+        case control::Cmd::Forget:
+            if (!proxy_ || !proxy_->forget(r.target, &err))
+                return control::reply_error(proxy_ ? err : "no registration named " + r.target);
+            return control::reply_ok(fmt::format("registration {} forgotten", r.target));
         case control::Cmd::Reload: {
             CliOptions o;
             o.mode = CliOptions::Mode::ConfigFile;

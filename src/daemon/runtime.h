@@ -24,12 +24,18 @@ namespace nw::action {
 class WolSenderImpl;
 class Savefile;
 }  // namespace nw::action
+namespace nw::proxy {
+class ProxyService;
+}  // namespace nw::proxy
 
 namespace nw::daemon {
 
 class Runtime {
    public:
     explicit Runtime(core::Clock& clock);
+    // Adjustments the daemon makes to any configuration before using it (start and reload):
+    // NFLOG copy_range raised to 256 when authenticated knocks need the whole datagram.
+    static void adjust(config::Config& cfg);
     ~Runtime();
 
     // Opens every sensor, the savefile, WoL sockets and the control socket, and loads the
@@ -59,6 +65,8 @@ class Runtime {
     void reclaim();
     void rearm();
     void persist_now();
+    void persist_replay();
+    std::unique_ptr<core::KnockEngine> make_knocks(const config::Config& cfg, std::vector<std::vector<uint8_t>> keys);
     void restore_state();
     std::string handle(const control::Request& r);
 
@@ -70,12 +78,21 @@ class Runtime {
     std::vector<std::unique_ptr<sensor::Sensor>> sensors_;
     std::map<std::string, std::shared_ptr<core::TargetShared>> slots_;
     std::unique_ptr<core::Ruleset> rules_;
-    std::vector<std::pair<uint64_t, std::unique_ptr<core::Ruleset>>> retired_;
+    std::unique_ptr<core::KnockPorts> knock_ports_;
+    struct Retired {
+        uint64_t epoch;
+        std::unique_ptr<core::Ruleset> rules;
+        std::unique_ptr<core::KnockPorts> knocks;
+    };
+    std::vector<Retired> retired_;
+    std::vector<std::vector<uint8_t>> spa_keys_;   // loaded in open() (before dropping privileges)
+    uint64_t replay_saved_gen_ = 0;
     std::unique_ptr<action::HookRunner> hooks_;
     std::unique_ptr<action::WolSenderImpl> wol_;
     std::unique_ptr<action::Savefile> savefile_;
     std::unique_ptr<core::Core> core_;
     std::unique_ptr<control::Server> control_;
+    std::unique_ptr<proxy::ProxyService> proxy_;  // sleep proxy + registration (null if unused)
     std::vector<core::SavedTarget> restored_;
     std::vector<uint64_t> seen_queue_full_;
     int64_t started_ns_ = 0;

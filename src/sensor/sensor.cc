@@ -34,8 +34,23 @@ int64_t monotonic_ns() {
 const core::Ruleset* Sensor::begin_batch() {
     batch_epoch_ = shared_->rules_epoch.load(std::memory_order_seq_cst);
     rules_ = shared_->rules.load(std::memory_order_seq_cst);
+    knocks_ = shared_->knocks.load(std::memory_order_seq_cst);
     pushed_ = false;
     return rules_;
+}
+
+void Sensor::fill_hit(core::Hit& h, const packet::Decoded& d, const core::PacketMeta& meta, const Raw& raw,
+                      int64_t now_ns) const {
+    h.sensor = index_;
+    h.t_ns = now_ns;
+    h.d = d;
+    if (meta.has_prefix) copy_str(h.prefix, meta.prefix);
+    copy_str(h.in_iface, meta.in_iface);
+    copy_str(h.out_iface, meta.out_iface);
+    h.linktype = raw.linktype;
+    h.raw_len = uint16_t(std::min(raw.bytes.size(), sizeof h.raw));
+    if (h.raw_len) std::memcpy(h.raw, raw.bytes.data(), h.raw_len);
+    h.orig_len = std::max<uint32_t>(raw.orig_len, uint32_t(raw.bytes.size()));
 }
 
 void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::PacketMeta& meta,
@@ -46,6 +61,14 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
     // Partially decoded packets are still classified: rules only look at fields whose has_/l3
     // flags are set, and a target with an empty rule (tuninetd mode) must see every packet.
     if (!rules_) return;
+    if (knocks_ && knocks_->wants(d)) {
+        // Knock ports: the core tracks sequences and verifies SPA; every such packet is queued.
+        core::Hit h;
+        fill_hit(h, d, meta, raw, now_ns);
+        h.kind = core::HitKind::Knock;
+        if (!queue_.push(h)) bump(stats_.queue_full);
+        else pushed_ = true;
+    }
     rules_->classify(d, meta, &verdicts_);
     if (verdicts_.empty()) return;
     bump(stats_.matched);
@@ -60,20 +83,11 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
         if (!v.match) continue;
 
         core::Hit h;
+        fill_hit(h, d, meta, raw, now_ns);
         h.kind = core::HitKind::Traffic;
         h.match = v.match;
         h.keepalive = v.keepalive;
-        h.sensor = index_;
         h.target = t;
-        h.t_ns = now_ns;
-        h.d = d;
-        if (meta.has_prefix) copy_str(h.prefix, meta.prefix);
-        copy_str(h.in_iface, meta.in_iface);
-        copy_str(h.out_iface, meta.out_iface);
-        h.linktype = raw.linktype;
-        h.raw_len = uint16_t(std::min(raw.bytes.size(), sizeof h.raw));
-        if (h.raw_len) std::memcpy(h.raw, raw.bytes.data(), h.raw_len);
-        h.orig_len = std::max<uint32_t>(raw.orig_len, uint32_t(raw.bytes.size()));
         if (!queue_.push(h)) {
             // The core collects overflow_hits as hits at its own "now": nothing is lost.
             bump(stats_.queue_full);
@@ -91,6 +105,7 @@ void Sensor::end_batch() {
     }
     pushed_ = false;
     rules_ = nullptr;
+    knocks_ = nullptr;
     quiescent_epoch_.store(batch_epoch_, std::memory_order_release);
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "core/knock.h"
 #include "core/match.h"
 #include "sensor/hitqueue.h"
 
@@ -21,7 +22,7 @@ struct Stats {
     std::atomic<uint64_t> packets{0};     // packets received
     std::atomic<uint64_t> matched{0};     // packets that matched at least one target
     std::atomic<uint64_t> drops{0};       // kernel drops (pcap_stats ps_drop / NFLOG seq gaps)
-    std::atomic<uint64_t> truncated{0};   // decoder: Truncated
+    std::atomic<uint64_t> truncated{0};   // decoder: Truncated; NFLOG: recv buffers cut (MSG_TRUNC)
     std::atomic<uint64_t> malformed{0};   // decoder: Malformed/Unsupported
     std::atomic<uint64_t> queue_full{0};  // hits that did not fit the queue (handled via overflow_hits)
     std::atomic<uint64_t> enobufs{0};     // netlink overruns (episodes)
@@ -33,12 +34,13 @@ struct Stats {
 // Ruleset swap protocol: the core stores the new `rules` first, THEN increments `rules_epoch`
 // (to E); it may free the old ruleset once every sensor's quiescent_epoch() >= E. A sensor
 // loads the epoch before the pointer at the start of each batch, so it never publishes an
-// epoch newer than the ruleset it used.
+// epoch newer than the ruleset it used; before it blocks it publishes the current epoch.
 struct Shared {
     std::atomic<const core::Ruleset*> rules{nullptr};  // current snapshot (core swaps it)
     std::atomic<uint64_t> rules_epoch{0};              // bumped by the core on every swap
-    int wake_fd = -1;                                   // eventfd: written when a queue goes non-empty
-    uint64_t knock_ports_dummy = 0;                     // reserved
+    int wake_fd = -1;                                   // eventfd: written once per batch that queued a Hit
+                                                        // or bumped a target's overflow_hits
+    std::atomic<const core::KnockPorts*> knocks{nullptr};  // knock ports; swapped with `rules`
 };
 
 class Sensor {
@@ -81,6 +83,9 @@ class Sensor {
     // Allocation-free and syscall-free; call between begin_batch() and end_batch().
     void deliver(const packet::Decoded& d, packet::Error derr, const core::PacketMeta& meta,
                  const Raw& raw, int64_t now_ns);
+    // Fills the packet part of a Hit (sensor, time, decoded fields, meta, raw head).
+    void fill_hit(core::Hit& h, const packet::Decoded& d, const core::PacketMeta& meta, const Raw& raw,
+                  int64_t now_ns) const;
     // Call at the end of every batch: wakes the core once if anything was pushed, publishes
     // the epoch loaded by begin_batch().
     void end_batch();
@@ -96,6 +101,7 @@ class Sensor {
     HitQueue queue_;
     std::atomic<uint64_t> quiescent_epoch_{0};
     std::vector<core::Verdict> verdicts_;
+    const core::KnockPorts* knocks_ = nullptr;  // valid between begin_batch() and end_batch()
     const core::Ruleset* rules_ = nullptr;   // valid between begin_batch() and end_batch()
     uint64_t batch_epoch_ = 0;
     bool pushed_ = false;

@@ -166,7 +166,7 @@ std::string describe_caps() {
     }
 
     if (cap_t c = cap_get_proc()) {
-        s += " caps=" + cap_list_text(c);
+        s += " caps=[" + cap_list_text(c) + "]";
         cap_free(c);
     }
 

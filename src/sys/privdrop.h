@@ -25,8 +25,8 @@ namespace nw::sys {
 bool drop_privileges(const std::string& user, bool keep_net_raw, bool keep_net_admin, bool no_new_privs,
                      std::string* err);
 
-// One line for the log: "uid=998(netwaked) gid=998 groups=998 caps=cap_net_admin,cap_net_raw=ep
-// ambient=none no_new_privs=1".
+// One line for the log, e.g. "uid=998(netwaked) gid=998 groups=998
+// caps=[cap_net_admin,cap_net_raw=ep] ambient=none no_new_privs=1" (caps in cap_to_text(3) form).
 std::string describe_caps();
 
 }  // namespace nw::sys

@@ -28,7 +28,7 @@ stop1=$(hook_time stop 1)
 figure syn_stream_stop_after_first_syn_ms "$(us_to_ms $((stop1 - s_first)))"
 ((stop1 - s_first >= TTL * 1000000)) || fail "stop ran before TTL after the first SYN"
 ((stop1 < s_last)) || fail "the SYN stream kept the target alive until its end (stop $(us_to_ms $((stop1 - s_last))) ms after the last SYN)"
-((stop1 - s_first < TTL * 1000000 + 500000)) || fail "stop ran $(us_to_ms $((stop1 - s_first - TTL * 1000000))) ms late"
+((stop1 - s_first < TTL * 1000000 + LATE_LIMIT_US)) || fail "stop ran $(us_to_ms $((stop1 - s_first - TTL * 1000000))) ms late"
 # Later SYNs start it again (any packet starts); wait until it is idle again.
 wait_for 1 past_us $((s_last + 200000))
 wait_for 4 hooks_settled ||
@@ -49,7 +49,7 @@ stopb=$(hook_time stop $((na + 1)))
 late=$((stopb - a_last - TTL * 1000000))
 figure ack_stream_stop_lateness_ms "$(us_to_ms "$late")"
 ((late >= 0)) || fail "ACK segments did not keep the target alive: stop $(us_to_ms $((-late))) ms before last ACK + TTL"
-((late < 500000)) || fail "stop ran $(us_to_ms "$late") ms after last ACK + TTL"
+((late < LATE_LIMIT_US)) || fail "stop ran $(us_to_ms "$late") ms after last ACK + TTL"
 
 # --- the wire: what we sent really had those flags
 capture_stop

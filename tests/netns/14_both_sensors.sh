@@ -51,7 +51,7 @@ relay() {
     late=$(($(hook_time stop "$n") - t2 - TTL * 1000000))
     figure "stop_lateness_ms_${p1}_then_${p2}" "$(us_to_ms "$late")"
     ((late >= 0)) || fail "stop $(us_to_ms $((-late))) ms before TTL after the packet seen by $(sensor_of "$p2"): that sensor's traffic did not keep the target alive"
-    ((late < 500000)) || fail "stop $(us_to_ms "$late") ms late"
+    ((late < LATE_LIMIT_US)) || fail "stop $(us_to_ms "$late") ms late"
     [[ $(hook_count start) -eq $n ]] || fail "the second packet caused another start: $(hook_seq)"
     wait_for 2 hooks_settled || fail "hooks did not settle: $(hook_seq)"
 }

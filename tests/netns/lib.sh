@@ -15,6 +15,11 @@ case $NETWAKED in /*) ;; *) NETWAKED=$PWD/$NETWAKED ;; esac
 if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 NWPKT=$NW_HERE/nwpkt.py
 
+# How late a hook may begin after the moment its event became due (stop: last packet + TTL).
+# The contract's own limit is 100 ms for the transition; the hook's exec adds more on a loaded
+# machine. NW_LATE_LIMIT_MS overrides (e.g. on a slow CI runner).
+LATE_LIMIT_US=$((${NW_LATE_LIMIT_MS:-500} * 1000))
+
 # Unique per run: namespaces, veths and the temp dir all carry this prefix.
 NW_ID="nw$$"
 NW_TMP=$(mktemp -d "/tmp/netwaked-$SCENARIO.XXXXXX") || exit 1
@@ -221,7 +226,7 @@ start_daemon() {
     DAEMON_PID=$!
     NW_DAEMONS+=("$DAEMON_PID")
     NW_DAEMON_LOGS+=("$DAEMON_LOG")
-    say "netwaked $* (pid $DAEMON_PID, in $ns)"
+    say "netwaked $(printf '%q ' "$@")(pid $DAEMON_PID, in $ns)"
     [[ ${NW_NOWAIT:-} == 1 ]] && return 0
     _sensor_args "$@"
     if ! wait_for 5 sensors_ready "$ns" "$DAEMON_PID"; then

@@ -76,7 +76,7 @@ EOF
     late=$((stop_t - t2 - TTL * 1000000))
     figure stop_lateness_ms "$(us_to_ms "$late")"
     ((late >= 0)) || fail "stop ran $(us_to_ms $((-late))) ms BEFORE last packet + TTL"
-    ((late < 500000)) || fail "stop ran $(us_to_ms "$late") ms after last packet + TTL (limit 500 ms)"
+    ((late < LATE_LIMIT_US)) || fail "stop ran $(us_to_ms "$late") ms after last packet + TTL (limit $((LATE_LIMIT_US / 1000)) ms)"
     expect_env stop 1 NETWAKED_EVENT stop
     expect_env stop 1 NETWAKED_TARGET default
     expect_env stop 1 NETWAKED_REASON ttl

@@ -1,0 +1,149 @@
+// control/register.h — Wakupator-compatible self-registration (SPEC §9): a pure payload parser,
+// the checks against the register settings and the host, and a non-blocking TCP server on the
+// core loop. The parser does no I/O; the server never blocks and owns no timerfd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+#include "packet/decode.h"
+#include "proxy/ports.h"
+#include "sys/fd.h"
+#include "sys/loop.h"
+
+namespace nw::control {
+
+inline constexpr size_t kRegisterMaxPayload = 64 * 1024;  // bytes of one registration
+inline constexpr size_t kRegisterMaxMonitor = 32;         // addresses per registration
+inline constexpr size_t kRegisterMaxPorts = 256;          // ports per address
+inline constexpr int kRegisterMaxDepth = 8;               // JSON nesting (the payload needs 3)
+
+struct RegMonitor {
+    packet::Addr ip{};
+    std::vector<uint16_t> ports;  // sorted, unique, non-empty
+};
+
+struct Registration {
+    packet::Mac mac{};
+    std::string name;             // default: the MAC as "aa:bb:cc:dd:ee:ff"
+    std::vector<RegMonitor> monitor;
+};
+
+// Parses one payload: {"mac": ..., "name": ..., "monitor": [{"ip": ..., "port": [...]}]}.
+// Unknown keys are ignored (newer clients). On error returns false with a one-line message
+// naming the field: `monitor[1].port[0]: 70000 is not a port (1-65535)`. Pure.
+bool parse_registration(std::string_view text, Registration* out, std::string* err);
+
+// Finds where the first top-level JSON object ends while bytes arrive in pieces, tracking
+// strings and escapes; each byte is looked at once. Pure.
+class ObjectScanner {
+   public:
+    enum class Result { Incomplete, Complete, Invalid };
+    // Scans the bytes of `buf` not seen yet (`buf` holds everything received so far).
+    Result feed(std::string_view buf);
+    size_t end() const { return end_; }  // one past the closing brace, when Complete
+   private:
+    size_t pos_ = 0, end_ = 0;
+    int depth_ = 0;
+    bool started_ = false, in_str_ = false, esc_ = false;
+};
+
+// What validate_registration() needs from the running daemon.
+struct RegisterEnv {
+    const config::RegisterConf* conf = nullptr;
+    proxy::HostView* host = nullptr;
+    // The peer's MAC from the neighbor table of `ifname` (proxy::neighbor_mac in the daemon).
+    std::function<bool(const std::string& ifname, const packet::Addr& ip, packet::Mac* mac, std::string* err)> neighbor;
+};
+
+// The host-side checks of SPEC §9: the peer is inside register.allow; unless any_mac, `mac` is
+// the peer's own (neighbor table); every address is on-link on register.interface, is not the
+// host's own, and is not a network or broadcast address there. One-line message on refusal.
+bool validate_registration(const Registration& r, const packet::Addr& peer, const RegisterEnv& env,
+                           std::string* err);
+
+class RegisterServer {
+   public:
+    // Decides on a parsed registration from `peer`: returns "" if accepted, else the refusal.
+    using Handler = std::function<std::string(const Registration& r, const packet::Addr& peer)>;
+
+    struct Options {
+        size_t max_clients = 64;                      // more are told "busy" and closed
+        size_t max_per_peer = 8;                      // connections at once from one address
+        int64_t idle_timeout_ns = 5'000'000'000;      // peer silent this long: closed
+        int64_t total_timeout_ns = 30'000'000'000;    // no complete payload after this: closed
+        int64_t linger_ns = 1'000'000'000;            // writing the answer / draining after it
+    };
+
+    explicit RegisterServer(sys::Loop& loop) : RegisterServer(loop, Options{}) {}
+    RegisterServer(sys::Loop& loop, Options opt);
+    ~RegisterServer();
+    RegisterServer(const RegisterServer&) = delete;
+    RegisterServer& operator=(const RegisterServer&) = delete;
+
+    void set_handler(Handler h) { handler_ = std::move(h); }
+    // Called when next_deadline_ns() may have moved earlier (a client connected).
+    std::function<void()> on_deadline_change;
+
+    // Listens on "addr:port" / "[v6%if]:port" (config::parse_hostport syntax). Closes a
+    // previous socket first.
+    bool open(const std::string& listen, std::string* err);
+    void close();
+    bool is_open() const { return bool(listen_fd_); }
+    const std::string& listen_address() const { return listen_; }
+
+    int64_t next_deadline_ns() const;
+    void on_time(int64_t now_ns);
+    size_t clients() const { return clients_.size(); }
+
+    struct Stats {
+        uint64_t accepted = 0, registered = 0, refused = 0, invalid = 0, too_large = 0;
+        uint64_t timeouts = 0, busy = 0, accept_errors = 0;
+    };
+    const Stats& stats() const { return stats_; }
+    static int64_t mono_now_ns();
+
+   private:
+    enum class Phase { Reading, Writing, Draining };
+    struct Client {
+        uint64_t id = 0;
+        sys::unique_fd fd;
+        packet::Addr peer{};
+        std::string in;
+        ObjectScanner scan;
+        std::string out;
+        size_t out_off = 0;
+        Phase phase = Phase::Reading;
+        int64_t idle_deadline_ns = 0, hard_deadline_ns = 0;
+    };
+    void on_listen();
+    void on_client(uint64_t id, uint32_t events);
+    void read_some(Client& c);
+    void answer(Client& c, std::string text);
+    void flush(Client& c);
+    void drain(Client& c);
+    void drop(uint64_t id);
+    int64_t deadline(const Client& c) const;
+
+    sys::Loop& loop_;
+    Options opt_;
+    Handler handler_;
+    sys::unique_fd listen_fd_;
+    std::string listen_;
+    bool paused_ = false;
+    int64_t resume_ns_ = 0;
+    uint64_t next_id_ = 1;
+    std::map<uint64_t, std::unique_ptr<Client>> clients_;
+    std::vector<uint64_t> closing_;
+    Stats stats_;
+};
+
+}  // namespace nw::control

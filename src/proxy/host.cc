@@ -1,0 +1,187 @@
+// proxy/host.cc — HostInfo (getifaddrs snapshot) and neighbor_mac (rtnetlink RTM_GETNEIGH dump).
+// Read-only views of kernel state; nothing here changes the system.
+#include "proxy/host.h"
+
+#include <ifaddrs.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "packet/parse.h"
+#include "sys/fd.h"
+#include "sys/log.h"
+
+namespace nw::proxy {
+
+namespace {
+
+int64_t mono_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+bool to_addr(const sockaddr* sa, packet::Addr* out) {
+    if (!sa) return false;
+    if (sa->sa_family == AF_INET) {
+        sockaddr_in sin;
+        std::memcpy(&sin, sa, sizeof sin);
+        *out = packet::Addr::v4_bytes(reinterpret_cast<const uint8_t*>(&sin.sin_addr));
+        return true;
+    }
+    if (sa->sa_family == AF_INET6) {
+        sockaddr_in6 sin6;
+        std::memcpy(&sin6, sa, sizeof sin6);
+        *out = packet::Addr::v6_bytes(sin6.sin6_addr.s6_addr);
+        return true;
+    }
+    return false;
+}
+
+uint8_t prefix_of(const packet::Addr& mask, bool v4) {
+    uint8_t n = 0;
+    for (size_t i = v4 ? 12 : 0; i < 16; ++i) {
+        uint8_t b = mask.b[i];
+        while (b & 0x80) {
+            ++n;
+            b = uint8_t(b << 1);
+        }
+        if (mask.b[i] != 0xff) break;
+    }
+    return uint8_t(v4 ? 96 + n : n);
+}
+
+}  // namespace
+
+void HostInfo::refresh() {
+    const int64_t now = mono_ns();
+    if (taken_ns_ != 0 && now - taken_ns_ < max_age_ns_) return;
+    taken_ns_ = now;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return;  // keep the previous snapshot
+    macs_.clear();
+    mac_set_.clear();
+    addrs_.clear();
+    for (ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || !i->ifa_name) continue;
+        if (i->ifa_addr->sa_family == AF_PACKET) {
+            sockaddr_ll sll;
+            std::memcpy(&sll, i->ifa_addr, sizeof sll);
+            if (sll.sll_halen != 6) continue;
+            packet::Mac m;
+            std::memcpy(m.data(), sll.sll_addr, 6);
+            if (packet::is_zero(m)) continue;
+            macs_[i->ifa_name] = m;
+            mac_set_.insert(m);
+            continue;
+        }
+        IfAddr a;
+        packet::Addr mask;
+        if (!to_addr(i->ifa_addr, &a.addr)) continue;
+        a.prefix_len = to_addr(i->ifa_netmask, &mask) ? prefix_of(mask, a.addr.is_v4()) : 128;
+        addrs_[i->ifa_name].push_back(a);
+    }
+    ::freeifaddrs(list);
+}
+
+std::optional<packet::Mac> HostInfo::if_mac(const std::string& ifname) {
+    refresh();
+    auto it = macs_.find(ifname);
+    if (it != macs_.end()) return it->second;
+    return std::nullopt;
+}
+
+bool HostInfo::own_mac(const packet::Mac& m) {
+    refresh();
+    return mac_set_.count(m) != 0;
+}
+
+bool HostInfo::own_addr(const packet::Addr& a) {
+    refresh();
+    for (const auto& [name, list] : addrs_)
+        for (const auto& x : list)
+            if (x.addr == a) return true;
+    return false;
+}
+
+std::vector<IfAddr> HostInfo::if_addrs(const std::string& ifname) {
+    refresh();
+    auto it = addrs_.find(ifname);
+    return it == addrs_.end() ? std::vector<IfAddr>{} : it->second;
+}
+
+bool neighbor_mac(const std::string& ifname, const packet::Addr& ip, packet::Mac* out, std::string* err) {
+    const unsigned idx = ::if_nametoindex(ifname.c_str());
+    if (idx == 0) {
+        *err = "no interface " + ifname;
+        return false;
+    }
+    sys::unique_fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!fd) {
+        *err = log::errno_str("netlink socket", errno);
+        return false;
+    }
+    const timeval tv{0, 200000};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct {
+        nlmsghdr nh;
+        ndmsg nd;
+    } req{};
+    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_type = RTM_GETNEIGH;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.nh.nlmsg_seq = 1;
+    req.nd.ndm_family = ip.is_v4() ? AF_INET : AF_INET6;
+    req.nd.ndm_ifindex = int(idx);
+    if (::send(fd.get(), &req, sizeof req, 0) < 0) {
+        *err = log::errno_str("RTM_GETNEIGH", errno);
+        return false;
+    }
+    const size_t alen = ip.is_v4() ? 4 : 16;
+    const uint8_t* want = ip.is_v4() ? &ip.b[12] : ip.b.data();
+    alignas(nlmsghdr) static thread_local char buf[32768];
+    bool found = false;
+    for (;;) {
+        const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+        if (n <= 0) {
+            *err = log::errno_str("reading the neighbor table", n < 0 ? errno : EIO);
+            return false;
+        }
+        int len = int(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type == NLMSG_DONE) {
+                if (!found) *err = "no usable neighbor entry for " + ip.str() + " on " + ifname;
+                return found;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                *err = "the kernel refused the neighbor table dump";
+                return false;
+            }
+            if (h->nlmsg_type != RTM_NEWNEIGH || h->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) continue;
+            const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(h));
+            if (nd->ndm_ifindex != int(idx) || (nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP))) continue;
+            int alen_left = int(h->nlmsg_len - NLMSG_LENGTH(sizeof(ndmsg)));
+            const uint8_t* dst = nullptr;
+            const uint8_t* ll = nullptr;
+            for (auto* a = reinterpret_cast<rtattr*>(const_cast<ndmsg*>(nd) + 1); RTA_OK(a, alen_left);
+                 a = RTA_NEXT(a, alen_left)) {
+                if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == alen) dst = static_cast<const uint8_t*>(RTA_DATA(a));
+                if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6) ll = static_cast<const uint8_t*>(RTA_DATA(a));
+            }
+            if (dst && ll && std::memcmp(dst, want, alen) == 0 && !found) {
+                std::memcpy(out->data(), ll, 6);
+                found = true;
+            }
+        }
+    }
+}
+
+}  // namespace nw::proxy

@@ -1,0 +1,42 @@
+// proxy/host.h — HostInfo: the host's own MACs and addresses (getifaddrs, cached for a moment),
+// and neighbor-table lookups over rtnetlink. Reads kernel state only; changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "proxy/ports.h"
+
+namespace nw::proxy {
+
+class HostInfo : public HostView {
+   public:
+    // `max_age_ns`: how long a snapshot of the interfaces is reused before getifaddrs() runs again.
+    explicit HostInfo(int64_t max_age_ns = 2'000'000'000) : max_age_ns_(max_age_ns) {}
+
+    std::optional<packet::Mac> if_mac(const std::string& ifname) override;
+    bool own_mac(const packet::Mac& m) override;
+    bool own_addr(const packet::Addr& a) override;
+    std::vector<IfAddr> if_addrs(const std::string& ifname) override;
+    // Drops the snapshot (the next call reads the kernel again).
+    void invalidate() { taken_ns_ = 0; }
+
+   private:
+    void refresh();
+    int64_t max_age_ns_;
+    int64_t taken_ns_ = 0;
+    std::map<std::string, packet::Mac> macs_;
+    std::set<packet::Mac> mac_set_;
+    std::map<std::string, std::vector<IfAddr>> addrs_;
+};
+
+// The link-layer address the kernel's neighbor table holds for `ip` on `ifname` (a usable
+// entry: not incomplete or failed). False + *err ("no neighbor entry for ...") otherwise.
+// One rtnetlink dump, answered by the kernel at once (bounded by a 200 ms receive timeout).
+bool neighbor_mac(const std::string& ifname, const packet::Addr& ip, packet::Mac* out, std::string* err);
+
+}  // namespace nw::proxy

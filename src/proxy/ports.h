@@ -1,0 +1,63 @@
+// proxy/ports.h — the small interfaces through which the sleep proxy touches the world: frames
+// out + receive filter, the host firewall, the host's own addresses. Declarations only, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "packet/decode.h"
+
+namespace nw::proxy {
+
+// What the packet socket of one interface must let through besides ARP and ICMPv6 neighbor
+// discovery (always passed), and which link-layer multicast groups it must join.
+struct Interest {
+    std::vector<packet::Mac> macs;   // every frame sent from these MACs (the proxied machines)
+    std::vector<packet::Addr> held;  // IPv4/IPv6 packets to these addresses (v6 ones: their
+                                     // solicited-node groups are joined too)
+    bool operator==(const Interest&) const = default;
+};
+
+// Frames out, and the receive side's filter. Implemented by PacketIo (AF_PACKET) and by fakes.
+class FrameSink {
+   public:
+    virtual ~FrameSink() = default;
+    // Sends one complete Ethernet frame on `ifname`. Never blocks; false if it did not go out.
+    virtual bool send(const std::string& ifname, std::span<const uint8_t> frame) = 0;
+    // Replaces what `ifname`'s receive filter passes (see Interest).
+    virtual void set_interest(const std::string& ifname, const Interest& in) = 0;
+};
+
+// The host firewall: drops packets that arrive for a held address so the host never forwards
+// them back onto the LAN nor answers them. Asynchronous; never blocks.
+class Firewall {
+   public:
+    virtual ~Firewall() = default;
+    // Replaces the whole set of held (interface, address) pairs.
+    virtual void set_held(const std::vector<std::pair<std::string, packet::Addr>>& held) = 0;
+};
+
+// An address configured on a host interface (prefix length in the 128-bit space: v4 /24 = 120).
+struct IfAddr {
+    packet::Addr addr{};
+    uint8_t prefix_len = 128;
+};
+
+// The host's own identity on the network. Implementations may cache (HostInfo refreshes).
+class HostView {
+   public:
+    virtual ~HostView() = default;
+    virtual std::optional<packet::Mac> if_mac(const std::string& ifname) = 0;
+    // A MAC of any local interface (frames from it are the host's own).
+    virtual bool own_mac(const packet::Mac& m) = 0;
+    // An address configured on any local interface.
+    virtual bool own_addr(const packet::Addr& a) = 0;
+    // Addresses configured on `ifname` (empty if none or unknown).
+    virtual std::vector<IfAddr> if_addrs(const std::string& ifname) = 0;
+};
+
+}  // namespace nw::proxy

@@ -1,0 +1,182 @@
+// proxy/proxy.h — the sleep proxy (SPEC §8, §9): per machine the states up -> asleep -> waking ->
+// up plus lost, changed by one transition function; probing, ARP/NDP answering, waking, giving
+// back. Core thread only. Side effects only through proxy/ports.h, core::HookSpawner and
+// core::WolSender: never blocks, owns no fd and no timerfd (next_deadline_ns()/on_time()).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+#include "core/ports.h"
+#include "core/timers.h"
+#include "proxy/announce.h"
+#include "proxy/ports.h"
+
+namespace nw::core {
+struct Hit;
+enum class Reason : uint8_t;
+}  // namespace nw::core
+
+namespace nw::proxy {
+
+enum class State : uint8_t { Up, Asleep, Waking, Lost };
+const char* state_name(State s);
+bool parse_state(std::string_view s, State* out);
+
+struct ProxyAddr {
+    packet::Addr addr{};
+    std::vector<config::PortRange> ports;  // empty: traffic to any port wakes
+    bool operator==(const ProxyAddr&) const = default;
+};
+
+// Everything that defines one proxied machine.
+struct MachineSpec {
+    std::string name;                 // the target's or the registration's name
+    bool registered = false;          // SPEC §9 registration (else a config target)
+    packet::Mac mac{};
+    std::string interface;
+    std::vector<ProxyAddr> addresses;
+    config::SleepProxyConf timing;    // probe/wake timing and keep (interface/addresses unused)
+    config::WolConf wol;              // its mac is the machine's
+    std::string hook;                 // empty: no hook
+    config::Duration hook_timeout{60000};
+    int64_t registered_wall_ms = 0;   // registrations: when it registered (persisted)
+};
+
+// A config target's machine (the target has sleep_proxy and wol; the loader guarantees both).
+MachineSpec spec_for_target(const config::TargetConf& t);
+// A registered machine under the register section's settings.
+MachineSpec spec_for_registration(const config::RegisterConf& rc, std::string name, const packet::Mac& mac,
+                                  std::vector<ProxyAddr> addrs, int64_t registered_wall_ms);
+
+// Read-only view of one machine, for status and persistence.
+struct MachineView {
+    const MachineSpec* spec = nullptr;
+    State state = State::Up;
+    std::vector<packet::Addr> held;   // answered for right now
+    uint64_t wakes = 0;               // wake attempts (bursts) started
+};
+
+struct ProxyDeps {
+    core::Clock* clock = nullptr;
+    core::HookSpawner* hooks = nullptr;   // may be null (no hooks)
+    core::WolSender* wol = nullptr;       // may be null (logged at wake)
+    FrameSink* frames = nullptr;
+    Firewall* firewall = nullptr;         // may be null
+    HostView* host = nullptr;
+    std::function<void()> on_state_changed;  // persist; may be empty
+};
+
+// Anomaly and activity counters (status / tests); never logged per frame.
+struct ProxyStats {
+    uint64_t frames = 0, malformed = 0, own = 0, bad_nd = 0;
+    uint64_t arp_answered = 0, ns_answered = 0, probes_sent = 0, send_errors = 0;
+    uint64_t conflicts = 0, wake_packets = 0, retransmits = 0, ignored_traffic = 0;
+};
+
+// A restored machine (state file): registrations carry their spec, config targets only a name.
+struct RestoredMachine {
+    MachineSpec spec;
+    State state = State::Up;
+};
+
+class SleepProxy {
+   public:
+    explicit SleepProxy(ProxyDeps d);
+    ~SleepProxy();
+    SleepProxy(const SleepProxy&) = delete;
+    SleepProxy& operator=(const SleepProxy&) = delete;
+
+    // Installs (first time) or re-installs (reload) the machines of config targets with a
+    // sleep_proxy and the register settings. Unchanged machines keep their state; removed or
+    // changed ones are released first; registrations that now clash are dropped.
+    void configure(const config::Config& cfg);
+
+    // Registration checks that need the proxy's view: the name is not a config target's or
+    // another MAC's registration, the MAC is not a config target's, no address is held for
+    // another MAC. Sets *err to a one-line message naming the field.
+    bool check_registration(const MachineSpec& spec, std::string* err) const;
+    // Adds a registration (replacing one for the same MAC); it starts in `up`, probing.
+    bool add_registration(MachineSpec spec, std::string* err);
+    // Drops a registration by name (netwakectl forget), releasing what it holds.
+    bool forget(std::string_view name, std::string* err);
+    // Re-installs machines from the state file (after configure()). Machines that were asleep
+    // or waking are probed again and taken over quietly if they still do not answer.
+    void restore(const std::vector<RestoredMachine>& saved);
+
+    // One frame received on `ifname` (any frame the receive filter passed; everything is
+    // checked again here).
+    void on_frame(const std::string& ifname, std::span<const uint8_t> frame, int64_t t_ns);
+    // Earliest CLOCK_MONOTONIC deadline (ns) for on_time(), 0 if none.
+    int64_t next_deadline_ns() const;
+    void on_time(int64_t now_ns);
+    // Clean exit: stop answering everything (announcing each machine's own MAC), cancel timers.
+    void shutdown();
+
+    std::vector<MachineView> machines() const;
+    // Interfaces the proxy needs a packet socket on (machines' and `register.interface`).
+    std::vector<std::string> interfaces() const;
+    const ProxyStats& stats() const { return stats_; }
+    const Announcer& announcer() const { return announcer_; }
+
+    struct Machine;  // proxy/machine.h
+
+   private:
+    enum TimerKind : uint8_t { kProbe = 0, kWake = 1, kWol = 2, kShutdown = 3, kAnnounce = 4 };
+
+    // --- proxy.cc: lifecycle, the transition function, kernel state ---
+    Machine* add_machine(MachineSpec spec, State initial);
+    void remove_machine(uint64_t id, const char* why);
+    void transition(Machine& m, State to, core::Reason r, const std::string& why, const core::Hit* cause = nullptr);
+    void take_over(Machine& m);
+    void give_back(Machine& m, bool announce);
+    void release_address(Machine& m, size_t i, const std::string& why);
+    void run_hook(Machine& m, const char* event, core::Reason r, const core::Hit* cause,
+                  std::vector<std::pair<std::string, std::string>> extra = {});
+    void sync_kernel();
+    void reap_doomed();
+    void changed();
+    Machine* by_name(std::string_view name);
+    Machine* holder(const std::string& ifname, const packet::Addr& a);  // holds `a` right now
+
+    // --- proxy_frames.cc: received frames ---
+    void heard_from(Machine& m, const std::string& what);
+    void on_arp(const std::string& ifname, const packet::Decoded& d);
+    void on_nd(const std::string& ifname, const packet::Decoded& d, std::span<const uint8_t> frame);
+    void on_traffic(const std::string& ifname, const packet::Decoded& d, int64_t t_ns);
+    void answered(const std::string& ifname, const packet::Addr& a, const packet::Mac& from);
+    void conflict(Machine& m, const packet::Addr& a, const packet::Mac& from, const char* how);
+
+    // --- proxy_probe.cc: probes, wake bursts, announcements ---
+    void on_timer(Machine& m, uint8_t kind, int64_t now);
+    void probe_tick(Machine& m, int64_t now);
+    void send_probes(Machine& m, bool unicast);
+    void start_attempt(Machine& m, core::Reason r);
+    void send_wol_copy(Machine& m);
+    void announce_takeover(Machine& m);
+    void announce_behalf(Machine& m, size_t i);
+    bool send(const std::string& ifname, std::span<const uint8_t> frame);
+
+    ProxyDeps d_;
+    std::map<uint64_t, std::unique_ptr<Machine>> machines_;  // by id (stable iteration order)
+    std::vector<uint64_t> doomed_;                            // registrations to remove
+    core::TimerSet timers_;
+    Announcer announcer_;
+    std::string register_if_;
+    std::shared_ptr<const config::RegisterConf> reg_;
+    std::vector<std::string> config_names_;                  // every config target (name clashes)
+    std::map<std::string, Interest> pushed_interest_;
+    std::vector<std::pair<std::string, packet::Addr>> pushed_held_;
+    bool pushed_once_ = false;
+    uint64_t next_id_ = 1;
+    ProxyStats stats_;
+};
+
+}  // namespace nw::proxy

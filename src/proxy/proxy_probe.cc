@@ -1,0 +1,188 @@
+// proxy/proxy_probe.cc — the sleep proxy's timed work: probes (up -> asleep), wake bursts and
+// attempts (waking -> up / lost / asleep), shutdown_timeout, and takeover / give-back
+// announcements (SPEC §8). Logic only; frames leave through the FrameSink and the Announcer.
+//
+// Probe choice (IPv4): a broadcast ARP *request* with the host's own address on the interface as
+// sender (the one whose prefix holds the target, else any). Every ARP stack answers it (Linux
+// with any arp_ignore/arp_filter setting, as the target is configured on the receiving
+// interface), and the only cache it can update is the host's own, correct, entry. We avoid the
+// RFC 5227 probe (sender 0.0.0.0): a machine that is booting and running address conflict
+// detection (dhcpcd, Windows, macOS, systemd-networkd) must treat someone else's probe for its
+// address as a conflict (§2.1.1) and would give the address up. Only when the host has no IPv4
+// address on the interface do we fall back to that probe form. Any answer counts — also one
+// from another MAC: an address someone answers for is never taken over.
+// IPv6: a neighbor solicitation to the target's solicited-node group from the host's link-local
+// address (or, if it has none, the EUI-64 link-local derived from the interface MAC), with our
+// source link-layer address option; never from :: (that is DAD, which a booting owner would
+// read as a duplicate, RFC 4862 §5.4.3). Asleep/waking machines get the same probes unicast to
+// their own MAC: an answer means they are back.
+#include <algorithm>
+
+#include "core/core.h"
+#include "packet/encode.h"
+#include "packet/parse.h"
+#include "proxy/machine.h"
+#include "proxy/proxy.h"
+#include "sys/log.h"
+
+namespace nw::proxy {
+
+namespace {
+constexpr int64_t kMs = 1000000;
+int64_t ns(config::Duration d) { return int64_t(d.count()) * kMs; }
+
+packet::Addr v4_source(const std::vector<IfAddr>& addrs, const packet::Addr& target) {
+    const IfAddr* any = nullptr;
+    for (const auto& a : addrs) {
+        if (!a.addr.is_v4()) continue;
+        if (packet::cidr_contains(a.addr, a.prefix_len, target)) return a.addr;
+        if (!any) any = &a;
+    }
+    return any ? any->addr : packet::Addr::v4(0);
+}
+
+packet::Addr v6_source(const std::vector<IfAddr>& addrs, const packet::Mac& mac) {
+    for (const auto& a : addrs)
+        if (!a.addr.is_v4() && a.addr.b[0] == 0xfe && (a.addr.b[1] & 0xc0) == 0x80) return a.addr;
+    packet::Addr ll;  // RFC 4291 appendix A: fe80::/64 + modified EUI-64
+    ll.b[0] = 0xfe;
+    ll.b[1] = 0x80;
+    ll.b[8] = mac[0] ^ 0x02;
+    ll.b[9] = mac[1];
+    ll.b[10] = mac[2];
+    ll.b[11] = 0xff;
+    ll.b[12] = 0xfe;
+    ll.b[13] = mac[3];
+    ll.b[14] = mac[4];
+    ll.b[15] = mac[5];
+    return ll;
+}
+}  // namespace
+
+void SleepProxy::on_timer(Machine& m, uint8_t kind, int64_t now) {
+    switch (kind) {
+        case kProbe: probe_tick(m, now); break;
+        case kWol: send_wol_copy(m); break;
+        case kAnnounce:
+            if (m.state == State::Asleep || m.state == State::Waking) announce_takeover(m);
+            break;
+        case kShutdown:
+            if (m.state == State::Up)
+                transition(m, State::Lost, core::Reason::Probe,
+                           fmt::format("still answering {} s after it registered (shutdown_timeout)",
+                                       m.spec.timing.shutdown_timeout.count() / 1000));
+            break;
+        case kWake:
+            if (m.state != State::Waking) break;
+            if (m.wake_attempt < m.spec.timing.wake_attempts) {
+                start_attempt(m, core::Reason::Traffic);
+            } else {
+                const bool keep = m.spec.timing.keep;
+                transition(m, keep ? State::Asleep : State::Lost, core::Reason::Probe,
+                           fmt::format("no answer after {} wake attempt{}{}", m.wake_attempt,
+                                       m.wake_attempt == 1 ? "" : "s", keep ? "; keep: proxying on" : ""));
+            }
+            break;
+    }
+}
+
+void SleepProxy::probe_tick(Machine& m, int64_t now) {
+    timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
+    if (m.state == State::Up && !m.addr.empty()) {
+        bool all = true;
+        uint32_t least = UINT32_MAX;
+        for (auto& a : m.addr) {
+            if (a.awaiting) ++a.misses;
+            least = std::min(least, a.misses);
+            all = all && a.misses >= m.spec.timing.probe_misses;
+        }
+        if (all && d_.host->if_mac(m.spec.interface)) {
+            transition(m, State::Asleep, core::Reason::Probe, fmt::format("{} misses", least));
+            return;
+        }
+    }
+    send_probes(m, m.state == State::Asleep || m.state == State::Waking);
+}
+
+void SleepProxy::send_probes(Machine& m, bool unicast) {
+    const auto our = d_.host->if_mac(m.spec.interface);
+    if (!our) return;
+    const auto addrs = d_.host->if_addrs(m.spec.interface);
+    for (size_t i = 0; i < m.addr.size(); ++i) {
+        if (unicast && !m.addr[i].held) continue;
+        const packet::Addr& x = m.spec.addresses[i].addr;
+        uint8_t buf[packet::kNdFrameLen];
+        size_t n = 0;
+        if (x.is_v4()) {
+            const packet::Addr src = v4_source(addrs, x);
+            if (src == packet::Addr::v4(0)) n = packet::encode_arp_probe(buf, *our, x);
+            else if (unicast)
+                n = packet::encode_arp(buf, {m.spec.mac, *our, packet::kArpRequest, *our, src, packet::Mac{}, x});
+            else n = packet::encode_arp_request(buf, *our, src, x);
+        } else {
+            const packet::Addr src = v6_source(addrs, *our);
+            n = unicast ? packet::encode_ns_unicast(buf, *our, src, m.spec.mac, x) : packet::encode_ns(buf, *our, src, x);
+        }
+        if (n == 0 || !send(m.spec.interface, std::span<const uint8_t>(buf, n))) continue;
+        ++stats_.probes_sent;
+        if (!unicast) m.addr[i].awaiting = true;
+    }
+}
+
+void SleepProxy::start_attempt(Machine& m, core::Reason r) {
+    const int64_t now = d_.clock->now_ns();
+    ++m.wake_attempt;
+    ++m.wakes;
+    m.wol_left = std::max<uint32_t>(m.spec.wol.repeat, 1);
+    timers_.arm({m.id, kWake}, now + ns(m.spec.timing.wake_interval));
+    log::notice("{}: wake: magic packets for {} (attempt {}/{}, {} x {} ms apart)", m.spec.name,
+                packet::mac_str(m.spec.mac), m.wake_attempt, m.spec.timing.wake_attempts, m.wol_left,
+                m.spec.wol.interval.count());
+    send_wol_copy(m);
+    run_hook(m, "wake", r, m.wake_cause.get(),
+             {{"NETWAKED_MAC", packet::mac_str(m.spec.mac)}, {"NETWAKED_ATTEMPT", std::to_string(m.wake_attempt)}});
+}
+
+void SleepProxy::send_wol_copy(Machine& m) {
+    if (m.wol_left == 0) return;
+    --m.wol_left;
+    std::string desc, err;
+    if (!d_.wol) log::warn("{}: cannot send magic packets: no sender available", m.spec.name);
+    else if (!d_.wol->send(m.spec.wol, &desc, &err)) log::warn("{}: magic packet not sent: {}", m.spec.name, err);
+    else log::debug("{}: magic packet sent: {}", m.spec.name, desc);
+    if (m.wol_left > 0) timers_.arm({m.id, kWol}, d_.clock->now_ns() + ns(m.spec.wol.interval));
+}
+
+// Gratuitous ARP (RFC 5227 §2.3 announcement form) / unsolicited NA with Override (RFC 4861
+// §7.2.6) for every held address, naming our MAC.
+void SleepProxy::announce_takeover(Machine& m) {
+    const auto our = d_.host->if_mac(m.spec.interface);
+    if (!our) return;
+    const int64_t now = d_.clock->now_ns();
+    for (size_t i = 0; i < m.addr.size(); ++i) {
+        if (!m.addr[i].held) continue;
+        const packet::Addr& x = m.spec.addresses[i].addr;
+        std::vector<uint8_t> f(packet::kNdFrameLen);
+        const size_t n = x.is_v4() ? packet::encode_arp_announce(f, *our, *our, x)
+                                   : packet::encode_na_unsolicited(f, *our, x, *our, packet::kNaOverride);
+        if (n == 0) continue;
+        f.resize(n);
+        announcer_.push(m.spec.interface, m.id, std::move(f), now);
+    }
+}
+
+// On the machine's behalf: its own MAC for address i, sent from our port (eth source = our MAC,
+// so switches keep the machine's MAC where it is). Owner 0: never cancelled.
+void SleepProxy::announce_behalf(Machine& m, size_t i) {
+    const auto our = d_.host->if_mac(m.spec.interface);
+    if (!our) return;
+    const packet::Addr& x = m.spec.addresses[i].addr;
+    std::vector<uint8_t> f(packet::kNdFrameLen);
+    const size_t n = x.is_v4() ? packet::encode_arp_announce(f, *our, m.spec.mac, x)
+                               : packet::encode_na_unsolicited(f, *our, x, m.spec.mac, packet::kNaOverride);
+    if (n == 0) return;
+    f.resize(n);
+    announcer_.push(m.spec.interface, 0, std::move(f), d_.clock->now_ns());
+}
+
+}  // namespace nw::proxy

@@ -1,0 +1,185 @@
+// proxy/service.cc — ProxyService (see service.h): wiring of the sleep proxy's parts and the
+// registration handler (parse -> host checks -> proxy checks -> new proxied machine).
+#include "proxy/service.h"
+
+#include <algorithm>
+
+#include "control/register.h"
+#include "proxy/host.h"
+#include "proxy/nft.h"
+#include "proxy/packet_io.h"
+#include "proxy/persist.h"
+#include "sys/log.h"
+
+namespace nw::proxy {
+
+ProxyService::ProxyService(sys::Loop& loop, core::Clock& clock) : loop_(loop), clock_(clock) {}
+
+ProxyService::~ProxyService() = default;
+
+bool ProxyService::needed(const config::Config& cfg) {
+    if (cfg.reg) return true;
+    return std::any_of(cfg.targets.begin(), cfg.targets.end(), [](const auto& t) { return t.sleep_proxy.has_value(); });
+}
+
+namespace {
+std::vector<std::string> interfaces_of(const config::Config& cfg) {
+    std::vector<std::string> ifs;
+    if (cfg.reg) ifs.push_back(cfg.reg->interface);
+    for (const auto& t : cfg.targets)
+        if (t.sleep_proxy && std::find(ifs.begin(), ifs.end(), t.sleep_proxy->interface) == ifs.end())
+            ifs.push_back(t.sleep_proxy->interface);
+    return ifs;
+}
+}  // namespace
+
+bool ProxyService::open(const config::Config& cfg, std::string* err) {
+    cfg_ = std::make_shared<const config::Config>(cfg);
+    host_ = std::make_unique<HostInfo>();
+    io_ = std::make_unique<PacketIo>(loop_, [this](const std::string& ifn, std::span<const uint8_t> f, int64_t t) {
+        if (proxy_) proxy_->on_frame(ifn, f, t);
+    });
+    std::string why;
+    if (!io_->set_interfaces(interfaces_of(cfg), &why)) log::warn("{}", why);
+    nft_ = std::make_unique<NftFirewall>(loop_);
+    if (!nft_->start(&why)) log::warn("{}", why);
+    return open_register(cfg, err);
+}
+
+bool ProxyService::open_register(const config::Config& cfg, std::string* err) {
+    if (!cfg.reg) {
+        reg_.reset();
+        return true;
+    }
+    if (reg_ && reg_->is_open() && reg_->listen_address() == cfg.reg->listen) return true;
+    reg_ = std::make_unique<control::RegisterServer>(loop_);
+    reg_->set_handler([this](const control::Registration& r, const packet::Addr& peer) { return on_register(r, peer); });
+    if (!reg_->open(cfg.reg->listen, err)) return false;
+    log::info("register: listening on {}", cfg.reg->listen);
+    return true;
+}
+
+void ProxyService::remember(const state::PersistedState& ps) { saved_ = load_proxy(ps); }
+
+void ProxyService::start(const config::Config& cfg, core::HookSpawner* hooks, core::WolSender* wol,
+                         std::function<void()> on_state_changed, std::function<void()> on_deadline_change) {
+    ProxyDeps d;
+    d.clock = &clock_;
+    d.hooks = hooks;
+    d.wol = wol;
+    d.frames = io_.get();
+    d.firewall = nft_.get();
+    d.host = host_.get();
+    d.on_state_changed = std::move(on_state_changed);
+    proxy_ = std::make_unique<SleepProxy>(std::move(d));
+    if (reg_) reg_->on_deadline_change = on_deadline_change;
+    proxy_->configure(cfg);
+    if (!saved_.empty()) proxy_->restore(std::exchange(saved_, {}));
+}
+
+void ProxyService::reload(const config::Config& cfg) {
+    cfg_ = std::make_shared<const config::Config>(cfg);
+    std::string err;
+    if (!open_register(cfg, &err)) log::error("{}", err);
+    if (!proxy_) return;
+    if (!io_->set_interfaces(interfaces_of(cfg), &err)) log::warn("{}", err);
+    proxy_->configure(cfg);
+}
+
+std::string ProxyService::on_register(const control::Registration& r, const packet::Addr& peer) {
+    if (!proxy_ || !cfg_->reg) return "registration is not available";
+    control::RegisterEnv env;
+    env.conf = &*cfg_->reg;
+    env.host = host_.get();
+    env.neighbor = neighbor_mac;
+    std::string err;
+    if (!control::validate_registration(r, peer, env, &err)) {
+        log::warn("register: refused {} from {}: {}", r.name, peer.str(), err);
+        return err;
+    }
+    std::vector<ProxyAddr> addrs;
+    for (const auto& m : r.monitor) {
+        ProxyAddr a;
+        a.addr = m.ip;
+        for (uint16_t p : m.ports) a.ports.push_back({p, p, false});
+        addrs.push_back(std::move(a));
+    }
+    MachineSpec spec = spec_for_registration(*cfg_->reg, r.name, r.mac, std::move(addrs), clock_.wall_s() * 1000);
+    if (!proxy_->add_registration(std::move(spec), &err)) {
+        log::warn("register: refused {} from {}: {}", r.name, peer.str(), err);
+        return err;
+    }
+    return "";
+}
+
+int64_t ProxyService::next_deadline_ns() const {
+    int64_t next = 0;
+    auto take = [&](int64_t d) {
+        if (d > 0 && (next == 0 || d < next)) next = d;
+    };
+    if (proxy_) take(proxy_->next_deadline_ns());
+    if (io_) take(io_->next_deadline_ns());
+    if (nft_) take(nft_->next_deadline_ns());
+    if (reg_) take(reg_->next_deadline_ns());
+    return next;
+}
+
+void ProxyService::on_time(int64_t now_ns) {
+    if (io_) io_->on_time(now_ns);
+    if (nft_) nft_->on_time(now_ns);
+    if (reg_) reg_->on_time(now_ns);
+    if (proxy_) proxy_->on_time(now_ns);
+}
+
+void ProxyService::fill_status(control::Status* st) const {
+    if (!proxy_) return;
+    for (const auto& v : proxy_->machines()) {
+        control::ProxyStatus ps;
+        ps.state = state_name(v.state);
+        for (const auto& a : v.held) ps.addresses.push_back(a.str());
+        auto it = std::find_if(st->targets.begin(), st->targets.end(),
+                               [&](const control::TargetStatus& t) { return t.name == v.spec->name; });
+        if (it == st->targets.end()) {
+            control::TargetStatus t;
+            t.name = v.spec->name;
+            t.state = "idle";
+            t.wakes = v.wakes;
+            st->targets.push_back(std::move(t));
+            it = std::prev(st->targets.end());
+        } else {
+            it->wakes += v.wakes;
+        }
+        it->proxy = std::move(ps);
+    }
+    const auto& s = proxy_->stats();
+    st->counters.malformed += s.malformed + s.bad_nd;
+    if (io_) st->counters.truncated += io_->stats().truncated;
+    if (reg_) {
+        const auto& r = reg_->stats();
+        st->counters.rejected += r.invalid + r.refused + r.too_large + r.timeouts + r.busy;
+    }
+}
+
+void ProxyService::save(state::PersistedState* ps) const {
+    if (proxy_) save_proxy(*proxy_, ps);
+}
+
+bool ProxyService::forget(const std::string& name, std::string* err) {
+    if (!proxy_) {
+        *err = "no registration named " + name;
+        return false;
+    }
+    return proxy_->forget(name, err);
+}
+
+void ProxyService::shutdown() {
+    if (reg_) reg_->close();
+    if (proxy_) proxy_->shutdown();
+    if (nft_) nft_->remove_now(3000);
+    if (io_) {
+        std::string err;
+        io_->set_interfaces({}, &err);
+    }
+}
+
+}  // namespace nw::proxy
