@@ -27,6 +27,8 @@
 #include "sensor/sensor.h"
 #include "sys/log.h"
 #include "sys/loop.h"
+#include "sys/notify.h"
+#include "sys/privdrop.h"
 #include "sys/process.h"
 
 namespace nw::daemon {
@@ -89,12 +91,21 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
         log::error("{}", err);
         return 1;
     }
+    // DESIGN habit 7: sensors and sockets are open; keep only CAP_NET_RAW + CAP_NET_ADMIN (a
+    // reload may re-open WoL sockets) and clear the ambient set, before any thread starts.
+    if (!sys::drop_privileges(rt.config().daemon.user, true, true, false, &err)) {
+        log::error("dropping privileges: {}", err);
+        sys::remove_pidfile(pidfile);
+        return 1;
+    }
+    log::info("privileges: {}", sys::describe_caps());
     if (!rt.start(&err)) {
         log::error("{}", err);
         sys::remove_pidfile(pidfile);
         return 1;
     }
     sys::daemon_ready();
+    sys::notify_ready();
 
     sys::Loop& loop = rt.loop();
     bool quitting = false;
@@ -107,12 +118,17 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
                     rt.core().stop_all(core::Reason::Signal);
                     break;
                 case SIGUSR1: rt.dump_status(); break;
-                case SIGUSR2: rt.reload(opts); break;
+                case SIGUSR2:
+                    sys::notify_reloading();
+                    rt.reload(opts);
+                    sys::notify_ready();
+                    break;
                 case SIGTERM:
                 case SIGINT:
                     if (!quitting) {
                         log::notice("{}: shutting down", strsignal(si.ssi_signo));
                         quitting = true;
+                        sys::notify_stopping();
                         loop.quit();
                     } else {
                         log::notice("{} again: not waiting for hooks", strsignal(si.ssi_signo));
