@@ -6,6 +6,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,6 +58,31 @@ log::Level to_log_level(config::LogLevel l) {
     return log::Level::Info;
 }
 
+// Before switching to daemon.user: give it the files it must keep writing (state directory,
+// control socket and its directory, pidfile), which were created as root.
+void hand_over_files(const config::Config& cfg) {
+    if (cfg.daemon.user.empty() || geteuid() != 0) return;
+    struct passwd pw {}, *res = nullptr;
+    char buf[4096];
+    if (getpwnam_r(cfg.daemon.user.c_str(), &pw, buf, sizeof buf, &res) != 0 || !res) return;  // privdrop reports it
+    auto give = [&](const std::string& path) {
+        if (!path.empty() && ::chown(path.c_str(), pw.pw_uid, pw.pw_gid) != 0 && errno != ENOENT)
+            log::warn("{}", log::errno_str("chown " + path, errno));
+    };
+    if (!cfg.daemon.state_dir.empty()) {
+        ::mkdir(cfg.daemon.state_dir.c_str(), 0750);
+        give(cfg.daemon.state_dir);
+    }
+    const std::string& sock = cfg.daemon.control_socket;
+    if (!sock.empty()) {
+        give(sock);
+        const auto slash = sock.rfind('/');
+        // Only a directory of our own (e.g. /run/netwaked), never a shared one like /tmp or /run.
+        if (slash != std::string::npos && slash > 0 && sock.substr(0, slash).ends_with("/netwaked"))
+            give(sock.substr(0, slash));
+    }
+}
+
 }  // namespace
 
 int run_daemon(const CliOptions& opts, config::Config cfg) {
@@ -91,6 +118,7 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
         log::error("{}", err);
         return 1;
     }
+    hand_over_files(rt.config());
     // DESIGN habit 7: sensors and sockets are open; keep only CAP_NET_RAW + CAP_NET_ADMIN (a
     // reload may re-open WoL sockets) and clear the ambient set, before any thread starts.
     if (!sys::drop_privileges(rt.config().daemon.user, true, true, false, &err)) {
