@@ -304,13 +304,23 @@ struct Ruleset::Impl {
     std::vector<uint32_t> generic;                        // rules with no indexable field
 
     void index();
+    // Rules of one target are adjacent in every bucket (ids are sorted), so merging into the
+    // previous Verdict keeps `out` near one entry per target even before classify()'s final merge.
+    void emit(const CRule& r, std::vector<Verdict>* out) const {
+        bool mt = (r.kinds & kMatch) != 0, ka = (r.kinds & kKeepalive) != 0;
+        if (!out->empty() && out->back().index == r.target) {
+            out->back().match = out->back().match || mt;
+            out->back().keepalive = out->back().keepalive || ka;
+            return;
+        }
+        out->push_back({slots[r.target].get(), r.target, mt, ka});
+    }
     void run(Span s, const packet::Decoded& d, const PacketMeta& m, const Pkt& p, std::vector<Verdict>* out,
              uint64_t* checked) const {
         for (uint32_t i = s.begin; i < s.begin + s.count; ++i) {
             const CRule& r = rules[ids[i]];
             ++*checked;
-            if (check(r, pools, d, m, p))
-                out->push_back({slots[r.target].get(), r.target, (r.kinds & kMatch) != 0, (r.kinds & kKeepalive) != 0});
+            if (check(r, pools, d, m, p)) emit(r, out);
         }
     }
 };
@@ -451,8 +461,7 @@ void Ruleset::classify(const packet::Decoded& d, const PacketMeta& m, std::vecto
     for (uint32_t i : x.generic) {
         const CRule& r = x.rules[i];
         ++checked;
-        if (check(r, x.pools, d, m, p))
-            out->push_back({x.slots[r.target].get(), r.target, (r.kinds & kMatch) != 0, (r.kinds & kKeepalive) != 0});
+        if (check(r, x.pools, d, m, p)) x.emit(r, out);
     }
     tl_rules_checked += checked;
     if (out->size() > 1) {  // one Verdict per target: merge rules of the same target

@@ -72,7 +72,7 @@ std::vector<sock_filter> build_filter(const Interest& in) {
     if (macs) mac_tests(p, in.macs);
     else p.accept();      // absurdly many machines: everything
     section(p, 0x0800, [&] {
-        if (all_ip) p.accept();
+        if (all_ip) return p.accept();
         p.ld_w(14 + 16);  // IPv4 destination
         for (const auto& a : in.held)
             if (a.is_v4()) p.accept_if(a.v4_host());
@@ -85,7 +85,7 @@ std::vector<sock_filter> build_filter(const Interest& in) {
         p.op(BPF_JMP | BPF_JEQ | BPF_K, 135, 1, 0);
         p.op(BPF_JMP | BPF_JEQ | BPF_K, 136, 0, 1);
         p.accept();
-        if (all_ip) p.accept();
+        if (all_ip) return p.accept();
         for (const auto& a : in.held) {
             if (a.is_v4()) continue;
             for (int w = 0; w < 4; ++w) {  // IPv6 destination at 14 + 24

@@ -1,0 +1,155 @@
+// tests/unit/proxy_lifecycle.cc — registered machines (one sleep per registration, replacement,
+// clashes, shutdown_timeout, forget), restoring from the state file, reload and shutdown.
+#include <doctest/doctest.h>
+
+#include "proxy/persist.h"
+#include "proxy_fixture.h"
+
+using namespace nw;
+using namespace nw::proxytest;
+using proxy::State;
+
+namespace {
+const Addr kV4 = A("192.0.2.20"), kR1 = A("192.0.2.50"), kR2 = A("2001:db8::50");
+constexpr Mac kRM{2, 0, 0, 0, 0, 0x50};
+
+proxy::MachineSpec reg_spec(Lab& lab, const std::string& name, const Mac& mac, std::vector<Addr> addrs) {
+    std::vector<proxy::ProxyAddr> pa;
+    for (auto& a : addrs) pa.push_back({a, {{22, 22, false}}});
+    return proxy::spec_for_registration(*lab.cfg.reg, name, mac, pa, lab.clock.wall_s() * 1000);
+}
+
+size_t count(const Lab& lab) { return lab.p->machines().size(); }
+}  // namespace
+
+TEST_CASE("registration: starts probing, sleeps, wakes, and ends with awake") {
+    Lab lab;
+    lab.configure({Lab::target({{kV4, {}}})}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "Tartiflette", kRM, {kR1, kR2}), &err));
+    CHECK(count(lab) == 2);
+    CHECK(lab.state("Tartiflette") == State::Up);
+    for (int i = 0; i < 60 && lab.state("Tartiflette") != State::Asleep; ++i) lab.advance(100);
+    CHECK(lab.state("Tartiflette") == State::Asleep);
+    CHECK(lab.held("Tartiflette").size() == 2);
+    lab.rx(tcp4(Lab::C, Lab::P, A("192.0.2.30"), kR1, 40000, 22, packet::kTcpSyn));
+    CHECK(lab.state("Tartiflette") == State::Waking);
+    REQUIRE(!lab.wol.sent.empty());
+    CHECK(lab.wol.sent.back().second == kRM);
+    lab.rx(na(kRM, kR2, packet::kNaOverride));  // it is back
+    CHECK(count(lab) == 1);                   // one sleep per registration
+    CHECK(lab.logged("Tartiflette: no longer proxied (the registration has ended)"));
+    bool awake = false;
+    for (auto& j : lab.hooks.jobs) awake = awake || (j.target == "Tartiflette" && j.event == "awake");
+    CHECK(awake);
+}
+
+TEST_CASE("registration: checks, replacement and forget") {
+    Lab lab;
+    lab.configure({Lab::target({{kV4, {}}})}, true);
+    std::string err;
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "nas", kRM, {kR1}), &err));
+    CHECK(err == "name: \"nas\" is the name of a configured target");
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "pc", Lab::M, {kR1}), &err));
+    CHECK(err == "mac: 02:00:00:00:00:20 is configured as target \"nas\"");
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "pc", kRM, {kR1, kV4}), &err));
+    CHECK(err == "monitor[1].ip: 192.0.2.20 is held for another MAC (02:00:00:00:00:20, \"nas\")");
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "pc", Lab::P, {kR1}), &err));
+    CHECK(err == "mac: 02:00:00:00:00:01 belongs to this host");
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", kRM, {kR1}), &err));
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "other", Lab::X, {kR1}), &err));
+    CHECK(err.find("is held for another MAC (02:00:00:00:00:50, \"pc\")") != std::string::npos);
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "pc", Lab::X, {A("192.0.2.51")}), &err));
+    CHECK(err == "name: \"pc\" is registered for another MAC (02:00:00:00:00:50)");
+    // The same MAC again replaces (new addresses), also while it is asleep.
+    for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.state("pc") == State::Asleep);
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "pc2", kRM, {A("192.0.2.52")}), &err));
+    CHECK(count(lab) == 2);
+    CHECK(lab.state("pc2") == State::Up);
+    CHECK(lab.held("pc2").empty());
+    CHECK(lab.fw.updates.back().empty() == (lab.state("nas") != State::Asleep));
+    CHECK_FALSE(lab.p->forget("nas", &err));
+    CHECK(err == "no registration named nas");
+    CHECK(lab.p->forget("pc2", &err));
+    CHECK(count(lab) == 1);
+}
+
+TEST_CASE("registration: still answering at shutdown_timeout -> lost, not taken over, removed") {
+    Lab lab;
+    lab.configure({}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", kRM, {kR1}), &err));
+    lab.answer_probes_for(59000);
+    CHECK(lab.state("pc") == State::Up);
+    lab.answer_probes_for(2000);
+    CHECK(count(lab) == 0);
+    CHECK(lab.logged("pc: proxy up -> lost (probe: still answering 60 s after it registered"));
+    REQUIRE(!lab.hooks.jobs.empty());
+    CHECK(lab.hooks.jobs.back().event == "lost");
+    CHECK(lab.hooks.env(lab.hooks.jobs.size() - 1, "NETWAKED_REASON") == "probe");
+}
+
+TEST_CASE("restore: asleep machines are probed again and taken over quietly; awake ones end") {
+    Lab lab;
+    lab.configure({Lab::target({{kV4, {}}})}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", kRM, {kR1}), &err));
+    lab.put_to_sleep();
+    for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
+    state::PersistedState ps;
+    ps.targets.push_back({});
+    ps.targets[0].name = "nas";
+    proxy::save_proxy(*lab.p, &ps);
+    CHECK(ps.targets[0].proxy_state == "asleep");
+    REQUIRE(ps.registrations.size() == 1);
+    CHECK(ps.registrations[0].mac == "02:00:00:00:00:50");
+    CHECK(ps.registrations[0].state == "asleep");
+    CHECK(ps.registrations[0].monitor[0].ports == std::vector<uint16_t>{22});
+    // shutdown: everything released (with announcements on each machine's behalf), states kept.
+    const size_t from = lab.sink.sent.size();
+    lab.p->shutdown();
+    CHECK(lab.held().empty());
+    CHECK(lab.fw.updates.back().empty());
+    CHECK(lab.state() == State::Asleep);
+    CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == Lab::M; }) == 1);
+    CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == kRM; }) == 1);
+
+    // "Restart": a fresh proxy restores both.
+    Lab next;
+    next.configure({Lab::target({{kV4, {}}})}, true);
+    next.p->restore(proxy::load_proxy(ps));
+    CHECK(count(next) == 2);
+    CHECK(next.state("pc") == State::Up);
+    CHECK(next.state() == State::Up);
+    // nas keeps silent; pc answers: nas is taken over without an `asleep` hook, pc ends.
+    for (int i = 0; i < 50; ++i) {
+        next.advance(100);
+        next.rx(arp_request(kRM, kR1, A("192.0.2.1")));
+    }
+    CHECK(next.state() == State::Asleep);
+    CHECK(next.held().size() == 1);
+    CHECK(count(next) == 1);
+    CHECK(next.hooks.events() == "awake");
+    CHECK(next.hooks.jobs[0].target == "pc");
+}
+
+TEST_CASE("reload: unchanged machines keep their state, changed ones start over, removed ones are released") {
+    Lab lab;
+    auto t = Lab::target({{kV4, {}}});
+    lab.configure({t});
+    lab.put_to_sleep();
+    t.sleep_proxy->wake_attempts = 5;  // timing only: state kept
+    lab.configure({t});
+    CHECK(lab.state() == State::Asleep);
+    CHECK(lab.held().size() == 1);
+    t.sleep_proxy->addresses.push_back({A("192.0.2.21"), {}});  // identity changed: released
+    lab.configure({t});
+    CHECK(lab.state() == State::Up);
+    CHECK(lab.held().empty());
+    lab.put_to_sleep();
+    lab.configure({});
+    CHECK(count(lab) == 0);
+    CHECK(lab.fw.updates.back().empty());
+    CHECK(lab.logged("nas: no longer proxied (removed from the configuration)"));
+}
