@@ -116,6 +116,7 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
     const std::string pidfile = !opts.pidfile.empty() ? opts.pidfile : rt.config().daemon.pidfile;
     if (!pidfile.empty() && !sys::write_pidfile(pidfile, &err)) {
         log::error("{}", err);
+        sys::daemon_failed(err);
         return 1;
     }
     hand_over_files(rt.config());
@@ -123,12 +124,14 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
     // reload may re-open WoL sockets) and clear the ambient set, before any thread starts.
     if (!sys::drop_privileges(rt.config().daemon.user, true, true, false, &err)) {
         log::error("dropping privileges: {}", err);
+        sys::daemon_failed("dropping privileges: " + err);
         sys::remove_pidfile(pidfile);
         return 1;
     }
     log::info("privileges: {}", sys::describe_caps());
     if (!rt.start(&err)) {
         log::error("{}", err);
+        sys::daemon_failed(err);
         sys::remove_pidfile(pidfile);
         return 1;
     }
@@ -148,7 +151,7 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
                 case SIGUSR1: rt.dump_status(); break;
                 case SIGUSR2:
                     sys::notify_reloading();
-                    rt.reload(opts);
+                    if (std::string why; !rt.reload(opts, &why)) log::warn("SIGUSR2: {}", why);
                     sys::notify_ready();
                     break;
                 case SIGTERM:

@@ -321,36 +321,42 @@ void Runtime::shutdown() {
     if (control_) control_->close();
 }
 
-void Runtime::reload(const CliOptions& opts) {
+bool Runtime::reload(const CliOptions& opts, std::string* why) {
     if (opts.mode != CliOptions::Mode::ConfigFile) {
-        log::notice("SIGUSR2: nothing to reload in tuninetd mode");
-        return;
+        *why = "nothing to reload in tuninetd mode";
+        log::notice("SIGUSR2: {}", *why);
+        return false;
     }
     config::Config next;
     std::vector<std::string> errors;
     if (!config::load_file(opts.config_path, &next, &errors)) {
         log::error("reload of {} failed; keeping the running configuration:", opts.config_path);
         for (const auto& e : errors) log::error("{}", e);
-        return;
+        *why = fmt::format("{} error(s), keeping the running configuration; first: {}", errors.size(),
+                           errors.empty() ? std::string("?") : errors.front());
+        return false;
     }
     adjust(next);
     if (!same_sensors(*cfg_, next)) {
         log::error("reload of {} refused: the sensors section changed (needs a restart); keeping the running "
                    "configuration", opts.config_path);
-        return;
+        *why = "the sensors section changed (needs a restart); keeping the running configuration";
+        return false;
     }
     std::vector<std::vector<uint8_t>> keys;
     std::string err;
     if (!action::load_spa_keys(next.knocks, &keys, &err)) {
         log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, err);
-        return;
+        *why = err;
+        return false;
     }
     auto cfg = std::make_shared<const config::Config>(std::move(next));
     std::vector<std::shared_ptr<core::TargetShared>> slots;
     drain();
     if (!install_rules(*cfg, &slots, &err)) {
         log::error("reload failed: {}", err);
-        return;
+        *why = err;
+        return false;
     }
     for (const auto& t : cfg->targets)
         if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
@@ -364,6 +370,7 @@ void Runtime::reload(const CliOptions& opts) {
     else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
     log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
     dirty_ = true;
+    return true;
 }
 
 control::Status Runtime::status() const {
@@ -445,8 +452,9 @@ std::string Runtime::handle(const control::Request& r) {
             CliOptions o;
             o.mode = CliOptions::Mode::ConfigFile;
             o.config_path = cfg_->source;
-            reload(o);
-            return control::reply_ok("reload requested; see the log for the result");
+            std::string why;
+            if (!reload(o, &why)) return control::reply_error("reload failed: " + why);
+            return control::reply_ok(fmt::format("reloaded {}", o.config_path));
         }
     }
     return control::reply_error("unknown command");

@@ -49,7 +49,8 @@ class Runtime {
     // write state.
     void shutdown();
 
-    void reload(const CliOptions& opts);
+    // Reloads the configuration file; on any error keeps the running one (every error logged).
+    bool reload(const CliOptions& opts, std::string* why);
     void dump_status();
     control::Status status() const;
 

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -48,13 +49,20 @@ bool daemonize(std::string* err) {
     }
     if (pid > 0) {  // original process: wait for the grandchild's verdict
         close(p[1]);
-        char c = 0;
+        std::string msg;
+        char buf[512];
         ssize_t n;
-        do n = read(p[0], &c, 1);
-        while (n < 0 && errno == EINTR);
+        while ((n = read(p[0], buf, sizeof buf)) != 0) {
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) break;
+            msg.append(buf, size_t(n));
+        }
         int st;
         waitpid(pid, &st, 0);
-        _exit(n == 1 && c == 'R' ? 0 : 1);
+        if (msg == "R") _exit(0);
+        if (msg.size() > 1 && msg[0] == 'E') std::fprintf(stderr, "netwaked: %s\n", msg.c_str() + 1);
+        else std::fprintf(stderr, "netwaked: the daemon exited during start-up (see syslog)\n");
+        _exit(1);
     }
     close(p[0]);
     if (setsid() < 0) _exit(1);
@@ -72,6 +80,14 @@ bool daemonize(std::string* err) {
         if (null > 2) close(null);
     }
     return true;
+}
+
+void daemon_failed(const std::string& msg) {
+    if (g_ready_fd < 0) return;
+    std::string m = "E" + msg;
+    (void)!write(g_ready_fd, m.data(), m.size());
+    close(g_ready_fd);
+    g_ready_fd = -1;
 }
 
 void daemon_ready() {

@@ -19,6 +19,8 @@ unique_fd block_signals_to_fd(std::string* err);
 bool daemonize(std::string* err);
 // In the daemonized child: tell the waiting parent that start-up succeeded (it exits 0).
 void daemon_ready();
+// In the daemonized child: start-up failed; the waiting parent prints `msg` and exits 1.
+void daemon_failed(const std::string& msg);
 
 // Writes "<pid>\n" to path (O_CLOEXEC, 0644, created if missing). Returns false + *err.
 bool write_pidfile(const std::string& path, std::string* err);

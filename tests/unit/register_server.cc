@@ -1,0 +1,201 @@
+// tests/unit/register_server.cc — RegisterServer on a real sys::Loop over loopback TCP:
+// payloads in several segments, errors, silent peers that never delay others, payloads over the
+// limit, connection limits, and connect-and-close storms that leave no descriptor behind.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <string>
+#include <vector>
+
+#include "control/register.h"
+#include "sys/loop.h"
+
+using namespace nw;
+
+namespace {
+
+const char* kPayload = R"({"mac": "d8:cb:8a:39:be:a1", "name": "pc", "monitor": [{"ip": "10.0.0.5", "port": [22]}]})";
+
+int free_port() {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t l = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &l);
+    ::close(s);
+    return ntohs(a.sin_port);
+}
+
+size_t open_fds() {
+    size_t n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (::readdir(d)) ++n;
+        ::closedir(d);
+    }
+    return n;
+}
+
+struct Rig {
+    sys::Loop loop;
+    control::RegisterServer srv;
+    int port = free_port();
+    std::vector<control::Registration> got;
+    explicit Rig(control::RegisterServer::Options o = {}) : srv(loop, o) {
+        std::string err;
+        REQUIRE(srv.open("127.0.0.1:" + std::to_string(port), &err));
+        srv.set_handler([this](const control::Registration& r, const packet::Addr&) {
+            got.push_back(r);
+            return r.name == "refuse-me" ? std::string("name: refused by the test") : std::string();
+        });
+        loop.on_timer([this] { srv.on_time(control::RegisterServer::mono_now_ns()); });
+    }
+    // Serves the loop for `ms` (timers included).
+    void pump(int ms) {
+        const int64_t end = control::RegisterServer::mono_now_ns() + int64_t(ms) * 1000000;
+        while (control::RegisterServer::mono_now_ns() < end) {
+            loop.arm_timer(srv.next_deadline_ns());
+            loop.run_once(5);
+        }
+    }
+    int connect_client() {
+        const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(uint16_t(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        pump(5);
+        return c;
+    }
+    // Everything the server sent until it closed (or `ms` passed).
+    std::string answer(int c, int ms = 500) {
+        std::string out;
+        char b[4096];
+        const int64_t end = control::RegisterServer::mono_now_ns() + int64_t(ms) * 1000000;
+        while (control::RegisterServer::mono_now_ns() < end) {
+            pump(2);
+            const ssize_t n = ::recv(c, b, sizeof b, MSG_DONTWAIT);
+            if (n > 0) out.append(b, size_t(n));
+            else if (n == 0) break;
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("register server: a payload in two segments gets OK.\\0") {
+    Rig rig;
+    const int c = rig.connect_client();
+    const std::string p = kPayload;
+    REQUIRE(::send(c, p.data(), 30, 0) == 30);
+    rig.pump(50);
+    CHECK(rig.got.empty());
+    REQUIRE(::send(c, p.data() + 30, p.size() - 30, 0) == ssize_t(p.size() - 30));
+    CHECK(rig.answer(c) == std::string("OK.\0", 4));
+    REQUIRE(rig.got.size() == 1);
+    CHECK(rig.got[0].name == "pc");
+    ::close(c);
+    rig.pump(20);
+    CHECK(rig.srv.clients() == 0);
+    CHECK(rig.srv.stats().registered == 1);
+}
+
+TEST_CASE("register server: errors are one line; the handler's refusal too") {
+    Rig rig;
+    int c = rig.connect_client();
+    ::send(c, "{}", 2, 0);
+    CHECK(rig.answer(c) == "mac: missing\n");
+    ::close(c);
+    c = rig.connect_client();
+    ::send(c, "hello\n", 6, 0);
+    CHECK(rig.answer(c).rfind("invalid JSON: ", 0) == 0);
+    ::close(c);
+    c = rig.connect_client();
+    const std::string r = R"({"mac":"d8:cb:8a:39:be:a1","name":"refuse-me","monitor":[{"ip":"10.0.0.5","port":[22]}]})";
+    ::send(c, r.data(), r.size(), 0);
+    CHECK(rig.answer(c) == "name: refused by the test\n");
+    ::close(c);
+    c = rig.connect_client();
+    ::send(c, "{\"mac\":", 7, 0);
+    ::shutdown(c, SHUT_WR);
+    CHECK(rig.answer(c) == "incomplete JSON object\n");
+    ::close(c);
+}
+
+TEST_CASE("register server: a silent peer is closed after the idle timeout and delays nobody") {
+    control::RegisterServer::Options o;
+    o.idle_timeout_ns = 300'000'000;
+    Rig rig(o);
+    const int silent = rig.connect_client();
+    const int64_t t0 = control::RegisterServer::mono_now_ns();
+    const int c = rig.connect_client();
+    ::send(c, kPayload, strlen(kPayload), 0);
+    CHECK(rig.answer(c) == std::string("OK.\0", 4));
+    CHECK(control::RegisterServer::mono_now_ns() - t0 < 250'000'000);
+    const std::string a = rig.answer(silent, 1500);
+    CHECK(a.rfind("timeout: ", 0) == 0);
+    CHECK(rig.srv.stats().timeouts == 1);
+    ::close(c);
+    ::close(silent);
+}
+
+TEST_CASE("register server: payloads over 64 KiB are refused, and the answer still arrives") {
+    Rig rig;
+    const int c = rig.connect_client();
+    std::string big = "{\"mac\":\"" + std::string(1 << 20, 'a');
+    size_t off = 0;
+    std::string got;
+    char b[256];
+    for (int i = 0; i < 2000 && off < big.size(); ++i) {
+        const ssize_t n = ::send(c, big.data() + off, big.size() - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) off += size_t(n);
+        else if (n < 0 && errno != EAGAIN) break;  // the server has closed
+        rig.pump(1);
+        const ssize_t r = ::recv(c, b, sizeof b, MSG_DONTWAIT);
+        if (r > 0) got.append(b, size_t(r));
+    }
+    got += rig.answer(c);
+    CHECK(got == "payload too large (more than 65536 bytes)\n");
+    CHECK(rig.srv.stats().too_large == 1);
+    ::close(c);
+}
+
+TEST_CASE("register server: connection limits, and storms of connect-and-close leave no fd behind") {
+    control::RegisterServer::Options o;
+    o.max_clients = 4;
+    o.max_per_peer = 3;
+    Rig rig(o);
+    std::vector<int> held;
+    for (int i = 0; i < 3; ++i) held.push_back(rig.connect_client());
+    const int extra = rig.connect_client();
+    CHECK(rig.answer(extra).rfind("busy: ", 0) == 0);
+    ::close(extra);
+    for (int c : held) ::close(c);
+    rig.pump(50);
+    CHECK(rig.srv.clients() == 0);
+    const size_t fds = open_fds();
+    for (int i = 0; i < 300; ++i) {
+        const int c = rig.connect_client();
+        if (i % 2) ::send(c, "{\"ma", 4, 0);
+        ::close(c);
+    }
+    rig.pump(200);
+    CHECK(rig.srv.clients() == 0);
+    CHECK(open_fds() == fds);
+    // ...and the server still works.
+    const int c = rig.connect_client();
+    ::send(c, kPayload, strlen(kPayload), 0);
+    CHECK(rig.answer(c) == std::string("OK.\0", 4));
+    ::close(c);
+}
