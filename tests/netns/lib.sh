@@ -403,3 +403,226 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
+
+# =============================================================================================
+# Appended for the configuration-file, Wake-on-LAN and knock scenarios (2x, 6x, 7x) and the demo.
+# Nothing above changes behaviour; these only add helpers.
+
+NW_CTL=${NETWAKECTL:-$BUILD/netwakectl}
+case $NW_CTL in /*) ;; *) NW_CTL=$PWD/$NW_CTL ;; esac
+CTL_SOCK=   # control socket of the daemon under test (set by the scenario, used by ctl/status_*)
+
+# ---------------------------------------------------------------------------------------------
+# configuration-file mode
+
+# conf_ready NS PID [GROUP...]: the daemon is alive, every NFLOG GROUP is bound in NS and (when
+# CTL_SOCK is set) the control socket answers a status request.
+conf_ready() {
+    local ns=$1 pid=$2 g
+    shift 2
+    pid_alive "$pid" || return 1
+    for g in "$@"; do nflog_bound "$ns" "$g" || return 1; done
+    [[ -z $CTL_SOCK ]] || timeout -k 1 3 "$NW_CTL" -s "$CTL_SOCK" status >/dev/null 2>&1
+}
+
+# start_conf_daemon NS CONFIG [GROUP...]: netwaked -C CONFIG in the foreground inside NS (log,
+# pid and bookkeeping as start_daemon); returns once conf_ready holds (5 s deadline).
+# Extra daemon flags: NW_DAEMON_FLAGS="-D" start_conf_daemon ...
+start_conf_daemon() {
+    local ns=$1 conf=$2
+    shift 2
+    # shellcheck disable=SC2086  # flags are a word list on purpose
+    NW_NOWAIT=1 start_daemon "$ns" -C "$conf" ${NW_DAEMON_FLAGS:-}
+    if ! wait_for 5 conf_ready "$ns" "$DAEMON_PID" "$@"; then
+        pid_alive "$DAEMON_PID" || fail "netwaked -C $conf exited during start-up"
+        fail "netwaked -C $conf: sensors/control socket not ready within 5 s"
+    fi
+}
+
+# ctl ARGS...: netwakectl -s $CTL_SOCK ARGS (15 s limit); sets CTL_RC, CTL_OUT, CTL_ERR.
+ctl() {
+    local o=$NW_TMP/ctl.out e=$NW_TMP/ctl.err
+    timeout -k 1 15 "$NW_CTL" ${CTL_SOCK:+-s "$CTL_SOCK"} "$@" >"$o" 2>"$e" </dev/null
+    CTL_RC=$?
+    CTL_OUT=$(cat "$o")
+    CTL_ERR=$(cat "$e")
+    return "$CTL_RC"
+}
+# ctl_ok ARGS...: ctl, and fail the scenario unless it exits 0.
+ctl_ok() { ctl "$@" || fail "netwakectl $*: exit $CTL_RC (stdout: $CTL_OUT) (stderr: $CTL_ERR)"; }
+
+# status_get EXPR: fetch `status --json` and print the Python expression EXPR evaluated with
+# s = the parsed reply and t(NAME) = that target's object (strings raw, others as JSON; "null"
+# for None). Exit 1 if the status cannot be fetched or parsed, or EXPR raises.
+status_get() {
+    ctl status --json || return 1
+    "$PYTHON" -c '
+import json, sys
+s = json.loads(sys.argv[1])
+def t(name):
+    for x in s["targets"]:
+        if x["name"] == name:
+            return x
+    raise KeyError(name)
+v = eval(sys.argv[2])
+print(v if isinstance(v, str) else json.dumps(v))' "$CTL_OUT" "$1" 2>/dev/null
+}
+# target_is NAME STATE: the status reports target NAME in STATE (idle/active).
+target_is() { [[ $(status_get "t('$1')['state']") == "$2" ]]; }
+
+# ---------------------------------------------------------------------------------------------
+# hooks of several targets (make_hook records "<us> begin <event> <target> <pid>")
+
+# hook_count_t EVENT TARGET / hook_has_t EVENT TARGET N / hook_pid_t EVENT TARGET N
+hook_count_t() { awk -v e="$1" -v t="$2" '$2=="begin" && $3==e && $4==t {n++} END{print n+0}' "$HOOK_LOG"; }
+hook_has_t() { [[ $(hook_count_t "$1" "$2") -ge $3 ]]; }
+hook_pid_t() { awk -v e="$1" -v t="$2" -v n="$3" '$2=="begin" && $3==e && $4==t && ++c==n {print $5; exit}' "$HOOK_LOG"; }
+hook_time_t() { awk -v e="$1" -v t="$2" -v n="$3" '$2=="begin" && $3==e && $4==t && ++c==n {print $1; exit}' "$HOOK_LOG"; }
+# hook_env_t EVENT TARGET N VAR: VAR in that run's environment ("<unset>" if absent).
+hook_env_t() {
+    local p
+    p=$(hook_pid_t "$1" "$2" "$3")
+    [[ -n $p && -f $NW_TMP/env.$p ]] || { echo "<no run>"; return; }
+    awk -v v="$4" 'index($0, v "=") == 1 {print substr($0, length(v) + 2); f=1; exit} END{if (!f) print "<unset>"}' \
+        "$NW_TMP/env.$p"
+}
+# expect_env_t EVENT TARGET N VAR VALUE
+expect_env_t() {
+    local got
+    got=$(hook_env_t "$1" "$2" "$3" "$4")
+    [[ $got == "$5" ]] || fail "$1 $2 #$3: $4 is '$got', expected '$5'"
+}
+# hook_argv_t EVENT TARGET N: that run's argv after the interpreter, space-separated.
+hook_argv_t() {
+    local p
+    p=$(hook_pid_t "$1" "$2" "$3")
+    [[ -n $p && -f $NW_TMP/argv.$p ]] || { echo "<no run>"; return; }
+    sed -n '2,$p' "$NW_TMP/argv.$p" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Wake-on-LAN and knock packets
+
+# pcap_decode FILE [MAC [PASSWORD]]: one line per packet of a pcap (Ethernet link type) file:
+#   <ts_us> eth <dst-mac> <src-mac> <ethertype> <payload-len> <magic>      non-IP frames
+#   <ts_us> udp <src> <dst> <sport> <dport> <payload-len> <magic>          UDP over IPv4/IPv6
+#   <ts_us> tcp <src> <dst> <sport> <dport> <flags-hex> -                  TCP
+#   <ts_us> ip  <src> <dst> <proto> - - -                                  anything else
+# <magic> is "magic" when the payload is exactly 6 x ff + 16 x MAC (+ PASSWORD bytes), "-"
+# when no MAC was given, else "other". A 0x0842 payload shorter than the minimum frame is
+# padded: the magic check looks at the payload's first 102 (+password) bytes and reports the
+# padding as "magic+pad<N>".
+pcap_decode() {
+    "$PYTHON" - "$@" <<'PYEOF'
+import socket, struct, sys
+path = sys.argv[1]
+mac = bytes.fromhex(sys.argv[2].replace(":", "")) if len(sys.argv) > 2 and sys.argv[2] else None
+pw = b""
+if len(sys.argv) > 3 and sys.argv[3]:
+    p = sys.argv[3]
+    pw = bytes(int(x) for x in p.split(".")) if "." in p else bytes.fromhex(p.replace(":", "").replace("-", ""))
+want = b"\xff" * 6 + mac * 16 + pw if mac else None
+def magic(payload, padded):
+    if want is None:
+        return "-"
+    if payload == want:
+        return "magic"
+    if padded and payload[:len(want)] == want and not payload[len(want):].strip(b"\0"):
+        return "magic+pad%d" % (len(payload) - len(want))
+    return "other"
+def macs(b):
+    return ":".join("%02x" % x for x in b)
+data = open(path, "rb").read()
+m = struct.unpack("<I", data[:4])[0]
+if m in (0xa1b2c3d4, 0xa1b23c4d):
+    e, nano = "<", m == 0xa1b23c4d
+else:
+    e, nano = ">", struct.unpack(">I", data[:4])[0] == 0xa1b23c4d
+off = 24
+while off + 16 <= len(data):
+    sec, frac, incl, orig = struct.unpack(e + "IIII", data[off:off + 16])
+    pkt = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    ts = sec * 1000000 + (frac // 1000 if nano else frac)
+    if len(pkt) < 14:
+        continue
+    et = struct.unpack("!H", pkt[12:14])[0]
+    body = pkt[14:]
+    if et == 0x8100 and len(body) >= 4:
+        et = struct.unpack("!H", body[2:4])[0]
+        body = body[4:]
+    l4 = None
+    if et == 0x0800 and len(body) >= 20:
+        ihl = (body[0] & 15) * 4
+        tot = struct.unpack("!H", body[2:4])[0]
+        proto, src, dst = body[9], socket.inet_ntop(socket.AF_INET, body[12:16]), socket.inet_ntop(socket.AF_INET, body[16:20])
+        l4 = body[ihl:tot]
+    elif et == 0x86dd and len(body) >= 40:
+        plen = struct.unpack("!H", body[4:6])[0]
+        proto, src, dst = body[6], socket.inet_ntop(socket.AF_INET6, body[8:24]), socket.inet_ntop(socket.AF_INET6, body[24:40])
+        l4 = body[40:40 + plen]
+    if l4 is None:
+        print(ts, "eth", macs(pkt[0:6]), macs(pkt[6:12]), "0x%04x" % et, len(body), magic(body, True))
+    elif proto == 17 and len(l4) >= 8:
+        sp, dp, ulen = struct.unpack("!HHH", l4[:6])
+        pl = l4[8:ulen]
+        print(ts, "udp", src, dst, sp, dp, len(pl), magic(pl, False))
+    elif proto == 6 and len(l4) >= 20:
+        sp, dp = struct.unpack("!HH", l4[:4])
+        print(ts, "tcp", src, dst, sp, dp, "0x%02x" % l4[13], "-")
+    else:
+        print(ts, "ip", src, dst, proto, "-", "-", "-")
+PYEOF
+}
+
+# pcap_udp_payload FILE DPORT [N]: the hex payload of the Nth (default 1st) UDP datagram to DPORT.
+pcap_udp_payload() {
+    "$PYTHON" - "$1" "$2" "${3:-1}" <<'PYEOF'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+port, want = int(sys.argv[2]), int(sys.argv[3])
+e = "<" if struct.unpack("<I", data[:4])[0] in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+off, n = 24, 0
+while off + 16 <= len(data):
+    incl = struct.unpack(e + "I", data[off + 8:off + 12])[0]
+    pkt = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    et, body = struct.unpack("!H", pkt[12:14])[0], pkt[14:]
+    if et == 0x0800:
+        proto, l4 = body[9], body[(body[0] & 15) * 4:struct.unpack("!H", body[2:4])[0]]
+    elif et == 0x86dd:
+        proto, l4 = body[6], body[40:40 + struct.unpack("!H", body[4:6])[0]]
+    else:
+        continue
+    if proto == 17 and len(l4) >= 8 and struct.unpack("!H", l4[2:4])[0] == port:
+        n += 1
+        if n == want:
+            print(l4[8:struct.unpack("!H", l4[4:6])[0]].hex())
+            sys.exit(0)
+sys.exit(1)
+PYEOF
+}
+
+# udp_send_hex NS HOST PORT HEX: send one UDP datagram with payload HEX from inside NS.
+udp_send_hex() {
+    ip netns exec "$1" "$PYTHON" -c '
+import socket, sys
+host, port, payload = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+socket.socket(fam, socket.SOCK_DGRAM).sendto(payload, (host, port))' "$2" "$3" "$4"
+}
+
+# spa_hex KEYFILE TARGET [AGE_S [BADMAC]]: hex of an SPA datagram (SPEC §10) for TARGET, signed
+# with the key in KEYFILE, its timestamp AGE_S seconds in the past (default 0); BADMAC=1 flips
+# one bit of the HMAC. Built independently of netwakectl, with the Python standard library.
+spa_hex() {
+    "$PYTHON" - "$1" "$2" "${3:-0}" "${4:-0}" <<'PYEOF'
+import base64, hashlib, hmac, os, struct, sys, time
+key = base64.b64decode(open(sys.argv[1], "rb").read().strip(), validate=True)
+body = struct.pack(">BQ", 1, int(time.time()) - int(sys.argv[3])) + os.urandom(16) + sys.argv[2].encode()
+mac = bytearray(hmac.new(key, body, hashlib.sha256).digest())
+if sys.argv[4] == "1":
+    mac[5] ^= 0x01
+print((body + bytes(mac)).hex())
+PYEOF
+}
