@@ -10,6 +10,7 @@ SBINDIR  ?= $(PREFIX)/sbin
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/netwaked
+HOOKDIR  ?= $(PREFIX)/lib/netwaked/hooks
 SYSCONFDIR ?= /etc
 DESTDIR  ?=
 SANITIZE ?=
@@ -114,9 +115,10 @@ install: all
 	install -m 0755 $(BUILD)/netwakectl $(DESTDIR)$(BINDIR)/netwakectl
 	install -d $(DESTDIR)$(SYSCONFDIR)/netwaked/hooks
 	[ -e $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml ] || { \
-	  sed 's|/usr/share/doc/netwaked/|$(DOCDIR)/|g' conf/netwaked.yaml >$(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml && \
+	  sed 's|/usr/lib/netwaked/hooks/|$(HOOKDIR)/|g' conf/netwaked.yaml >$(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml && \
 	  chmod 0644 $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml; }
-	install -d $(DESTDIR)$(DOCDIR)/examples/hooks $(DESTDIR)$(DOCDIR)/examples/conf
+	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(DOCDIR)/examples/hooks $(DESTDIR)$(DOCDIR)/examples/conf
+	install -m 0755 hooks/log-event $(DESTDIR)$(HOOKDIR)/log-event
 	for f in hooks/*; do if [ -f "$$f" ]; then install -m 0755 "$$f" $(DESTDIR)$(DOCDIR)/examples/hooks/ || exit 1; fi; done
 	for f in conf/examples/*; do if [ -f "$$f" ]; then install -m 0644 "$$f" $(DESTDIR)$(DOCDIR)/examples/conf/ || exit 1; fi; done
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8

@@ -106,10 +106,11 @@ dpkg-query -W -f='${Conffiles}\n' netwaked | grep -q '^ /etc/netwaked/netwaked.y
     fail "/etc/netwaked/netwaked.yaml is not a conffile"
 for f in /usr/share/man/man8/netwaked.8.gz /usr/share/man/man8/netwakectl.8.gz /usr/share/man/man5/netwaked.yaml.5.gz \
     /usr/share/doc/netwaked/examples/hooks/log-event /usr/share/doc/netwaked/examples/hooks/webhook.py \
-    /usr/share/doc/netwaked/copyright /lib/systemd/system/netwaked.service; do
+    /usr/lib/netwaked/hooks/log-event /usr/share/doc/netwaked/copyright /lib/systemd/system/netwaked.service; do
     [[ -e $f ]] || fail "$f is not installed"
 done
-[[ -x /usr/share/doc/netwaked/examples/hooks/log-event ]] || fail "the example hooks are not executable"
+[[ -x /usr/share/doc/netwaked/examples/hooks/log-event && -x /usr/lib/netwaked/hooks/log-event ]] ||
+    fail "the example hooks are not executable"
 say "user, group, state directory, conffile, man pages, examples and unit are in place"
 
 systemd-analyze verify /lib/systemd/system/netwaked.service >"$TMP/verify.log" 2>&1 ||

@@ -44,7 +44,7 @@ TEST_CASE("examples: the packaged default is safe and uses the shipped example h
     config::Config c = load_example("conf/netwaked.yaml");
     REQUIRE(c.targets.size() == 1);
     CHECK(c.daemon.user.empty());  // the systemd unit switches user, not the configuration
-    CHECK(c.targets[0].hook == "/usr/share/doc/netwaked/examples/hooks/log-event");
+    CHECK(c.targets[0].hook == "/usr/lib/netwaked/hooks/log-event");
     CHECK(!c.targets[0].wol);
     CHECK(!c.targets[0].sleep_proxy);
     CHECK(!c.reg);
