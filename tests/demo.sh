@@ -2,13 +2,19 @@
 # tests/demo.sh — `sudo make demo`: runs netwaked on a throw-away lab of network namespaces and
 # shows its events as they happen. Builds nothing (make does), needs no terminal, ends by itself.
 #
-#   client netns (nwdemoPID-client)            router netns (nwdemoPID-router)
-#   nwdPIDc 10.77.0.2/24  <----- veth ----->  nwdPIDr 10.77.0.1/24
-#                                             plain NFLOG rules (group 7): udp dport 51820, tcp dport 8080
-#                                             netwaked -n 7 -c demo-hook -t 3
+#   client netns (nwdemoPID-client)            router netns (nwdemoPID-router)              nas netns (nwdemoPID-nas)
+#   nwdPIDc 10.77.0.2/24  <----- veth ----->  nwdPIDr 10.77.0.1/24                        "asleep": no address,
+#   default via 10.77.0.1                     nwdPIDl 10.78.0.1/24  <----- veth ----->    nwdPIDn  MAC d8:cb:8a:39:be:a1
+#                                             plain NFLOG rules (group 7): udp dport 51820,     tcpdump here decodes
+#                                               tcp dport 8080                                  the magic packets
+#                                             netwaked -n 7 -c demo-hook -t 3        (part 1: tuninetd mode)
+#                                             NFLOG group 8: SYN to 10.78.0.20:22 (prefix "nas"),
+#                                               udp dport 62201 (prefix "spa", dropped)
+#                                             netwaked -C demo.yaml                  (part 2: target nas with
+#                                               wol, authenticated knock "nas-spa")
 #
-# Each step is a function; STEPS lists them in order (later features add steps: WoL NAS, sleep
-# proxy, knocks). Exit status 0 only if every expected event was seen.
+# Each step is a function; STEPS lists them in order (later features add steps, e.g. the sleep
+# proxy). Exit status 0 only if every expected event was seen.
 # shellcheck disable=SC2317  # the steps are called through the STEPS array
 set -u -o pipefail
 
@@ -25,6 +31,18 @@ IF_CLI=nwd$$c
 IF_RTR=nwd$$r
 CLI_ADDR=10.77.0.2
 RTR_ADDR=10.77.0.1
+NETWAKECTL=${NETWAKECTL:-$BUILD/netwakectl}
+if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+# part 2: the sleeping NAS
+NS_NAS=$ID-nas
+IF_LAN=nwd$$l
+IF_NAS=nwd$$n
+LAN_ADDR=10.78.0.1
+NAS_ADDR=10.78.0.20
+NAS_MAC=d8:cb:8a:39:be:a1
+NAS_GROUP=8
+SPA_PORT=62201
+NAS_TTL=${DEMO_NAS_TTL:-3}
 LAB=$(mktemp -d /tmp/netwaked-demo.XXXXXX) || exit 1
 chmod 755 "$LAB"
 EVENTS=$LAB/events
@@ -63,6 +81,10 @@ wait_for() {
     done
 }
 events_count() { awk -v e="$1" '$2==e {n++} END{print n+0}' "$EVENTS"; }
+# events_count_t EVENT TARGET / has_event_t EVENT TARGET N / event_time_t EVENT TARGET N
+events_count_t() { awk -v e="$1" -v t="$2" '$2==e && $3==t {n++} END{print n+0}' "$EVENTS"; }
+has_event_t() { [[ $(events_count_t "$1" "$2") -ge $3 ]]; }
+event_time_t() { awk -v e="$1" -v t="$2" -v n="$3" '$2==e && $3==t && ++c==n {print $1; exit}' "$EVENTS"; }
 has_event() { [[ $(events_count "$1") -ge $2 ]]; }
 event_time() { awk -v e="$1" -v n="$2" '$2==e && ++c==n {print $1; exit}' "$EVENTS"; }
 ms_since() { local d=$(($1 - $2)); printf '%d.%d' $((d / 1000)) $((d / 100 % 10)); }
@@ -93,7 +115,10 @@ trap 'exit 143' TERM
 check_prereqs() {
     [[ $(id -u) -eq 0 ]] || die "needs root for network namespaces: sudo make demo"
     [[ -x $NETWAKED ]] || die "no binary at $NETWAKED: run make first"
+    [[ -x $NETWAKECTL ]] || die "no binary at $NETWAKECTL: run make first"
     command -v ip >/dev/null || die "ip (iproute2) is not installed"
+    command -v tcpdump >/dev/null || die "tcpdump is not installed (sudo make demo installs it)"
+    command -v "$PYTHON" >/dev/null || die "python3 is not installed"
 }
 
 lab_up() {
@@ -134,7 +159,7 @@ EOF
 }
 
 hook_up() {
-    step "Hook: a small script that prints each event in color (netwaked runs it as: hook start|stop default)"
+    step "Hook: a small script that prints each event in color (netwaked runs it as: hook EVENT TARGET)"
     # The hook cannot share our stdout safely (it may be a file), so it writes its colored line
     # to $DISPLAY_FILE and the demo shows new lines as each event is seen.
     cat >"$LAB/demo-hook" <<EOF
@@ -145,6 +170,9 @@ case "\$1" in start) c='1;32' ;; stop) c='1;33' ;; *) c='1;35' ;; esac
 what="\$1 \$2"
 [ "\$1" = start ] && what="\$what  \${NETWAKED_PROTO:-?} \${NETWAKED_SRC:-?}:\${NETWAKED_SRC_PORT:-} -> \${NETWAKED_DST:-?}:\${NETWAKED_DST_PORT:-}  (sensor \${NETWAKED_SENSOR:-?})"
 [ "\$1" = stop ] && what="\$what  (reason \${NETWAKED_REASON:-?}, idle \${NETWAKED_IDLE:-?} s)"
+[ "\$1" = start ] && [ "\${NETWAKED_REASON:-}" != traffic ] && what="\$what  (reason \${NETWAKED_REASON:-?})"
+[ "\$1" = wake ] && what="\$what  magic packets for \${NETWAKED_MAC:-?} (attempt \${NETWAKED_ATTEMPT:-?}, reason \${NETWAKED_REASON:-?})"
+[ "\$1" = knock ] && what="\$what  \${NETWAKED_KNOCK:-knock} from \${NETWAKED_SRC:-?}"
 if [ $COLOR = 1 ]; then
     printf '    \033[%sm*** hook: %s\033[0m\n' "\$c" "\$what" >>$DISPLAY_FILE
 else
@@ -223,7 +251,184 @@ daemon_down() {
     DAEMON_PID=''
 }
 
-STEPS=(check_prereqs lab_up hook_up daemon_up udp_wakes tcp_wakes daemon_down)
+# ---------------------------------------------------------------------------------------------
+# part 2: a sleeping NAS, Wake-on-LAN and an authenticated knock (configuration-file mode)
+
+nas_lab_up() {
+    step "Lab: a sleeping NAS ($NAS_MAC, $NAS_ADDR) on the router's second LAN; it has no address: it is asleep"
+    ip netns add "$NS_NAS" || die "ip netns add $NS_NAS"
+    NAMESPACES+=("$NS_NAS")
+    ip -n "$NS_NAS" link set lo up
+    ip netns exec "$NS_NAS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1
+    ip link add "$IF_LAN" netns "$NS_RTR" type veth peer name "$IF_NAS" netns "$NS_NAS" || die "veth"
+    ip -n "$NS_NAS" link set "$IF_NAS" address "$NAS_MAC" || die "NAS MAC"
+    ip -n "$NS_RTR" addr add "$LAN_ADDR/24" dev "$IF_LAN"
+    ip -n "$NS_RTR" link set "$IF_LAN" up
+    ip -n "$NS_NAS" link set "$IF_NAS" up
+    ip netns exec "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward"
+    ip -n "$NS_CLI" route add default via "$RTR_ADDR" || die "client route"
+    note "router $LAN_ADDR ($IF_LAN)  <-- veth -->  NAS $NAS_MAC ($NS_NAS), no IP address"
+
+    step "Router: NFLOG group $NAS_GROUP gets SSH connection attempts to the NAS (prefix nas) and knocks to UDP $SPA_PORT (prefix spa, then dropped)"
+    if command -v iptables >/dev/null; then
+        ip netns exec "$NS_RTR" iptables -A FORWARD -d "$NAS_ADDR" -p tcp --syn --dport 22 \
+            -j NFLOG --nflog-group "$NAS_GROUP" --nflog-prefix nas || die "iptables"
+        ip netns exec "$NS_RTR" iptables -A INPUT -p udp --dport "$SPA_PORT" \
+            -j NFLOG --nflog-group "$NAS_GROUP" --nflog-prefix spa || die "iptables"
+        ip netns exec "$NS_RTR" iptables -A INPUT -p udp --dport "$SPA_PORT" -j DROP || die "iptables"
+        note "iptables -A FORWARD -d $NAS_ADDR -p tcp --syn --dport 22 -j NFLOG --nflog-group $NAS_GROUP --nflog-prefix nas"
+        note "iptables -A INPUT -p udp --dport $SPA_PORT -j NFLOG --nflog-group $NAS_GROUP --nflog-prefix spa; ... -j DROP"
+    else
+        ip netns exec "$NS_RTR" nft -f - <<EOF || die "nft"
+table inet demo_nas {
+    chain fwd {
+        type filter hook forward priority 0; policy accept;
+        ip daddr $NAS_ADDR tcp dport 22 tcp flags & (syn|ack) == syn log group $NAS_GROUP prefix "nas"
+    }
+    chain input {
+        type filter hook input priority 0; policy accept;
+        udp dport $SPA_PORT log group $NAS_GROUP prefix "spa" drop
+    }
+}
+EOF
+        note "nft: ip daddr $NAS_ADDR tcp dport 22 syn -> log group $NAS_GROUP prefix nas; udp dport $SPA_PORT -> log group $NAS_GROUP prefix spa, drop"
+    fi
+}
+
+conf_daemon_up() {
+    step "A knock key, shared by the router and the client: netwakectl keygen"
+    "$NETWAKECTL" keygen "$LAB/nas.key" | sed 's/^/    /' || die "netwakectl keygen"
+    cat >"$LAB/demo.yaml" <<EOF
+# demo.yaml — written by tests/demo.sh
+daemon:
+  state_dir: $LAB/state
+  control_socket: $LAB/control.sock
+sensors:
+  - name: fw
+    nflog: { group: $NAS_GROUP, copy_range: 256 }
+defaults:
+  hook: $LAB/demo-hook
+targets:
+  - name: nas
+    match: [ { prefix: nas } ]
+    ttl: ${NAS_TTL}s
+    wol:
+      mac: $NAS_MAC
+      interface: $IF_LAN
+      method: [ethernet, udp]
+      udp_to: 10.78.0.255:9
+      repeat: 2
+      interval: 300ms
+      cooldown: 1s
+knock:
+  - name: nas-spa
+    target: nas
+    spa: { port: $SPA_PORT, key_file: $LAB/nas.key }
+EOF
+    mkdir -p "$LAB/state"
+    step "Router: netwaked -C demo.yaml   (configuration-file mode; the part that matters:)"
+    sed -n '/^targets:/,$p' "$LAB/demo.yaml" | sed "s/^/    ${DIM}/; s/\$/${OFF}/"
+    "$NETWAKED" --check -C "$LAB/demo.yaml" >/dev/null || die "netwaked --check refused demo.yaml"
+    ip netns exec "$NS_RTR" "$NETWAKED" -C "$LAB/demo.yaml" \
+        > >(tee "$LAB/netwaked.log" | sed -u "s/^/    ${DIM}netwaked | /; s/\$/${OFF}/") 2>&1 </dev/null &
+    DAEMON_PID=$!
+    wait_for 5 conf_ready || { alive || die "netwaked exited"; die "netwaked did not come up"; }
+    note "netwaked (pid $DAEMON_PID) listens on NFLOG group $NAS_GROUP; control socket $LAB/control.sock"
+}
+conf_ready() {
+    alive && ip netns exec "$NS_RTR" cat /proc/net/netfilter/nfnetlink_log 2>/dev/null |
+        awk -v g="$NAS_GROUP" '$1==g {f=1} END{exit !f}' &&
+        "$NETWAKECTL" -s "$LAB/control.sock" status >/dev/null 2>&1
+}
+
+# capture_magic NAME: tcpdump on the NAS's link, into $LAB/NAME.pcap
+capture_magic() {
+    CAP_FILE=$LAB/$1.pcap
+    : >"$CAP_FILE.err"
+    ip netns exec "$NS_NAS" tcpdump -i "$IF_NAS" --immediate-mode -U -nn -w "$CAP_FILE" \
+        'ether proto 0x0842 or udp port 9' 2>"$CAP_FILE.err" </dev/null &
+    CAP_PID=$!
+    wait_for 5 grep -q "listening on" "$CAP_FILE.err" || die "tcpdump did not start: $(cat "$CAP_FILE.err")"
+}
+cap_packets() { [[ $(tcpdump -r "$CAP_FILE" -nn 2>/dev/null | grep -c '^[^[:space:]]') -ge $1 ]]; }
+# show_magic N: wait for N packets in the capture, stop tcpdump, print them decoded; fails
+# unless each is a magic packet for the NAS
+show_magic() {
+    wait_for 3 cap_packets "$1" || die "expected $1 magic packets on the NAS's link, tcpdump saw fewer"
+    kill -INT "$CAP_PID" 2>/dev/null
+    wait "$CAP_PID" 2>/dev/null
+    note "tcpdump on the NAS's link ($IF_NAS) saw:"
+    "$PYTHON" - "$CAP_FILE" "$NAS_MAC" <<'EOF' || die "not every packet was a magic packet for the NAS"
+import socket, struct, sys
+data = open(sys.argv[1], "rb").read()
+mac = bytes.fromhex(sys.argv[2].replace(":", ""))
+e = "<" if struct.unpack("<I", data[:4])[0] in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+off, t0, ok = 24, None, True
+fmt_mac = lambda b: ":".join("%02x" % x for x in b)
+def magic(p):
+    good = len(p) >= 102 and p[:6] == b"\xff" * 6 and p[6:102] == mac * 16
+    reps = sum(1 for i in range(6, len(p) - 5, 6) if p[i:i + 6] == mac)
+    return good, reps
+while off + 16 <= len(data):
+    sec, us, incl, _ = struct.unpack(e + "IIII", data[off:off + 16])
+    pkt = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    t = sec * 1000000 + us
+    t0 = t if t0 is None else t0
+    et = struct.unpack("!H", pkt[12:14])[0]
+    if et == 0x0842:
+        good, reps = magic(pkt[14:])
+        what = "magic packet to %s: EtherType 0x0842, %d bytes, 6 x ff + MAC repeated %dx" % (fmt_mac(pkt[0:6]), len(pkt) - 14, reps)
+    elif et == 0x0800 and pkt[23] == 17:
+        ip = pkt[14:]
+        udp = ip[(ip[0] & 15) * 4:]
+        pl = udp[8:struct.unpack("!H", udp[4:6])[0]]
+        good, reps = magic(pl)
+        what = "magic packet to %s:%d (UDP broadcast), %d bytes, 6 x ff + MAC repeated %dx" % (
+            socket.inet_ntoa(ip[16:20]), struct.unpack("!H", udp[2:4])[0], len(pl), reps)
+    else:
+        good, what = False, "EtherType 0x%04x (not a magic packet)" % et
+    ok = ok and good and reps == 16
+    print("    %s+%4d ms  %s%s" % ("", (t - t0) // 1000, what, "" if good else "  <-- NOT a valid magic packet"))
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# expect_t EVENT TARGET N TIMEOUT SINCE_US: like expect, for one target
+expect_t() {
+    wait_for "$4" has_event_t "$1" "$2" "$3" || die "no '$1 $2' event within $4 s"
+    show_hook_output
+    note "-> '$1 $2' ran $(ms_since "$(event_time_t "$1" "$2" "$3")" "$5") ms after the packet"
+}
+
+nas_traffic_wakes() {
+    step "Client opens SSH to the NAS ($NAS_ADDR:22); the router logs the SYN, netwaked wakes the NAS"
+    capture_magic traffic
+    send_from_client "timeout 0.5 bash -c 'exec 3<>/dev/tcp/$NAS_ADDR/22' 2>/dev/null"
+    local t=$SENT_US
+    note "no answer yet: the NAS is asleep"
+    expect_t start nas 1 3 "$t"
+    expect_t wake nas 1 3 "$t"
+    show_magic 6
+}
+
+nas_knock_wakes() {
+    step "The NAS target goes idle after $NAS_TTL s without traffic"
+    expect_t stop nas 1 $((NAS_TTL + 3)) "$(event_time_t start nas 1)"
+    step "Client knocks: netwakectl knock $RTR_ADDR nas --key-file nas.key  (one signed UDP datagram; the router drops it, netwaked reads it from NFLOG)"
+    capture_magic knock
+    send_from_client "'$NETWAKECTL' knock $RTR_ADDR nas --key-file '$LAB/nas.key' >/dev/null"
+    local t=$SENT_US
+    expect_t knock nas 1 3 "$t"
+    expect_t start nas 2 3 "$t"
+    expect_t wake nas 2 3 "$t"
+    show_magic 6
+    step "netwakectl status (over the control socket)"
+    "$NETWAKECTL" -s "$LAB/control.sock" status | sed 's/^/    /' || die "netwakectl status failed"
+}
+
+STEPS=(check_prereqs lab_up hook_up daemon_up udp_wakes tcp_wakes daemon_down
+    nas_lab_up conf_daemon_up nas_traffic_wakes nas_knock_wakes daemon_down)
 
 for s in "${STEPS[@]}"; do "$s"; done
 printf '\n%sdemo OK:%s events seen: %s\n' "$B" "$OFF" "$(awk '{printf "%s%s", s, $2; s=", "}' "$EVENTS")"

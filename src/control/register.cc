@@ -338,6 +338,9 @@ bool RegisterServer::open(const std::string& listen, std::string* err) {
     }
     sys::unique_fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     const int one = 1;
+    if (fd)  // the address may not be configured yet at boot (DHCP): bind anyway
+        ::setsockopt(fd.get(), ss.ss_family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+                     ss.ss_family == AF_INET ? IP_FREEBIND : IPV6_FREEBIND, &one, sizeof one);
     if (!fd || ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         ::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0 || ::listen(fd.get(), 64) < 0) {
         *err = log::errno_str("register: listening on " + listen, errno);

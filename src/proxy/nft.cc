@@ -6,8 +6,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/capability.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,6 +51,39 @@ bool forwarding_on() {
     }
     return false;
 }
+
+// Around spawning nft after privileges were dropped (the packaged unit runs as user netwaked
+// with CAP_NET_ADMIN, and privdrop clears the ambient set so hooks get nothing): CAP_NET_ADMIN
+// goes into this thread's inheritable and ambient sets just for the posix_spawn call, so nft —
+// and only nft — can change the table. Nothing to do as root.
+class NetAdminForChild {
+   public:
+    NetAdminForChild() {
+        if (::geteuid() == 0) return;
+        cap_t c = ::cap_get_proc();
+        if (!c) return;
+        cap_value_t v = CAP_NET_ADMIN;
+        cap_flag_value_t have = CAP_CLEAR;
+        if (::cap_get_flag(c, v, CAP_PERMITTED, &have) == 0 && have == CAP_SET &&
+            ::cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET) == 0 && ::cap_set_proc(c) == 0)
+            raised_ = ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0) == 0;
+        ::cap_free(c);
+    }
+    ~NetAdminForChild() {
+        if (::geteuid() == 0) return;
+        ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        if (cap_t c = ::cap_get_proc()) {
+            ::cap_clear_flag(c, CAP_INHERITABLE);
+            ::cap_set_proc(c);
+            ::cap_free(c);
+        }
+    }
+    NetAdminForChild(const NetAdminForChild&) = delete;
+    NetAdminForChild& operator=(const NetAdminForChild&) = delete;
+
+   private:
+    bool raised_ = false;
+};
 
 sys::unique_fd memfd_with(const std::string& text) {
     sys::unique_fd fd(::memfd_create("netwaked-nft", MFD_CLOEXEC));
@@ -151,7 +186,11 @@ bool NftFirewall::spawn(const std::string& text) {
     char* argv[] = {const_cast<char*>(nft_.c_str()), const_cast<char*>("-f"), const_cast<char*>("-"), nullptr};
     char* envp[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), const_cast<char*>("LANG=C"), nullptr};
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, nft_.c_str(), &fa, &at, argv, envp);
+    int rc;
+    {
+        NetAdminForChild cap;
+        rc = ::posix_spawn(&pid, nft_.c_str(), &fa, &at, argv, envp);
+    }
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
@@ -222,10 +261,8 @@ bool NftFirewall::wait_child(int timeout_ms) {
         } else {
             ::usleep(10000);
         }
-        const std::optional<std::string> keep = std::move(pending_);
-        pending_.reset();
+        pending_.reset();  // exit: no further update after this one
         reap();
-        (void)keep;
     }
     return true;
 }

@@ -153,6 +153,8 @@ void SleepProxy::configure(const config::Config& cfg) {
         if (s.registered) {
             if (!reg_) drop.push_back({id, "the register section was removed"});
             else if (reg_->interface != s.interface) drop.push_back({id, "register.interface changed"});
+            else if (std::find(config_names_.begin(), config_names_.end(), s.name) != config_names_.end())
+                drop.push_back({id, "a configured target now has its name"});
             else s = spec_for_registration(*reg_, s.name, s.mac, s.addresses, s.registered_wall_ms);
             continue;
         }
@@ -266,7 +268,8 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
         }
         if (!m) continue;
         if (r.state == State::Asleep || r.state == State::Waking) {
-            m->resuming = true;
+            m->resuming = true;  // it did go to sleep: shutdown_timeout no longer applies
+            timers_.cancel({m->id, kShutdown});
             log::notice("{}: was {} before the restart: probing again before taking over", m->spec.name,
                         state_name(r.state));
         } else if (r.state == State::Lost && !m->spec.registered) {
@@ -274,6 +277,7 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
             log::notice("{}: restored as lost", m->spec.name);
         }
     }
+    sync_kernel();
     changed();
 }
 
@@ -316,6 +320,7 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
             else timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             break;
     }
+    sync_kernel();
     changed();
 }
 
@@ -371,7 +376,11 @@ void SleepProxy::sync_kernel() {
     std::vector<std::pair<std::string, packet::Addr>> held;
     for (const auto& [id, m] : machines_) {
         Interest& in = want[m->spec.interface];
-        if (std::find(in.macs.begin(), in.macs.end(), m->spec.mac) == in.macs.end()) in.macs.push_back(m->spec.mac);
+        // Every frame from the machine's MAC only while a frame from it would change something:
+        // an awake machine (on a router: all its routed traffic) is not copied to user space.
+        const bool watch = m->state != State::Up || m->resuming;
+        if (watch && std::find(in.macs.begin(), in.macs.end(), m->spec.mac) == in.macs.end())
+            in.macs.push_back(m->spec.mac);
         for (size_t i = 0; i < m->addr.size(); ++i)
             if (m->addr[i].held) {
                 in.held.push_back(m->spec.addresses[i].addr);

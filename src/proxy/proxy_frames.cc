@@ -94,6 +94,7 @@ void SleepProxy::heard_from(Machine& m, const std::string& what) {
     }
     if (!m.resuming) return;
     m.resuming = false;
+    sync_kernel();
     log::notice("{}: {} after the restart: awake, not taking over", m.spec.name, what);
     run_hook(m, "awake", core::Reason::Probe, nullptr);
     if (m.spec.registered) doomed_.push_back(m.id);

@@ -97,7 +97,8 @@ void SleepProxy::probe_tick(Machine& m, int64_t now) {
             all = all && a.misses >= m.spec.timing.probe_misses;
         }
         if (all && d_.host->if_mac(m.spec.interface)) {
-            transition(m, State::Asleep, core::Reason::Probe, fmt::format("{} misses", least));
+            transition(m, State::Asleep, core::Reason::Probe,
+                       fmt::format("{} misses{}", least, m.resuming ? ", resumed after a restart" : ""));
             return;
         }
     }

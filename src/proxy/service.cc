@@ -86,6 +86,19 @@ void ProxyService::reload(const config::Config& cfg) {
     proxy_->configure(cfg);
 }
 
+// Refusals are logged, but a peer hammering the port must not flood the log: at most 10 lines
+// a minute, then one line saying how many were left out.
+void ProxyService::log_refusal(const std::string& name, const packet::Addr& peer, const std::string& why) {
+    const int64_t now = clock_.now_ns();
+    if (now - refusals_window_ns_ > 60'000'000'000) {
+        if (refusals_hidden_ > 0) log::warn("register: {} more refusal(s) not logged", refusals_hidden_);
+        refusals_window_ns_ = now;
+        refusals_logged_ = refusals_hidden_ = 0;
+    }
+    if (refusals_logged_++ < 10) log::warn("register: refused \"{}\" from {}: {}", name, peer.str(), why);
+    else ++refusals_hidden_;
+}
+
 std::string ProxyService::on_register(const control::Registration& r, const packet::Addr& peer) {
     if (!proxy_ || !cfg_->reg) return "registration is not available";
     control::RegisterEnv env;
@@ -94,7 +107,7 @@ std::string ProxyService::on_register(const control::Registration& r, const pack
     env.neighbor = neighbor_mac;
     std::string err;
     if (!control::validate_registration(r, peer, env, &err)) {
-        log::warn("register: refused {} from {}: {}", r.name, peer.str(), err);
+        log_refusal(r.name, peer, err);
         return err;
     }
     std::vector<ProxyAddr> addrs;
@@ -106,7 +119,7 @@ std::string ProxyService::on_register(const control::Registration& r, const pack
     }
     MachineSpec spec = spec_for_registration(*cfg_->reg, r.name, r.mac, std::move(addrs), clock_.wall_s() * 1000);
     if (!proxy_->add_registration(std::move(spec), &err)) {
-        log::warn("register: refused {} from {}: {}", r.name, peer.str(), err);
+        log_refusal(r.name, peer, err);
         return err;
     }
     return "";

@@ -60,6 +60,7 @@ class ProxyService {
 
    private:
     std::string on_register(const control::Registration& r, const packet::Addr& peer);
+    void log_refusal(const std::string& name, const packet::Addr& peer, const std::string& why);
     bool open_register(const config::Config& cfg, std::string* err);
 
     sys::Loop& loop_;
@@ -71,6 +72,8 @@ class ProxyService {
     std::unique_ptr<SleepProxy> proxy_;
     std::unique_ptr<control::RegisterServer> reg_;
     std::vector<RestoredMachine> saved_;
+    int64_t refusals_window_ns_ = 0;
+    uint32_t refusals_logged_ = 0, refusals_hidden_ = 0;
 };
 
 }  // namespace nw::proxy

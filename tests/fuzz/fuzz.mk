@@ -36,6 +36,7 @@ F_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 F_RUNS     := $(FUZZ_TARGETS:%=fuzz-run-%)
 
 .PHONY: fuzz fuzz-build $(F_RUNS)
+.SECONDARY:
 .DEFAULT_GOAL := fuzz
 
 # Summary after every run: execs per harness from its log, FAIL if any run found something.
@@ -65,7 +66,7 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libnet
 
 # One run: seed the working corpus, fuzz, record "PASS|FAIL execs corpus-size" in result-<name>.
 # A run that finds something still exits 0 here, so the other runs go on; the summary fails.
-fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+$(F_RUNS): fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
 	@mkdir -p $(FUZZ_BUILD)/corpus-$*
 	@if [ -d tests/fuzz/corpus/$* ]; then cp -n tests/fuzz/corpus/$*/* $(FUZZ_BUILD)/corpus-$*/ 2>/dev/null; fi; true
 	@echo "  FUZZ  $* for $(FUZZ_SECONDS) s (log: $(FUZZ_BUILD)/log-$*)"

@@ -246,6 +246,7 @@ stop_daemon() {
     fi
     wait "$pid" 2>/dev/null
     DAEMON_STATUS=$?
+    sanitizer_clean || fail "sanitizer report in a daemon log (SANITIZE build)"
 }
 
 # log_has PATTERN [LOG]: extended regex in the daemon log.
@@ -371,7 +372,7 @@ background() {
 }
 
 cleanup() {
-    local p ns
+    local p ns rc=$?
     trap - EXIT INT TERM
     for p in "${NW_DAEMONS[@]}"; do pid_alive "$p" && kill -TERM "$p" 2>/dev/null; done
     for p in "${NW_DAEMONS[@]}"; do
@@ -389,6 +390,11 @@ cleanup() {
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     done
     wait 2>/dev/null
+    # A sanitizer report from any daemon of this scenario fails it, whatever the verdict was.
+    if ((rc == 0 || rc == 77)) && ! sanitizer_clean; then
+        printf 'FAIL %s: sanitizer report in a daemon log\n' "$SCENARIO"
+        rc=1
+    fi
     for ns in "${NW_NETNS[@]}"; do
         ip netns exec "$ns" iptables -F 2>/dev/null
         ip netns exec "$ns" nft flush ruleset 2>/dev/null
@@ -399,6 +405,7 @@ cleanup() {
     else
         rm -rf "$NW_TMP"
     fi
+    exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 143' TERM
@@ -626,3 +633,27 @@ if sys.argv[4] == "1":
 print((body + bytes(mac)).hex())
 PYEOF
 }
+
+# ---------------------------------------------------------------------------------------------
+# sanitizers (make test SANITIZE=address,undefined; tests/tsan.sh): a report in any daemon log
+# fails the scenario (stop_daemon checks at once; cleanup checks every log at the end).
+
+NW_SAN_RE='ERROR: (Address|Leak|Memory)Sanitizer|WARNING: ThreadSanitizer|ThreadSanitizer: |runtime error: |SUMMARY: UndefinedBehaviorSanitizer'
+# sanitizer_clean [LOG...]: 0 if no log (default: every daemon log so far) holds a sanitizer
+# report; else prints the first report (40 lines) of each such log and returns 1.
+sanitizer_clean() {
+    local l bad=0
+    (($#)) || set -- "${NW_DAEMON_LOGS[@]}"
+    for l in "$@"; do
+        [[ -s $l ]] || continue
+        grep -Eq -- "$NW_SAN_RE" "$l" || continue
+        bad=1
+        printf -- '--- sanitizer report in %s\n' "${l##*/}"
+        grep -E -m1 -A40 -- "$NW_SAN_RE" "$l"
+    done
+    return "$bad"
+}
+
+# pcap_packets FILE: packets in a capture. (capture_count counts tcpdump's output lines, and
+# tcpdump adds hex-dump lines for frames it cannot decode, such as EtherType 0x0842.)
+pcap_packets() { tcpdump -r "$1" -nn 2>/dev/null | grep -c '^[^[:space:]]'; }

@@ -115,8 +115,10 @@ TEST_CASE("restore: asleep machines are probed again and taken over quietly; awa
     CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == Lab::M; }) == 1);
     CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == kRM; }) == 1);
 
-    // "Restart": a fresh proxy restores both.
+    // "Restart" (much later than shutdown_timeout after the registration): a fresh proxy
+    // restores both.
     Lab next;
+    next.clock.t += 3600LL * 1000 * kMs;
     next.configure({Lab::target({{kV4, {}}})}, true);
     next.p->restore(proxy::load_proxy(ps));
     CHECK(count(next) == 2);
@@ -129,6 +131,7 @@ TEST_CASE("restore: asleep machines are probed again and taken over quietly; awa
     }
     CHECK(next.state() == State::Asleep);
     CHECK(next.held().size() == 1);
+    CHECK(next.logged("nas: proxy up -> asleep (probe: 3 misses, resumed after a restart)"));
     CHECK(count(next) == 1);
     CHECK(next.hooks.events() == "awake");
     CHECK(next.hooks.jobs[0].target == "pc");
@@ -152,4 +155,21 @@ TEST_CASE("reload: unchanged machines keep their state, changed ones start over,
     CHECK(count(lab) == 0);
     CHECK(lab.fw.updates.back().empty());
     CHECK(lab.logged("nas: no longer proxied (removed from the configuration)"));
+}
+
+TEST_CASE("restore: a registration asleep for longer than shutdown_timeout is still resumed") {
+    Lab lab;
+    lab.configure({}, true);
+    state::PersistedState ps;
+    state::PersistedRegistration r;
+    r.name = "pc";
+    r.mac = "02:00:00:00:00:50";
+    r.registered_wall_ms = (lab.clock.wall_s() - 7200) * 1000;  // two hours ago; timeout 60 s
+    r.state = "asleep";
+    r.monitor.push_back({"192.0.2.50", {22}});
+    ps.registrations.push_back(r);
+    lab.p->restore(proxy::load_proxy(ps));
+    for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
+    CHECK(lab.state("pc") == State::Asleep);
+    CHECK(lab.hooks.jobs.empty());
 }

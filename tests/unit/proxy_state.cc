@@ -24,6 +24,7 @@ TEST_CASE("proxy: probes every address; probe_misses misses on all of them -> as
     Lab lab;
     lab.configure({Lab::target({pa(kV4), pa(kV6)})});
     CHECK(lab.state() == State::Up);
+    CHECK(lab.sink.interest["lan0"].macs.empty());  // an awake machine's traffic is not copied to us
     lab.advance(10);
     // IPv4: broadcast ARP request from the host's own address; IPv6: NS from the link-local
     // address to the solicited-node group with a correct checksum.
@@ -55,6 +56,7 @@ TEST_CASE("proxy: probes every address; probe_misses misses on all of them -> as
     REQUIRE(!lab.fw.updates.empty());
     CHECK(lab.fw.updates.back().size() == 2);
     CHECK(lab.sink.interest["lan0"].held.size() == 2);
+    CHECK(lab.sink.interest["lan0"].macs == std::vector<Mac>{Lab::M});  // frames from it: it is back
     lab.advance(100);
     // First burst: one gratuitous ARP (sender = target = the address, our MAC) and one
     // unsolicited NA with Override naming our MAC.

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+# bench/report.py — turns the raw records of bench/run.sh into the results table (stdout) and
+# bench/results.json, and checks each figure against the targets of the performance issue.
+#   report.py MACHINE.json RAW.jsonl OUT.json
+import json
+import statistics
+import sys
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    """(median, min, max) of the non-None values, or Nones."""
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None, None, None
+    return statistics.median(xs), min(xs), max(xs)
+
+
+def fmt(x, nd=0, unit=""):
+    if x is None:
+        return "-"
+    return f"{x:.{nd}f}{unit}"
+
+
+def main():
+    machine = json.load(open(sys.argv[1]))
+    raw = [json.loads(line) for line in open(sys.argv[2]) if line.strip()]
+    out_path = sys.argv[3]
+    by = lambda k: [r for r in raw if r["kind"] == k]
+    summary, checks, lines = {}, [], []
+    p = lines.append
+
+    def check(name, value, limit, ok, detail=""):
+        checks.append({"target": name, "value": value, "limit": limit, "met": bool(ok) if value is not None else None,
+                       "detail": detail})
+
+    p(f"netwaked bench, {machine['date']}: {machine['nproc']} x {machine['cpu']}, kernel {machine['kernel']}")
+    p(f"  load average {machine['load_before']} -> {machine['load_after']}; {machine['elapsed_s']} s; "
+      f"settings {json.dumps(machine['settings'])}")
+
+    # ---- start latency
+    lat = by("latency")
+    if lat:
+        p("")
+        p("START LATENCY: packet sent -> first line of a /bin/sh hook (us)       p50      p99      max   n  timeouts")
+        summary["start_latency_us"] = {}
+        for r in lat:
+            d, s = r["data"], r["sensor"]
+            summary["start_latency_us"][s] = d
+            label = {"nflog": "NFLOG plain rule", "pcap": "pcap"}[s]
+            rows = [("netwaked (tuninetd mode)", "start"), ("  the hook alone (posix_spawn -> 1st line)", "spawn"),
+                    ("  reference receiver: packet delivered", "deliver"), ("  netwaked - hook alone (paired)", "start_minus_spawn")]
+            for i, (name, key) in enumerate(rows):
+                x = d.get(key, {})
+                p(f"  {label if i == 0 else '':17} {name:44} {fmt(x.get('p50')):>8} {fmt(x.get('p99')):>8} {fmt(x.get('max')):>8}"
+                  f" {x.get('n', 0):>3} {d['timeouts'] if i == 0 else '':>5}")
+            st = d.get("start", {})
+            check(f"start latency p50, {label}", st.get("p50"), "<= 1500 us", st.get("p50") is not None and st["p50"] <= 1500,
+                  f"hook alone p50 {fmt(d.get('spawn', {}).get('p50'))} us")
+            check(f"start latency p99, {label}", st.get("p99"), "<= 5000 us", st.get("p99") is not None and st["p99"] <= 5000,
+                  f"hook alone p99 {fmt(d.get('spawn', {}).get('p99'))} us")
+
+    # ---- packet -> magic packet
+    wol = by("wol")
+    if wol:
+        p("")
+        p("PACKET -> MAGIC PACKET on the wire (SYN and magic packet timed on the same veth, us)   p50      p99      max   n")
+        summary["magic_packet_us"] = {}
+        for r in wol:
+            d, s = r["data"], r["sensor"]
+            summary["magic_packet_us"][s] = d
+            label = {"nflog": "NFLOG plain rule", "pcap": "pcap"}[s]
+            for i, (name, key) in enumerate([("netwaked (config mode, wol target)", "magic"),
+                                             ("  reference receiver + AF_PACKET send", "ref_magic"),
+                                             ("  netwaked: SYN sent -> start hook's 1st line", "hook")]):
+                x = d.get(key, {})
+                p(f"  {label if i == 0 else '':17} {name:48} {fmt(x.get('p50'), 1):>8} {fmt(x.get('p99'), 1):>8}"
+                  f" {fmt(x.get('max'), 1):>8} {x.get('n', 0):>3}")
+            m = d.get("magic", {})
+            check(f"packet -> magic packet p50, {label}", m.get("p50"), "<= 200 us", m.get("p50") is not None and m["p50"] <= 200,
+                  f"reference p50 {fmt(d.get('ref_magic', {}).get('p50'), 1)} us; timeouts {d['timeouts']}")
+
+    # ---- stop lateness
+    stop = by("stop")
+    if stop:
+        p("")
+        p("STOP LATENESS: stop hook's 1st line - (last packet + TTL 1 s) (ms)     p50      p99      max      min   n")
+        summary["stop_lateness_ms"] = {}
+        for r in stop:
+            d, s = r["data"], r["sensor"]
+            x = d.get("stop_late", {})
+            ms = {k: (x[k] / 1000 if isinstance(x.get(k), (int, float)) and k != "n" else x.get(k)) for k in x}
+            summary["stop_lateness_ms"][s] = ms
+            label = {"nflog": "NFLOG plain rule", "pcap": "pcap"}[s]
+            p(f"  {label:17} netwaked (tuninetd mode, -t 1)              {fmt(ms.get('p50'), 2):>8} {fmt(ms.get('p99'), 2):>8}"
+              f" {fmt(ms.get('max'), 2):>8} {fmt(ms.get('min'), 2):>8} {x.get('n', 0):>3}")
+            ok = ms.get("min") is not None and ms["min"] >= 0 and ms["max"] <= 20
+            check(f"stop lateness within 0..+20 ms, {label}", ms.get("max"), "0 <= all <= 20 ms", ok,
+                  f"min {fmt(ms.get('min'), 2)} ms, p50 {fmt(ms.get('p50'), 2)} ms, timeouts {d['timeouts']}")
+
+    # ---- throughput
+    tp = by("tp")
+    if tp:
+        p("")
+        p("THROUGHPUT: CPU per received packet (all threads, schedstat) and loss; median of reps [min-max]")
+        p("  sensor  offered   achieved  netwaked ns/pkt       reference ns/pkt      ratio nw/ref          lost nw  lost ref  rx nw/sent")
+        summary["throughput"] = []
+        rates = sorted({r["rate"] for r in tp})
+        for s in ("nflog", "pcap"):
+            for rate in rates:
+                pts = [r for r in tp if r["sensor"] == s and r["rate"] == rate]
+                if not pts:
+                    continue
+                reps = sorted({r["rep"] for r in pts})
+                per = lambda r: r["cpu_ns"] / r["rx_packets"] if r["rx_packets"] else None
+                nw = {r["rep"]: r for r in pts if r["rx"] == "netwaked"}
+                rf = {r["rep"]: r for r in pts if r["rx"] == "ref"}
+                nw_c = spread([per(nw[k]) for k in reps if k in nw])
+                rf_c = spread([per(rf[k]) for k in reps if k in rf])
+                ratios = spread([per(nw[k]) / per(rf[k]) for k in reps if k in nw and k in rf and per(nw[k]) and per(rf[k])])
+                ach = med([r["achieved_pps"] for r in pts])
+                lost_nw = sum(r["lost"] for r in nw.values())
+                lost_rf = sum(r["lost"] for r in rf.values())
+                rx_nw = sum(r["rx_packets"] for r in nw.values())
+                sent_nw = sum(r["sent"] for r in nw.values())
+                ticks_nw = sum(r["cpu_ticks"] for r in nw.values())
+                ticks_rf = sum(r["cpu_ticks"] for r in rf.values())
+                row = {"sensor": s, "offered_pps": rate, "achieved_pps": ach, "netwaked_ns_per_pkt": nw_c,
+                       "ref_ns_per_pkt": rf_c, "ratio": ratios, "lost_netwaked": lost_nw, "lost_ref": lost_rf,
+                       "rx_over_sent_netwaked": rx_nw / sent_nw if sent_nw else None,
+                       "ticks_ratio_cross_check": ticks_nw / ticks_rf if ticks_rf else None,
+                       "switches_per_kpkt_netwaked": med([1000 * r["switches"] / r["rx_packets"] for r in nw.values() if r["rx_packets"]]),
+                       "switches_per_kpkt_ref": med([1000 * r["switches"] / r["rx_packets"] for r in rf.values() if r["rx_packets"]])}
+                summary["throughput"].append(row)
+                rng = lambda t, nd=0: f"{fmt(t[0], nd):>6} [{fmt(t[1], nd)}-{fmt(t[2], nd)}]"
+                p(f"  {s:6} {rate:>8} {fmt(ach):>9}  {rng(nw_c):20}  {rng(rf_c):20}  {rng(ratios, 2):20} {lost_nw:>8} {lost_rf:>9}"
+                  f"  {fmt(row['rx_over_sent_netwaked'], 4):>8}")
+                if rate == 100000 and ratios[0] is not None:
+                    check(f"CPU per packet at 100 kpps, {s}: netwaked / reference", round(ratios[0], 3), "<= 1.2",
+                          ratios[0] <= 1.2, f"{fmt(nw_c[0])} vs {fmt(rf_c[0])} ns/pkt; reps range {fmt(ratios[1], 2)}-{fmt(ratios[2], 2)}")
+        nfl = [r for r in summary["throughput"] if r["sensor"] == "nflog"]
+        if nfl:
+            top = max(nfl, key=lambda r: r["offered_pps"])
+            lost = sum(r["lost_netwaked"] for r in nfl)
+            check("no loss on NFLOG up to 300 kpps (netwaked, sequence gaps)", lost, "0", lost == 0,
+                  f"highest offered {top['offered_pps']} pps, achieved {fmt(top['achieved_pps'])} pps; "
+                  f"reference lost {sum(r['lost_ref'] for r in nfl)}")
+
+    # ---- scaling with targets
+    sc = by("scale")
+    rss = by("rss")
+    if sc:
+        p("")
+        rate = sc[0]["rate"]
+        p(f"COST PER PACKET vs NUMBER OF TARGETS (NFLOG, {rate} pps offered, ns/pkt, median [min-max] of reps)")
+        p("  targets   hot path (active target)   no target matches        hot/1 target   miss/1 target   start-up ms   VmHWM KiB")
+        per = lambda r: r["cpu_ns"] / r["rx_packets"] if r["rx_packets"] else None
+        ref = spread([per(r) for r in sc if r["rx"] == "ref"])
+        ns_ = sorted({r["targets"] for r in sc if r["rx"] == "netwaked"})
+        base = {}
+        summary["scaling"] = {"rate_pps": rate, "reference_ns_per_pkt": ref, "rows": []}
+        for n in ns_:
+            hot = spread([per(r) for r in sc if r["targets"] == n and r["traffic"] == "hot"])
+            miss = spread([per(r) for r in sc if r["targets"] == n and r["traffic"] == "miss"])
+            if not base:
+                base = {"hot": hot[0], "miss": miss[0]}
+            rh = hot[0] / base["hot"] if hot[0] and base["hot"] else None
+            rm = miss[0] / base["miss"] if miss[0] and base["miss"] else None
+            rs = [r for r in rss if r["targets"] == n]
+            hwm = max((r["vmhwm_kb"] for r in rs), default=None)
+            st = med([r["startup_ms"] for r in rs])
+            summary["scaling"]["rows"].append({"targets": n, "hot_ns_per_pkt": hot, "miss_ns_per_pkt": miss,
+                                               "hot_ratio_to_1": rh, "miss_ratio_to_1": rm, "startup_ms": st,
+                                               "vmhwm_kb": hwm, "vmhwm_start_kb": max((r["vmhwm_start_kb"] for r in rs), default=None),
+                                               "lost": sum(r["lost"] for r in sc if r["targets"] == n)})
+            rng = lambda t: f"{fmt(t[0]):>6} [{fmt(t[1])}-{fmt(t[2])}]"
+            p(f"  {n:>7}   {rng(hot):24}   {rng(miss):22}   {fmt(rh, 2):>12}   {fmt(rm, 2):>13}   {fmt(st):>11}   {fmt(hwm):>9}")
+        p(f"  reference receiver (same rate): {fmt(ref[0])} [{fmt(ref[1])}-{fmt(ref[2])}] ns/pkt")
+        rows = {r["targets"]: r for r in summary["scaling"]["rows"]}
+        if 10000 in rows and 1 in rows:
+            r = rows[10000]
+            worst = max(x for x in (r["hot_ratio_to_1"], r["miss_ratio_to_1"]) if x is not None)
+            check("cost per packet, 10,000 targets / 1 target", round(worst, 3), "<= 1.1", worst <= 1.1,
+                  f"hot {fmt(r['hot_ratio_to_1'], 2)}, no match {fmt(r['miss_ratio_to_1'], 2)}")
+        for n, label in ((1, "1 target"), (10000, "10,000 targets")):
+            if n in rows:
+                check(f"peak RSS (VmHWM), NFLOG-only, {label}", rows[n]["vmhwm_kb"], "(reported)", True, "KiB after traffic")
+        if 100 in rows:
+            v = rows[100]["vmhwm_kb"]
+            check("peak RSS (VmHWM), NFLOG-only, 100 targets", v, "<= 3584 KiB (3.5 MiB)", v is not None and v <= 3584,
+                  "KiB, after 3 x 2 windows of traffic at the scaling rate")
+
+    # ---- idle
+    idle = by("idle")
+    if idle:
+        p("")
+        p("IDLE WAKE-UPS: context switches of every thread over the window (no traffic)")
+        summary["idle"] = idle
+        for r in idle:
+            per_min = r["switches"] * 60 / r["seconds"]
+            p(f"  {r['config']:28} {r['switches']:>6} in {r['seconds']} s ({per_min:.1f}/min), {r['threads']} threads,"
+              f" VmHWM {r['vmhwm_kb']} KiB idle   per thread: {json.dumps(r['per_thread'])}")
+            check(f"idle wake-ups, {r['config']}", r["switches"], "0", r["switches"] == 0, f"over {r['seconds']} s")
+
+    p("")
+    p("TARGETS")
+    for c in checks:
+        mark = {True: "MET   ", False: "MISSED", None: "n/a   "}[c["met"]]
+        p(f"  {mark} {c['target']}: {c['value']} (target {c['limit']}) {c['detail']}")
+    print("\n".join(lines))
+    json.dump({"machine": machine, "summary": summary, "targets": checks, "raw": raw}, open(out_path, "w"), indent=1)
+    print(f"\nwrote {out_path}")
+
+
+if __name__ == "__main__":
+    main()
