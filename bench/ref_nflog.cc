@@ -94,6 +94,11 @@ int main(int argc, char** argv) {
     }
     if (group < 0 || group > 65535) bench::die("ref_nflog: --group 0..65535 is required");
 
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR
+    sigaction(SIGUSR1, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     Counters c;
     if (!wol_if.empty()) c.magic = new bench::MagicSender(wol_if, wol_mac.empty() ? "02:00:00:00:00:02" : wol_mac);
     if (!notify.empty() && (c.notify_fd = ::open(notify.c_str(), O_WRONLY | O_CLOEXEC)) < 0)
@@ -114,11 +119,6 @@ int main(int argc, char** argv) {
     if (::setsockopt(nflog_fd(h), SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof rb) != 0)
         nfnl_rcvbufsiz(nflog_nfnlh(h), unsigned(rcvbuf));
 
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR
-    sigaction(SIGUSR1, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
 
     const int fd = nflog_fd(h);
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);

@@ -70,6 +70,11 @@ int main(int argc, char** argv) {
         else bench::die("ref_pcap: unknown argument " + k);
     }
     if (ifname.empty()) bench::die("ref_pcap: --if is required");
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR
+    sigaction(SIGUSR1, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     Counters c;
     if (!wol_if.empty()) c.magic = new bench::MagicSender(wol_if, wol_mac.empty() ? "02:00:00:00:00:02" : wol_mac);
     if (!notify.empty() && (c.notify_fd = ::open(notify.c_str(), O_WRONLY | O_CLOEXEC)) < 0)
@@ -92,11 +97,6 @@ int main(int argc, char** argv) {
     if (pcap_setnonblock(p, 1, eb) != 0) bench::die(std::string("ref_pcap: ") + eb);
     const int fd = pcap_get_selectable_fd(p);
 
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR
-    sigaction(SIGUSR1, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
     std::fprintf(stderr, "ref_pcap: listening on %s\n", ifname.c_str());
     while (!g_quit) {
         if (g_dump) {

@@ -148,6 +148,7 @@ EOF
 run_bg() {
     local log=$1 ns=$2
     shift 2
+    : >"$log"  # truncate here: the child's redirection races with wait_log
     ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
     BG_PID=$!
     PIDS+=("$BG_PID")
@@ -182,6 +183,8 @@ start_netwaked() {
 start_ref() {
     local log=$1 ns=$2
     shift 2
+    : >"$log"
+    : >"$log.err"
     ip netns exec "$ns" "$@" >"$log" 2>"$log.err" </dev/null &
     REF_PID=$!
     PIDS+=("$REF_PID")
@@ -228,17 +231,19 @@ ref_counters() {
 # One sender on CPU 0; rates above BENCH_SPLIT (default 200000) are split over two senders (CPU 0
 # and CPU 1): one core cannot offer more than ~200-250 kpps once NFLOG logging runs in its softirq.
 pktgen() {
-    local n=1 i out=$T/pktgen.out
+    local n=1 i out=$T/pktgen.out pids=()
     ((NCPU >= 2 && $1 > ${BENCH_SPLIT:-200000})) && n=2
     for ((i = 0; i < n; i++)); do
         ip netns exec "$NS_G" taskset -c $((i % NCPU)) "$TOOLS/pktgen" --raw "$IF_G" --src "$A_G" --dst "$A_R" \
             --dst-mac "$MAC_R" --rate $(($1 / n)) --port "$2" --duration "$3" >"$out.$i" &
+        pids+=($!)
     done
-    wait  # (runs in a command substitution: only these senders are its children)
+    wait "${pids[@]}"
     cat "$out".[0-9] | sed -n 's/.*sent=\([0-9]*\).*rate_pps=\([0-9]*\).*/\1 \2/p' |
         awk '{s += $1; r += $2} END {print s + 0, r + 0}'
     rm -f "$out".[0-9]
 }
+
 emit() { printf '%s\n' "$1" >>"$RAW"; }
 
 # measure_point KIND LABELJSON PID COUNTERFN RATE PORT SETTLE: one CPU window around pktgen.
@@ -419,6 +424,7 @@ throughput_section() {
                 for rate in $RATES; do
                     measure_point tp "\"sensor\":\"$sensor\",\"rx\":\"$rx\",\"rep\":$rep" "$pid" "$counter" "$rate" $P_TP $settle
                 done
+                emit "{\"kind\":\"rss_rx\",\"sensor\":\"$sensor\",\"rx\":\"$rx\",\"rep\":$rep,\"vmhwm_kb\":$(vmhwm "$pid"),\"rss_anon_kb\":$(awk '/^RssAnon/ {print $2}' /proc/$pid/status)}"
                 stop_pid "$pid"
             done
         done

@@ -336,23 +336,29 @@ void Core::begin_wake(Target& t, Reason r, const Hit* cause) {
     }
     t.wol_last_burst_ns = now;
     t.wol_left = std::max<uint32_t>(w.repeat, 1);
+    if (!send_wol_copy(t)) {
+        // Nothing went out (e.g. the interface is missing): no `wake` event, no count; later
+        // copies of this burst are still tried on their timers.
+        log::warn("{}: wake failed: no magic packet could be sent for {}", t.conf.name, packet::mac_str(w.mac));
+        return;
+    }
     ++t.wol_attempt;
     ++t.wakes;
-    send_wol_copy(t);
     log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf.name, packet::mac_str(w.mac), w.repeat,
                 w.interval.count(), cause ? ", trigger " + packet::summarize(cause->d) : std::string());
     run_hook(t, "wake", r, cause,
              {{"NETWAKED_MAC", packet::mac_str(w.mac)}, {"NETWAKED_ATTEMPT", std::to_string(t.wol_attempt)}});
 }
 
-void Core::send_wol_copy(Target& t) {
-    if (!t.conf.wol || t.wol_left == 0) return;
+// Sends one copy of the current burst; true if at least one magic packet went out.
+bool Core::send_wol_copy(Target& t) {
+    if (!t.conf.wol || t.wol_left == 0) return false;
     std::string desc, err;
-    if (!d_.wol->send(*t.conf.wol, &desc, &err))
-        log::warn("{}: magic packet not sent: {}", t.conf.name, err);
-    else
-        log::debug("{}: magic packet sent: {}", t.conf.name, desc);
+    const bool ok = d_.wol->send(*t.conf.wol, &desc, &err);
+    if (!ok) log::warn("{}: magic packet not sent: {}", t.conf.name, err);
+    if (!desc.empty()) log::debug("{}: magic packet sent: {}", t.conf.name, desc);
     if (--t.wol_left > 0) timers_.arm({t.id, kWol}, d_.clock->now_ns() + ns(t.conf.wol->interval));
+    return ok || !desc.empty();
 }
 
 void Core::run_hook(Target& t, const char* event, Reason r, const Hit* cause,

@@ -117,7 +117,7 @@ class Core {
     void arm_ttl(Target& t);
     void on_ttl(Target& t, int64_t now);
     void begin_wake(Target& t, Reason r, const Hit* cause);
-    void send_wol_copy(Target& t);
+    bool send_wol_copy(Target& t);
     void run_hook(Target& t, const char* event, Reason r, const Hit* cause,
                   std::vector<std::pair<std::string, std::string>> extra = {});
     void match_hit(Target& t, const Hit* h, int64_t t_ns);

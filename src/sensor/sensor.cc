@@ -61,8 +61,10 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
     // Partially decoded packets are still classified: rules only look at fields whose has_/l3
     // flags are set, and a target with an empty rule (tuninetd mode) must see every packet.
     if (!rules_) return;
+    bool knock = false;
     if (knocks_ && knocks_->wants(d)) {
         // Knock ports: the core tracks sequences and verifies SPA; every such packet is queued.
+        knock = true;
         core::Hit h;
         fill_hit(h, d, meta, raw, now_ns);
         h.kind = core::HitKind::Knock;
@@ -70,7 +72,10 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
         else pushed_ = true;
     }
     rules_->classify(d, meta, &verdicts_);
-    if (verdicts_.empty()) return;
+    if (verdicts_.empty()) {
+        if (knock) bump(stats_.matched);
+        return;
+    }
     bump(stats_.matched);
 
     for (const core::Verdict& v : verdicts_) {

@@ -20,7 +20,7 @@ namespace nw::sensor {
 // Counters shown in status (SPEC §11). Written by the sensor thread, read by anyone.
 struct Stats {
     std::atomic<uint64_t> packets{0};     // packets received
-    std::atomic<uint64_t> matched{0};     // packets that matched at least one target
+    std::atomic<uint64_t> matched{0};     // packets that matched at least one target or a knock port
     std::atomic<uint64_t> drops{0};       // kernel drops (pcap_stats ps_drop / NFLOG seq gaps)
     std::atomic<uint64_t> truncated{0};   // decoder: Truncated; NFLOG: recv buffers cut (MSG_TRUNC)
     std::atomic<uint64_t> malformed{0};   // decoder: Malformed/Unsupported

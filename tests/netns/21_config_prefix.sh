@@ -1,7 +1,6 @@
 #!/bin/bash
-# tests/netns/21_config_prefix.sh — configuration-file mode: two targets fed by ONE NFLOG group are
-# told apart by the rule's prefix (iptables --nflog-prefix and nft "log prefix"); only the right
-# target's hook runs, with NETWAKED_TARGET/NETWAKED_PREFIX; unprefixed or near-miss prefixes start nothing.
+# tests/netns/21_config_prefix.sh — configuration-file mode: two targets on one NFLOG group told apart
+# by the iptables/nft log prefix; only the right hook runs, with NETWAKED_TARGET and NETWAKED_PREFIX.
 #
 #   client netns ($NW_ID-cli)                 router netns ($NW_ID-rtr)
 #   ${NW_ID}c 10.201.0.2/24  <---- veth ---->  ${NW_ID}r 10.201.0.1/24

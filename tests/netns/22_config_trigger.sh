@@ -1,7 +1,6 @@
 #!/bin/bash
-# tests/netns/22_config_trigger.sh — configuration-file mode, noise damping: with
-# `trigger: {packets: 3, within: 2s}` two packets start nothing, the third within 2 s starts the
-# target; packets spread wider than the window start nothing until three fall inside it again.
+# tests/netns/22_config_trigger.sh — configuration-file mode, `trigger: {packets: 3, within: 2s}`: two
+# packets start nothing, a third within 2 s does; packets spread wider than the window start nothing.
 #
 #   client netns ($NW_ID-cli)                 router netns ($NW_ID-rtr)
 #   ${NW_ID}c 10.201.0.2/24  <---- veth ---->  ${NW_ID}r 10.201.0.1/24

@@ -1,8 +1,6 @@
 #!/bin/bash
-# tests/netns/23_config_reload.sh — configuration reload: SIGUSR2 with a broken file keeps the old
-# configuration (every error logged as FILE:LINE:COL:, old targets keep working); a good file with
-# a new target and a changed TTL keeps an active target's state (no second start), the new target
-# works; `netwakectl reload` does the same and reports a broken file with exit status 1.
+# tests/netns/23_config_reload.sh — reload (SIGUSR2, netwakectl reload): a broken file keeps the old
+# config, errors as FILE:LINE:COL:; a good one adds a target, changes a TTL, keeps active state.
 #
 #   client netns ($NW_ID-cli)                 router netns ($NW_ID-rtr)
 #   ${NW_ID}c 10.201.0.2/24  <---- veth ---->  ${NW_ID}r 10.201.0.1/24

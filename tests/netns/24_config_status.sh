@@ -1,8 +1,6 @@
 #!/bin/bash
-# tests/netns/24_config_status.sh — the control socket: `netwakectl status --json` is valid JSON and
-# follows the targets (active after traffic, idle after stop, hook_runs, last_exit, sensor packets);
-# `netwakectl start/stop TARGET` run the hooks with NETWAKED_REASON=control; an unknown target
-# is refused with exit status 1 and a message.
+# tests/netns/24_config_status.sh — the control socket: `status --json` is valid JSON that follows the
+# targets; `netwakectl start/stop` run hooks with NETWAKED_REASON=control; unknown targets exit 1.
 #
 #   client netns ($NW_ID-cli)                 router netns ($NW_ID-rtr)
 #   ${NW_ID}c 10.201.0.2/24  <---- veth ---->  ${NW_ID}r 10.201.0.1/24

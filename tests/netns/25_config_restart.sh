@@ -1,7 +1,6 @@
 #!/bin/bash
-# tests/netns/25_config_restart.sh — persistent state: a target that is active when netwaked exits
-# (SIGTERM, and SIGKILL right after the transition) is still active after a restart with the same
-# state_dir — no second start hook — and its stop hook runs once its remaining TTL has passed.
+# tests/netns/25_config_restart.sh — persistent state: a target active when netwaked exits (SIGTERM,
+# SIGKILL) is active again after a restart on the same state_dir; stop runs after the rest of the TTL.
 #
 #   client netns ($NW_ID-cli)                 router netns ($NW_ID-rtr)
 #   ${NW_ID}c 10.201.0.2/24  <---- veth ---->  ${NW_ID}r 10.201.0.1/24

@@ -1,7 +1,6 @@
 #!/bin/bash
-# tests/netns/26_config_check.sh — `netwaked --check -C FILE`: every shipped configuration
-# (conf/examples/*.yaml, conf/netwaked.yaml) is valid; its normalized output checked again
-# prints exactly the same; a broken file exits 2 listing every error as FILE:LINE:COL: on stderr.
+# tests/netns/26_config_check.sh — `netwaked --check`: every shipped configuration passes and its
+# normalized form is stable; a broken file exits 2 with every error as FILE:LINE:COL: on stderr.
 #
 #   empty netns ($NW_ID-chk, only lo: --check must need no interface, socket or NFLOG group)
 #
@@ -57,7 +56,7 @@ orig_hook=$(awk '/^[[:space:]]*hook:/ {print $2; exit}' "$NW_ROOT/conf/netwaked.
 check "$NW_ROOT/conf/netwaked.yaml"
 if [[ -n $orig_hook && ! -e $orig_hook ]]; then
     [[ $RC -eq 2 ]] || fail "conf/netwaked.yaml with its hook $orig_hook absent: exit $RC, expected 2"
-    grep -Fq "$orig_hook" "$ERR" && grep -Eq "conf/netwaked.yaml:[0-9]+:[0-9]+: " "$ERR" ||
+    grep -E "conf/netwaked.yaml:[0-9]+:[0-9]+: " "$ERR" | grep -Fq "$orig_hook" ||
         fail "missing hook $orig_hook not reported as FILE:LINE:COL: $(cat "$ERR")"
     say "ok  unmodified conf/netwaked.yaml without its hook: exit 2: $(head -1 "$ERR")"
 fi

@@ -1,8 +1,6 @@
 #!/bin/bash
-# tests/netns/61_wol_start.sh — Wake-on-LAN on start: traffic for a sleeping NAS (seen through an
-# NFLOG rule on the router) makes netwaked send the exact magic packets on the LAN — tcpdump on
-# the NAS's link is the oracle: EtherType 0x0842 to the NAS MAC and to broadcast, UDP to the LAN
-# broadcast port 9, 3 copies ~200 ms apart — and run the `wake` hook; SecureOn passwords (6, 4 bytes).
+# tests/netns/61_wol_start.sh — Wake-on-LAN on start: tcpdump on the NAS's link sees the exact magic
+# packets (0x0842 unicast + broadcast, UDP, 3 copies ~200 ms apart, SecureOn); the wake hook runs.
 #
 #   client netns                router netns (ip_forward=1)                    nas netns ("asleep":
 #   ${NW_ID}c 10.201.0.2 <-veth-> ${NW_ID}r 10.201.0.1  ${NW_ID}l 10.202.0.1 <-veth-> ${NW_ID}n  no address,
@@ -97,7 +95,7 @@ n_udp=$(awk '$2=="udp" && $3=="10.202.0.1" && $4=="10.202.0.255" && $6==9 && $7=
 hex=$(capture_read "$CAP" -nn -e -xx -c 1 | awk '/0x[0-9a-f]+:/{for (i = 2; i <= NF; i++) printf "%s", $i}')
 want=ffffffffffff$(printf '%.0s'"${NAS_MAC//:/}" {1..16})
 [[ $hex == *"0842$want" ]] || fail "first frame bytes: $hex"
-say "frame bytes (tcpdump -xx): ${hex:0:40}... ($(((${#hex} / 2))) bytes)"
+say "frame bytes (tcpdump -xx): ${hex:0:40}... ($((${#hex} / 2)) bytes)"
 # spacing ~200 ms (loose: 150-400 ms)
 gaps() { awk -v sel="$1" '$0 ~ sel {if (p) printf "%d ", ($1 - p) / 1000; p = $1}' "$NW_TMP/nas.txt"; }
 for sel in " eth $NAS_MAC " " eth ff:ff:ff:ff:ff:ff " " udp "; do

@@ -1,9 +1,6 @@
 #!/bin/bash
-# tests/netns/62_wol_cooldown_ctl.sh — Wake-on-LAN details, tcpdump on the NAS link as the oracle:
-# a second start within `cooldown` sends no burst; `netwakectl wake TARGET` sends one at once;
-# IPv6 `udp_to: "[ff02::1%IF]:9"`; a wol interface that does not exist is logged and the daemon
-# keeps working; then, with no daemon, `netwakectl wake MAC -i IF` sends exactly one frame pair
-# and `--udp` exactly one datagram.
+# tests/netns/62_wol_cooldown_ctl.sh — Wake-on-LAN (tcpdump as oracle): cooldown, `netwakectl wake
+# TARGET`, IPv6 udp_to, a missing interface; no daemon: `netwakectl wake MAC -i IF` / `--udp`.
 #
 #   client netns                router netns (ip_forward=1)                          nas netns
 #   ${NW_ID}c 10.201.0.2 <-veth-> ${NW_ID}r 10.201.0.1  ${NW_ID}l 10.202.0.1 <-veth-> ${NW_ID}n (no address,
@@ -152,7 +149,7 @@ mark local_udp6
 out=$(ip netns exec "$NS_RTR" "$NW_CTL" wake "$NAS_MAC" --udp "[ff02::1%$LAN_IF]:9" 2>&1) ||
     fail "netwakectl wake MAC --udp [ff02::1%IF]:9: $out"
 say "netwakectl wake $NAS_MAC --udp [ff02::1%$LAN_IF]:9: $out"
-mark done
+mark finished
 # expected packets in total: 4 + 0 + 4 + 1 (v6) + 0 + 2 + 1 + 1
 ncap() { [[ $(pcap_packets "$CAP") -ge $1 ]]; }
 wait_for 3 ncap 13 || fail "$(pcap_packets "$CAP") magic packets captured in all, expected 13"

@@ -1,7 +1,6 @@
 #!/bin/bash
-# tests/netns/64_wol_latency.sh — figure packet_to_magic_ms: from the client's packet arriving on the
-# router's client-side veth to the first magic frame leaving its LAN veth (kernel timestamps of two
-# tcpdump captures in the router netns, same clock), over 25 wakes; every wake must produce exactly one frame.
+# tests/netns/64_wol_latency.sh — figure packet_to_magic_ms (p50/p99, 25 wakes): client packet on
+# the router's client veth -> first magic frame on its LAN veth (kernel timestamps, two captures).
 #
 #   client netns                router netns (ip_forward=1)                       nas netns
 #   ${NW_ID}c 10.201.0.2 <-veth-> ${NW_ID}r 10.201.0.1  ${NW_ID}l 10.202.0.1 <-veth-> ${NW_ID}n (no address)

@@ -1,8 +1,6 @@
 #!/bin/bash
-# tests/netns/71_knock_sequence.sh — knockd-style sequence knocks: nft logs the knock ports to NFLOG
-# and drops them; tcp/7000, tcp/8000, udp/9000 from the client starts the target (knock hook sees
-# NETWAKED_SRC = the client); wrong order and too slow (timeout 1 s, 1.5 s between steps) do
-# nothing; a packet with the wrong TCP flags is ignored, not a reset; the same over IPv6.
+# tests/netns/71_knock_sequence.sh — sequence knocks (nft logs and drops the knock ports): the right
+# sequence starts the target (NETWAKED_SRC = client); wrong order, too slow, wrong flags; IPv6.
 #
 #   client netns ($NW_ID-cli)                            router netns ($NW_ID-rtr)
 #   ${NW_ID}c 10.201.0.2/24, fd00:201::2/64 <-- veth --> ${NW_ID}r 10.201.0.1/24, fd00:201::1/64

@@ -1,8 +1,6 @@
 #!/bin/bash
-# tests/netns/72_knock_spa.sh — authenticated knocks (SPA): `netwakectl keygen` + `netwakectl knock`
-# from the client start the target once; the same datagram replayed (captured with tcpdump in the
-# client netns), a 10-minute-old one and one with a bad HMAC are rejected and logged with the
-# source; the replay cache survives a restart; counters.rejected grows; a world-readable key is refused.
+# tests/netns/72_knock_spa.sh — authenticated knocks: netwakectl keygen/knock start the target once;
+# replayed, stale and bad-HMAC datagrams are rejected and logged; the replay cache survives a restart.
 #
 #   client netns ($NW_ID-cli)                 router netns ($NW_ID-rtr)
 #   ${NW_ID}c 10.201.0.2/24  <---- veth ---->  ${NW_ID}r 10.201.0.1/24

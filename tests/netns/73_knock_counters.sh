@@ -1,8 +1,6 @@
 #!/bin/bash
-# tests/netns/73_knock_counters.sh — status counters for knock traffic (doc/status-json.md):
-# sensors[].packets counts every logged packet, sensors[].matched those that matched "some target,
-# knock or sleep proxy" (knock steps and SPA datagrams included, unrelated packets not), and
-# counters.rejected counts bad SPA datagrams.
+# tests/netns/73_knock_counters.sh — knock status counters (doc/status-json.md): sensors[].packets,
+# sensors[].matched (knock steps, SPA datagrams: yes; unrelated: no), counters.rejected.
 #
 #   client netns ($NW_ID-cli)                 router netns ($NW_ID-rtr)
 #   ${NW_ID}c 10.201.0.2/24  <---- veth ---->  ${NW_ID}r 10.201.0.1/24
@@ -60,8 +58,9 @@ say "after noise: packets $(sensor packets), matched $(sensor matched)"
 [[ $(sensor matched) == 0 ]] || fail "an unrelated packet counted as matched"
 
 say "client: tcp/7000, tcp/8000, udp/9000 (sequence)"
-pkt "$NS_CLI" tcp "$RTR_ADDR" 7000 >/dev/null && pkt "$NS_CLI" tcp "$RTR_ADDR" 8000 >/dev/null &&
-    pkt "$NS_CLI" udp "$RTR_ADDR" 9000 >/dev/null || fail "send failed"
+for p in tcp:7000 tcp:8000 udp:9000; do
+    pkt "$NS_CLI" "${p%:*}" "$RTR_ADDR" "${p#*:}" >/dev/null || fail "send failed"
+done
 wait_for 2 hook_has_t knock ssh 1 || fail "the sequence did not complete"
 say "client: a good and a bad-HMAC SPA datagram"
 out=$(ip netns exec "$NS_CLI" "$NW_CTL" knock "$RTR_ADDR" ssh --key-file "$KEY" 2>&1) || fail "netwakectl knock: $out"
