@@ -1,5 +1,6 @@
 #!/bin/sh
-# deps.sh — install the Debian packages netwaked needs to build, test and demo.
+# deps.sh — install the Debian packages netwaked needs to build, test and demo
+# (or, given package names as arguments, those instead: scripts/deb-deps.sh does that).
 # Idempotent: installs only what is missing. Needs root (apt-get); without root it
 # only reports what is missing and exits 1 if anything is.
 set -eu
@@ -10,6 +11,8 @@ doctest-dev nlohmann-json3-dev libssl-dev libcap-dev
 clang libclang-rt-14-dev
 iproute2 iptables nftables tcpdump procps psmisc python3 iputils-ping netcat-openbsd util-linux"
 
+[ $# -gt 0 ] && PKGS="$*"
+who=${DEPS_NAME:-deps.sh}
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -19,10 +22,10 @@ done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "deps.sh: missing packages:$missing (run as root to install them)" >&2
+    echo "$who: missing packages:$missing (run as root to install them)" >&2
     exit 1
 fi
-echo "deps.sh: installing:$missing" >&2
+echo "$who: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null || true
 # shellcheck disable=SC2086
