@@ -13,7 +13,7 @@
 //   lat stop --fifo F --dst IP --port P --ttl-ms T [--pkts K] [--pkt-gap-ms G]
 //       K packets G ms apart → "stop" line − (last send + TTL)
 //   common: --tries N (default 100) --warmup W (default 3, not counted) --gap-ms MS (default 20)
-//           --verbose (one "sample" line per measurement)
+//           --verbose (one "sample" line per measurement), --samples (every sample in the JSON)
 // Hooks write "<event> <target>" lines to the FIFO (the first word is compared). All times are
 // CLOCK_MONOTONIC except the wol capture. Last line: one JSON object, times in microseconds.
 #include <errno.h>
@@ -47,7 +47,7 @@ struct Args {
     uint16_t port = 0, ref_port = 0;
     pid_t pid = 0;
     int tries = 100, warmup = 3, gap_ms = 20, ttl_ms = 1000, pkts = 1, pkt_gap_ms = 50;
-    bool verbose = false;
+    bool verbose = false, samples = false;
 };
 
 // Lines from the FIFO, each stamped when read() returned it.
@@ -218,8 +218,8 @@ Args parse(int argc, char** argv) {
     a.mode = argv[1];
     for (int i = 2; i < argc; ++i) {
         const std::string k = argv[i];
-        if (k == "--verbose") {
-            a.verbose = true;
+        if (k == "--verbose" || k == "--samples") {
+            (k == "--verbose" ? a.verbose : a.samples) = true;
             continue;
         }
         if (i + 1 >= argc) bench::die("lat: " + k + " needs a value");
@@ -370,6 +370,17 @@ int main(int argc, char** argv) {
     std::printf("{\"mode\":\"%s\",\"unit\":\"us\",\"timeouts\":%d", a.mode.c_str(), timeouts);
     if (a.mode == "stop") std::printf(",\"most_negative\":%.1f", neg_min);
     for (auto& [n, v] : S.all) std::printf(",\"%s\":%s", n.c_str(), bench::summary_json(v).c_str());
+    if (a.samples) {  // in try order, so series can be paired
+        std::printf(",\"samples\":{");
+        const char* sep = "";
+        for (auto& [n, v] : S.all) {
+            std::printf("%s\"%s\":[", sep, n.c_str());
+            for (size_t i = 0; i < v.size(); ++i) std::printf("%s%.1f", i ? "," : "", v[i]);
+            std::printf("]");
+            sep = ",";
+        }
+        std::printf("}");
+    }
     std::printf("}\n");
     return 0;
 }

@@ -35,71 +35,81 @@ def main():
     p = lines.append
 
     def check(name, value, limit, ok, detail=""):
-        checks.append({"target": name, "value": value, "limit": limit, "met": bool(ok) if value is not None else None,
-                       "detail": detail})
+        met = None if value is None or ok is None else bool(ok)
+        checks.append({"target": name, "value": value, "limit": limit, "met": met, "detail": detail})
 
     p(f"netwaked bench, {machine['date']}: {machine['nproc']} x {machine['cpu']}, kernel {machine['kernel']}")
     p(f"  load average {machine['load_before']} -> {machine['load_after']}; {machine['elapsed_s']} s; "
       f"settings {json.dumps(machine['settings'])}")
 
+    sched_label = {"cfs": "normal scheduling, other tenants' load", "rt": "SCHED_RR: a quiet machine"}
+    over = lambda d, key, lim: sum(1 for x in d.get("samples", {}).get(key, []) if x > lim)
+
     # ---- start latency
     lat = by("latency")
     if lat:
-        p("")
-        p("START LATENCY: packet sent -> first line of a /bin/sh hook (us)       p50      p99      max   n  timeouts")
         summary["start_latency_us"] = {}
-        for r in lat:
-            d, s = r["data"], r["sensor"]
-            summary["start_latency_us"][s] = d
-            label = {"nflog": "NFLOG plain rule", "pcap": "pcap"}[s]
-            rows = [("netwaked (tuninetd mode)", "start"), ("  the hook alone (posix_spawn -> 1st line)", "spawn"),
-                    ("  reference receiver: packet delivered", "deliver"), ("  netwaked - hook alone (paired)", "start_minus_spawn")]
-            for i, (name, key) in enumerate(rows):
-                x = d.get(key, {})
-                p(f"  {label if i == 0 else '':17} {name:44} {fmt(x.get('p50')):>8} {fmt(x.get('p99')):>8} {fmt(x.get('max')):>8}"
-                  f" {x.get('n', 0):>3} {d['timeouts'] if i == 0 else '':>5}")
-            st = d.get("start", {})
-            check(f"start latency p50, {label}", st.get("p50"), "<= 1500 us", st.get("p50") is not None and st["p50"] <= 1500,
-                  f"hook alone p50 {fmt(d.get('spawn', {}).get('p50'))} us")
-            check(f"start latency p99, {label}", st.get("p99"), "<= 5000 us", st.get("p99") is not None and st["p99"] <= 5000,
-                  f"hook alone p99 {fmt(d.get('spawn', {}).get('p99'))} us")
+        for sched in dict.fromkeys(r.get("sched", "cfs") for r in lat):
+            p("")
+            p(f"START LATENCY [{sched}: {sched_label.get(sched, sched)}]: packet sent -> first line of a /bin/sh hook (us)")
+            p(f"  {'':17} {'':44} {'p50':>8} {'p99':>8} {'max':>8} {'n':>3} {'>5ms':>5} timeouts")
+            for r in [x for x in lat if x.get("sched", "cfs") == sched]:
+                d, s = r["data"], r["sensor"]
+                summary["start_latency_us"].setdefault(sched, {})[s] = {k: v for k, v in d.items() if k != "samples"}
+                label = {"nflog": "NFLOG plain rule", "pcap": "pcap"}[s]
+                rows = [("netwaked (tuninetd mode)", "start"), ("  the hook alone (posix_spawn -> 1st line)", "spawn"),
+                        ("  reference receiver: packet delivered", "deliver"), ("  netwaked - hook alone (paired)", "start_minus_spawn")]
+                for i, (name, key) in enumerate(rows):
+                    x = d.get(key, {})
+                    p(f"  {label if i == 0 else '':17} {name:44} {fmt(x.get('p50')):>8} {fmt(x.get('p99')):>8} {fmt(x.get('max')):>8}"
+                      f" {x.get('n', 0):>3} {over(d, key, 5000):>5} {d['timeouts'] if i == 0 else ''}")
+                st = d.get("start", {})
+                check(f"start latency p50, {label} [{sched}]", st.get("p50"), "<= 1500 us",
+                      st.get("p50") is not None and st["p50"] <= 1500, f"hook alone p50 {fmt(d.get('spawn', {}).get('p50'))} us")
+                check(f"start latency p99, {label} [{sched}]", st.get("p99"), "<= 5000 us",
+                      st.get("p99") is not None and st["p99"] <= 5000,
+                      f"hook alone p99 {fmt(d.get('spawn', {}).get('p99'))} us; tries > 5 ms: netwaked {over(d, 'start', 5000)},"
+                      f" hook alone {over(d, 'spawn', 5000)}")
 
     # ---- packet -> magic packet
     wol = by("wol")
     if wol:
-        p("")
-        p("PACKET -> MAGIC PACKET on the wire (SYN and magic packet timed on the same veth, us)   p50      p99      max   n")
         summary["magic_packet_us"] = {}
-        for r in wol:
-            d, s = r["data"], r["sensor"]
-            summary["magic_packet_us"][s] = d
-            label = {"nflog": "NFLOG plain rule", "pcap": "pcap"}[s]
-            for i, (name, key) in enumerate([("netwaked (config mode, wol target)", "magic"),
-                                             ("  reference receiver + AF_PACKET send", "ref_magic"),
-                                             ("  netwaked: SYN sent -> start hook's 1st line", "hook")]):
-                x = d.get(key, {})
-                p(f"  {label if i == 0 else '':17} {name:48} {fmt(x.get('p50'), 1):>8} {fmt(x.get('p99'), 1):>8}"
-                  f" {fmt(x.get('max'), 1):>8} {x.get('n', 0):>3}")
-            m = d.get("magic", {})
-            check(f"packet -> magic packet p50, {label}", m.get("p50"), "<= 200 us", m.get("p50") is not None and m["p50"] <= 200,
-                  f"reference p50 {fmt(d.get('ref_magic', {}).get('p50'), 1)} us; timeouts {d['timeouts']}")
+        for sched in dict.fromkeys(r.get("sched", "cfs") for r in wol):
+            p("")
+            p(f"PACKET -> MAGIC PACKET [{sched}] (SYN and magic packet timed by the kernel on one veth, us)")
+            p(f"  {'':17} {'':48} {'p50':>8} {'p99':>8} {'max':>8} {'n':>3}")
+            for r in [x for x in wol if x.get("sched", "cfs") == sched]:
+                d, s = r["data"], r["sensor"]
+                summary["magic_packet_us"].setdefault(sched, {})[s] = {k: v for k, v in d.items() if k != "samples"}
+                label = {"nflog": "NFLOG plain rule", "pcap": "pcap"}[s]
+                for i, (name, key) in enumerate([("netwaked (config mode, wol target)", "magic"),
+                                                 ("  reference receiver + AF_PACKET send", "ref_magic"),
+                                                 ("  netwaked: SYN sent -> start hook's 1st line", "hook")]):
+                    x = d.get(key, {})
+                    p(f"  {label if i == 0 else '':17} {name:48} {fmt(x.get('p50'), 1):>8} {fmt(x.get('p99'), 1):>8}"
+                      f" {fmt(x.get('max'), 1):>8} {x.get('n', 0):>3}")
+                m = d.get("magic", {})
+                check(f"packet -> magic packet p50, {label} [{sched}]", m.get("p50"), "<= 200 us",
+                      m.get("p50") is not None and m["p50"] <= 200,
+                      f"reference p50 {fmt(d.get('ref_magic', {}).get('p50'), 1)} us; timeouts {d['timeouts']}")
 
     # ---- stop lateness
     stop = by("stop")
     if stop:
+        summary["stop_lateness_ms"] = {}
         p("")
         p("STOP LATENESS: stop hook's 1st line - (last packet + TTL 1 s) (ms)     p50      p99      max      min   n")
-        summary["stop_lateness_ms"] = {}
         for r in stop:
-            d, s = r["data"], r["sensor"]
+            d, s, sched = r["data"], r["sensor"], r.get("sched", "cfs")
             x = d.get("stop_late", {})
-            ms = {k: (x[k] / 1000 if isinstance(x.get(k), (int, float)) and k != "n" else x.get(k)) for k in x}
-            summary["stop_lateness_ms"][s] = ms
+            ms = {k: (v / 1000 if k != "n" else v) for k, v in x.items()}
+            summary["stop_lateness_ms"].setdefault(sched, {})[s] = ms
             label = {"nflog": "NFLOG plain rule", "pcap": "pcap"}[s]
-            p(f"  {label:17} netwaked (tuninetd mode, -t 1)              {fmt(ms.get('p50'), 2):>8} {fmt(ms.get('p99'), 2):>8}"
+            p(f"  {label:17} netwaked (tuninetd mode, -t 1) [{sched}]        {fmt(ms.get('p50'), 2):>8} {fmt(ms.get('p99'), 2):>8}"
               f" {fmt(ms.get('max'), 2):>8} {fmt(ms.get('min'), 2):>8} {x.get('n', 0):>3}")
             ok = ms.get("min") is not None and ms["min"] >= 0 and ms["max"] <= 20
-            check(f"stop lateness within 0..+20 ms, {label}", ms.get("max"), "0 <= all <= 20 ms", ok,
+            check(f"stop lateness within 0..+20 ms, {label} [{sched}]", ms.get("max"), "0 <= all <= 20 ms", ok,
                   f"min {fmt(ms.get('min'), 2)} ms, p50 {fmt(ms.get('p50'), 2)} ms, timeouts {d['timeouts']}")
 
     # ---- throughput
@@ -146,8 +156,11 @@ def main():
         if nfl:
             top = max(nfl, key=lambda r: r["offered_pps"])
             lost = sum(r["lost_netwaked"] for r in nfl)
-            check("no loss on NFLOG up to 300 kpps (netwaked, sequence gaps)", lost, "0", lost == 0,
-                  f"highest offered {top['offered_pps']} pps, achieved {fmt(top['achieved_pps'])} pps; "
+            reached = top["achieved_pps"] is not None and top["achieved_pps"] >= 0.95 * top["offered_pps"]
+            check("no loss on NFLOG up to 300 kpps (netwaked, sequence gaps)", lost, "0",
+                  (lost == 0) if (reached or lost) else None,
+                  f"highest offered {top['offered_pps']} pps, achieved {fmt(top['achieved_pps'])} pps"
+                  f"{'' if reached else ' (sender-limited: loss-free only up to the achieved rate)'}; "
                   f"reference lost {sum(r['lost_ref'] for r in nfl)}")
 
     # ---- scaling with targets
@@ -157,7 +170,7 @@ def main():
         p("")
         rate = sc[0]["rate"]
         p(f"COST PER PACKET vs NUMBER OF TARGETS (NFLOG, {rate} pps offered, ns/pkt, median [min-max] of reps)")
-        p("  targets   hot path (active target)   no target matches        hot/1 target   miss/1 target   start-up ms   VmHWM KiB")
+        p("  targets   hot path (active target)   no target matches        hot/1 target   miss/1 target   start-up ms   VmHWM KiB  RssAnon KiB")
         per = lambda r: r["cpu_ns"] / r["rx_packets"] if r["rx_packets"] else None
         ref = spread([per(r) for r in sc if r["rx"] == "ref"])
         ns_ = sorted({r["targets"] for r in sc if r["rx"] == "netwaked"})
@@ -172,14 +185,28 @@ def main():
             rm = miss[0] / base["miss"] if miss[0] and base["miss"] else None
             rs = [r for r in rss if r["targets"] == n]
             hwm = max((r["vmhwm_kb"] for r in rs), default=None)
+            anon = max((r.get("rss_anon_kb", 0) for r in rs), default=None)
+            pss = med([r.get("pss_kb") for r in rs])
             st = med([r["startup_ms"] for r in rs])
             summary["scaling"]["rows"].append({"targets": n, "hot_ns_per_pkt": hot, "miss_ns_per_pkt": miss,
                                                "hot_ratio_to_1": rh, "miss_ratio_to_1": rm, "startup_ms": st,
                                                "vmhwm_kb": hwm, "vmhwm_start_kb": max((r["vmhwm_start_kb"] for r in rs), default=None),
+                                               "rss_anon_kb": anon, "pss_kb": pss,
                                                "lost": sum(r["lost"] for r in sc if r["targets"] == n)})
             rng = lambda t: f"{fmt(t[0]):>6} [{fmt(t[1])}-{fmt(t[2])}]"
-            p(f"  {n:>7}   {rng(hot):24}   {rng(miss):22}   {fmt(rh, 2):>12}   {fmt(rm, 2):>13}   {fmt(st):>11}   {fmt(hwm):>9}")
+            p(f"  {n:>7}   {rng(hot):24}   {rng(miss):22}   {fmt(rh, 2):>12}   {fmt(rm, 2):>13}   {fmt(st):>11}   {fmt(hwm):>9}  {fmt(anon):>11}")
         p(f"  reference receiver (same rate): {fmt(ref[0])} [{fmt(ref[1])}-{fmt(ref[2])}] ns/pkt")
+        rx = by("rss_rx")
+        if rx:
+            summary["receiver_memory_kb"] = {}
+            p("  memory after the throughput runs (KiB, max of reps): VmHWM / RssAnon")
+            for s_ in ("nflog", "pcap"):
+                for who in ("ref", "netwaked"):
+                    rs = [r for r in rx if r["sensor"] == s_ and r["rx"] == who]
+                    if rs:
+                        h, a_ = max(r["vmhwm_kb"] for r in rs), max(r.get("rss_anon_kb", 0) for r in rs)
+                        summary["receiver_memory_kb"][f"{who}_{s_}"] = {"vmhwm_kb": h, "rss_anon_kb": a_}
+                        p(f"    {who:9} {s_:6} 1 target: {h} / {a_}")
         rows = {r["targets"]: r for r in summary["scaling"]["rows"]}
         if 10000 in rows and 1 in rows:
             r = rows[10000]
@@ -192,7 +219,8 @@ def main():
         if 100 in rows:
             v = rows[100]["vmhwm_kb"]
             check("peak RSS (VmHWM), NFLOG-only, 100 targets", v, "<= 3584 KiB (3.5 MiB)", v is not None and v <= 3584,
-                  "KiB, after 3 x 2 windows of traffic at the scaling rate")
+                  f"KiB after traffic at the scaling rate; of which anonymous {rows[100]['rss_anon_kb']} KiB;"
+                  f" reference receiver {summary.get('receiver_memory_kb', {}).get('ref_nflog', {}).get('vmhwm_kb', '-')} KiB")
 
     # ---- idle
     idle = by("idle")

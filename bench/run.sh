@@ -23,6 +23,7 @@
 #   BENCH_SCALE_RATE [100000] rate for the targets-scaling section
 #   BENCH_SCALE_TARGETS ["1 100 10000"]
 #   BENCH_NICE [-10]         nice value for the whole run (other jobs on a shared box run niced)
+#   BENCH_SCHED ["cfs rt"]   scheduling classes for the latency/wol/stop sections (see below)
 #   BENCH_OUT [bench/results.json]
 set -u -o pipefail
 
@@ -42,6 +43,8 @@ SCALE_RATE=${BENCH_SCALE_RATE:-100000}
 SCALE_TARGETS=${BENCH_SCALE_TARGETS:-1 100 10000}
 NICE=${BENCH_NICE:--10}
 ONLY=${BENCH_ONLY:-}
+SCHEDS=${BENCH_SCHED:-cfs rt}
+SCHED=cfs
 OUT=${BENCH_OUT:-$ROOT/bench/results.json}
 if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 
@@ -214,6 +217,15 @@ thread_snap() {
     done
 }
 vmhwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# mem PID: JSON fields of the process's memory now (KiB): peak, resident, anonymous, proportional.
+mem() {
+    local hwm rss anon pss
+    hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$1/status")
+    rss=$(awk '/^VmRSS/ {print $2}' "/proc/$1/status")
+    anon=$(awk '/^RssAnon/ {print $2}' "/proc/$1/status")
+    pss=$(awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null)
+    echo "\"vmhwm_kb\":${hwm:-0},\"vmrss_kb\":${rss:-0},\"rss_anon_kb\":${anon:-0},\"pss_kb\":${pss:-0}"
+}
 # nw_counters SOCK: "<packets> <drops>" of the daemon's first sensor.
 nw_counters() {
     "$NETWAKECTL" -s "$1" status --json |
@@ -326,7 +338,7 @@ idle_section() {
 
 latency_section() {
     local sensor=$1 nw ref
-    say "  start latency ($sensor): $TRIES tries, each: hook alone, reference receiver, netwaked"
+    say "  start latency ($sensor, $SCHED): $TRIES tries, each: hook alone, reference receiver, netwaked"
     if [[ $sensor == nflog ]]; then
         start_netwaked "$T/lat-$sensor.log" "$NS_R" "$NETWAKED" -n $G_NW -c "$T/hook.sh" -t 600
         nw=$NW_PID
@@ -339,8 +351,8 @@ latency_section() {
     ref=$REF_PID
     local j
     j=$(ip netns exec "$NS_G" "$TOOLS/lat" start --fifo "$T/fifo" --hook "$T/hook.sh" --dst "$A_R" --port $P_NW \
-        --ref-port $P_REF --pid "$nw" --tries "$TRIES" | tail -1)
-    emit "{\"kind\":\"latency\",\"sensor\":\"$sensor\",\"data\":$j}"
+        --ref-port $P_REF --pid "$nw" --tries "$TRIES" --samples | tail -1)
+    emit "{\"kind\":\"latency\",\"sched\":\"$SCHED\",\"sensor\":\"$sensor\",\"data\":$j}"
     stop_pid "$ref"
     stop_pid "$nw"
 }
@@ -348,7 +360,7 @@ latency_section() {
 wol_section() {
     local sensor=$1 cfg nw ref sensor_yaml
     cfg=$T/wol-$sensor.yaml
-    say "  packet → magic packet ($sensor): $TRIES tries, reference receiver then netwaked"
+    say "  packet → magic packet ($sensor, $SCHED): $TRIES tries, reference receiver then netwaked"
     if [[ $sensor == nflog ]]; then
         sensor_yaml="  - { name: s, nflog: { group: $G_NW } }"
     else
@@ -367,15 +379,15 @@ wol_section() {
     ref=$REF_PID
     local j
     j=$(ip netns exec "$NS_G" "$TOOLS/lat" wol --fifo "$T/fifo" --if "$IF_G" --dst "$A_R" --port $P_NW \
-        --ref-port $P_REF --pid "$nw" --tries "$TRIES" | tail -1)
-    emit "{\"kind\":\"wol\",\"sensor\":\"$sensor\",\"data\":$j}"
+        --ref-port $P_REF --pid "$nw" --tries "$TRIES" --samples | tail -1)
+    emit "{\"kind\":\"wol\",\"sched\":\"$SCHED\",\"sensor\":\"$sensor\",\"data\":$j}"
     stop_pid "$ref"
     stop_pid "$nw"
 }
 
 stop_section() {
     local sensor=$1 nw
-    say "  stop lateness ($sensor): $STOP_TRIES tries of 3 packets 50 ms apart, TTL 1 s"
+    say "  stop lateness ($sensor, $SCHED): $STOP_TRIES tries of 3 packets 50 ms apart, TTL 1 s"
     if [[ $sensor == nflog ]]; then
         start_netwaked "$T/stop-$sensor.log" "$NS_R" "$NETWAKED" -n $G_NW -c "$T/hook.sh" -t 1
     else
@@ -384,8 +396,8 @@ stop_section() {
     nw=$NW_PID
     local j
     j=$(ip netns exec "$NS_G" "$TOOLS/lat" stop --fifo "$T/fifo" --dst "$A_R" --port $P_NW --ttl-ms 1000 \
-        --pkts 3 --pkt-gap-ms 50 --tries "$STOP_TRIES" --warmup 1 --gap-ms 50 | tail -1)
-    emit "{\"kind\":\"stop\",\"sensor\":\"$sensor\",\"data\":$j}"
+        --pkts 3 --pkt-gap-ms 50 --tries "$STOP_TRIES" --warmup 1 --gap-ms 50 --samples | tail -1)
+    emit "{\"kind\":\"stop\",\"sched\":\"$SCHED\",\"sensor\":\"$sensor\",\"data\":$j}"
     stop_pid "$nw"
 }
 
@@ -424,7 +436,7 @@ throughput_section() {
                 for rate in $RATES; do
                     measure_point tp "\"sensor\":\"$sensor\",\"rx\":\"$rx\",\"rep\":$rep" "$pid" "$counter" "$rate" $P_TP $settle
                 done
-                emit "{\"kind\":\"rss_rx\",\"sensor\":\"$sensor\",\"rx\":\"$rx\",\"rep\":$rep,\"vmhwm_kb\":$(vmhwm "$pid"),\"rss_anon_kb\":$(awk '/^RssAnon/ {print $2}' /proc/$pid/status)}"
+                emit "{\"kind\":\"rss_rx\",\"sensor\":\"$sensor\",\"rx\":\"$rx\",\"rep\":$rep,$(mem "$pid")}"
                 stop_pid "$pid"
             done
         done
@@ -453,7 +465,7 @@ scale_section() {
             wait_log "$T/events.log" "^start t$((n - 1))\$" 5 || say "    (target t$((n - 1)) did not start)"
             measure_point scale "\"targets\":$n,\"rx\":\"netwaked\",\"traffic\":\"hot\",\"rep\":$rep" "$pid" "nw_counters $sock" "$SCALE_RATE" $hot 0
             measure_point scale "\"targets\":$n,\"rx\":\"netwaked\",\"traffic\":\"miss\",\"rep\":$rep" "$pid" "nw_counters $sock" "$SCALE_RATE" $P_MISS 0
-            emit "{\"kind\":\"rss\",\"targets\":$n,\"rep\":$rep,\"startup_ms\":$startup,\"vmhwm_start_kb\":$rss0,\"vmhwm_kb\":$(vmhwm "$pid")}"
+            emit "{\"kind\":\"rss\",\"targets\":$n,\"rep\":$rep,\"startup_ms\":$startup,\"vmhwm_start_kb\":$rss0,$(mem "$pid")}"
             stop_pid "$pid"
             : >"$T/events.log"
         done
@@ -474,9 +486,16 @@ if want idle; then
     idle_section &
     IDLE_PID=$!
 fi
-if want latency; then latency_section nflog; latency_section pcap; fi
-if want wol; then wol_section nflog; wol_section pcap; fi
-if want stop; then stop_section nflog; stop_section pcap; fi
+# The latency sections run once per scheduling class in BENCH_SCHED: "cfs" (normal, at
+# BENCH_NICE) and "rt" (SCHED_RR 1 for everything they start; hooks inherit it), where a
+# freshly spawned hook preempts other tenants' CPU hogs at once: a quiet machine's figures.
+for SCHED in $SCHEDS; do
+    if [[ $SCHED == rt ]]; then chrt -r -p 1 $$ >/dev/null || continue; fi
+    if want latency; then latency_section nflog; latency_section pcap; fi
+    if want wol; then wol_section nflog; wol_section pcap; fi
+    if want stop; then stop_section nflog; stop_section pcap; fi
+    [[ $SCHED == rt ]] && chrt -o -p 0 $$ >/dev/null
+done
 if want throughput; then throughput_section; fi
 if want scale; then scale_section; fi
 if [[ -n $IDLE_PID ]]; then

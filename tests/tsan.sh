@@ -34,6 +34,7 @@ chmod 755 "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
 # write_conf TTL: the configuration (rewritten between reloads so every SIGUSR2 swaps rulesets)
 write_conf() {
+    local i
     {
         cat <<EOF
 # tests/tsan.sh configuration
@@ -87,10 +88,13 @@ ip netns exec "$NS_CLI" "$PYTHON" "$NW_TMP/flood.py" "$RTR_ADDR" "$SECONDS_FLOOD
 FLOOD=$!
 NW_BGPIDS+=("$FLOOD")
 say "flooding for $SECONDS_FLOOD s while SIGHUP / SIGUSR2 / SIGUSR1 / status run"
-i=0 reloads=0
+i=0 reloads=0 hups=0
 while pid_alive "$FLOOD"; do
     i=$((i + 1))
-    ((i % 3 == 0)) && kill -HUP "$DAEMON_PID"
+    if ((i % 3 == 0)); then
+        kill -HUP "$DAEMON_PID"
+        hups=$((hups + 1))
+    fi
     if ((i % 4 == 0)); then
         write_conf "$(((i / 4) % 2 + 1))s"
         kill -USR2 "$DAEMON_PID"
@@ -102,10 +106,10 @@ while pid_alive "$FLOOD"; do
     sleep 0.1
 done
 wait "$FLOOD"
-say "flood: $(cat "$NW_TMP/flood.out"); $reloads reloads requested"
+say "flood: $(cat "$NW_TMP/flood.out"); $reloads reloads, $hups SIGHUPs, $i status requests"
 ctl_ok status --json
 say "status: $(status_get '[(x["name"], x["packets"], x["drops"]) for x in s["sensors"]]')"
-say "starts: $(grep -c ': idle -> active' "$DAEMON_LOG"), reloads: $(grep -c '^reloaded\|reloaded ' "$DAEMON_LOG")"
+say "log: $(grep -c ': idle -> active' "$DAEMON_LOG") starts, $(grep -c 'SIGHUP: stopping' "$DAEMON_LOG") SIGHUPs, $(grep -c '^reloaded ' "$DAEMON_LOG") reloads"
 (($(grep -c ': idle -> active' "$DAEMON_LOG") > 20)) || fail "too few transitions to say anything"
 stop_daemon "$DAEMON_PID" 30
 [[ $DAEMON_STATUS -eq 0 ]] || fail "exit status $DAEMON_STATUS on SIGTERM"

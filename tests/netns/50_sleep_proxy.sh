@@ -36,7 +36,7 @@ expect_env asleep 1 NETWAKED_REASON probe
 expect_env asleep 1 NETWAKED_TARGET Tartiflette
 expect_clean_env asleep 1
 wait_for 3 held_in_nft held4 "$SL_IP" || fail "nft set held4 lacks $SL_IP"
-held_in_nft held6 "$SL_IP6" || fail "nft set held6 lacks $SL_IP6"
+wait_for 3 held_in_nft held6 "$SL_IP6" || fail "nft set held6 lacks $SL_IP6"
 sleep 2.5
 garp="$PX_MAC ff:ff:ff:ff:ff:ff arp req sha=$PX_MAC spa=$SL_IP tha=00:00:00:00:00:00 tpa=$SL_IP"
 una="$PX_MAC 33:33:00:00:00:01 na $SL_IP6 ff02::1 tgt=$SL_IP6 flags=O ll=$PX_MAC"
