@@ -4,14 +4,14 @@
 #
 #   gen netns (ID-g)                           rtr netns (ID-r)
 #   IDg 10.251.0.2  <------- veth ------->  IDr 10.251.0.1
-#   pktgen (AF_PACKET, CPU 0), lat            netwaked | ref_nflog | ref_pcap (CPU 1 when measuring CPU)
+#   pktgen (AF_PACKET, CPU 0 [+1]), lat       netwaked | ref_nflog | ref_pcap (CPU 1 when measuring CPU)
 #                                             filter INPUT:  udp/tcp dport 5001 -j NFLOG group GNW  (netwaked)
 #                                                            udp/tcp dport 5002 -j NFLOG group GREF (reference)
 #                                                            then DROP (plain rules: kernel batching defaults)
 #                                             raw PREROUTING: udp dport 6000,19999-29999 -j NFLOG group GTP; DROP
 #   idle netns ID-i1: NFLOG-only netwaked, 100 targets     idle netns ID-i2: pcap (on a veth) + NFLOG, 100 targets
 #
-# Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale idle
+# Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr idle
 # Environment (defaults in brackets):
 #   BUILD [build]            where netwaked, netwakectl and bench/ tools are
 #   BENCH_IDLE_S [60]        idle wake-up window (runs in parallel with the other sections)
@@ -23,8 +23,10 @@
 #   BENCH_SCALE_RATE [100000] rate for the targets-scaling section
 #   BENCH_SCALE_TARGETS ["1 100 10000"]
 #   BENCH_NICE [-10]         nice value for the whole run (other jobs on a shared box run niced)
-#   BENCH_SCHED ["cfs rt"]   scheduling classes for the latency/wol/stop sections (see below)
-#   BENCH_OUT [bench/results.json]
+#   BENCH_SCHED ["cfs rt"]   scheduling classes for the latency/wol/stop sections (see main below)
+#   BENCH_SPLIT [200000]     offered rates above this use two senders (one per CPU)
+#   BENCH_OUT [bench/results.json]   BENCH_KEEP=1 keeps the raw files in /tmp/nwbench.*
+# Takes ~6.5 minutes with the defaults (the instr section needs valgrind, else it is skipped).
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,7 +55,7 @@ die() { say "bench: $*"; exit 1; }
 want() { [[ -z $ONLY || $1 =~ $ONLY ]]; }
 
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces, NFLOG, AF_PACKET)"
-for c in ip iptables taskset "$PYTHON"; do command -v "$c" >/dev/null || die "missing command: $c"; done
+for c in ip iptables taskset chrt renice "$PYTHON"; do command -v "$c" >/dev/null || die "missing command: $c"; done
 for f in "$NETWAKED" "$NETWAKECTL" "$TOOLS/pktgen" "$TOOLS/lat" "$TOOLS/ref_nflog" "$TOOLS/ref_pcap"; do
     [[ -x $f ]] || die "missing $f (run: make bench)"
 done
@@ -472,6 +474,53 @@ scale_section() {
     done
 }
 
+# User-space instructions per packet (valgrind callgrind: deterministic, immune to the machine's
+# load): netwaked with 1 and 10,000 targets on the hot path and for packets matching nothing,
+# and the reference receiver. Each phase: zero the counters, send INSTR_PKTS packets, dump.
+instr_section() {
+    command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || {
+        say "  instructions per packet: skipped (valgrind not installed)"
+        return 0
+    }
+    local n cfg sock pid hot phase port f ir p0 p1 pk out=$T/cg
+    for n in ref 1 10000; do
+        say "  instructions per packet (callgrind): ${n} $([[ $n == ref ]] && echo receiver || echo targets)"
+        if [[ $n == ref ]]; then
+            run_bg "$T/cg-ref.log" "$NS_R" valgrind --tool=callgrind --callgrind-out-file="$out.ref.%p" \
+                "$TOOLS/ref_nflog" --group $G_TP --qthresh 64 --timeout 1 --nlbufsiz 24576
+            wait_log "$T/cg-ref.log" 'listening' 60 || die "ref_nflog under valgrind did not start"
+            pid=$BG_PID
+        else
+            cfg=$T/sc-$n.yaml sock=$T/sc-$n.sock
+            [[ -f $cfg ]] || write_config "$cfg" "$sock" "  - { name: s, nflog: { group: $G_TP } }" "$n" "$T/hook-log.sh"
+            start_netwaked "$T/cg-$n.log" "$NS_R" valgrind --tool=callgrind --callgrind-out-file="$out.$n.%p" "$NETWAKED" -C "$cfg"
+            pid=$NW_PID
+            hot=$((P_SCALE + n - 1))
+            pktgen 10 $hot 0.3 >/dev/null
+            wait_log "$T/events.log" "^start t$((n - 1))\$" 10 || say "    (target t$((n - 1)) did not start)"
+        fi
+        sleep 1
+        local vpid=$pid  # ip netns exec and the valgrind launcher both exec: same pid
+        for phase in hot miss; do
+            [[ $n == ref && $phase == miss ]] && continue
+            if [[ $n == ref ]]; then port=$P_SCALE; elif [[ $phase == hot ]]; then port=$hot; else port=$P_MISS; fi
+            if [[ $n == ref ]]; then p0=$(ref_counters "$pid" "$T/cg-ref.log" | cut -d' ' -f1); else p0=$(nw_counters "$sock" | cut -d' ' -f1); fi
+            callgrind_control -z "$vpid" >/dev/null 2>&1
+            pktgen 5000 "$port" 2 >/dev/null
+            sleep 0.5
+            callgrind_control -d "$vpid" >/dev/null 2>&1
+            if [[ $n == ref ]]; then p1=$(ref_counters "$pid" "$T/cg-ref.log" | cut -d' ' -f1); else p1=$(nw_counters "$sock" | cut -d' ' -f1); fi
+            pk=$((p1 - p0))
+            f=$(ls -t "$out.$n.$vpid".[0-9]* 2>/dev/null | head -1)
+            ir=$(awk '/^summary:/ {print $2}' "$f" 2>/dev/null)
+            emit "{\"kind\":\"instr\",\"targets\":\"$n\",\"traffic\":\"$phase\",\"packets\":$pk,\"instructions\":${ir:-0}}"
+            say "    $phase: $pk packets, ${ir:-?} instructions"
+        done
+        stop_pid "$pid"
+        : >"$T/events.log"
+    done
+}
+
 # ---------------------------------------------------------------------------------------------
 # main
 
@@ -498,6 +547,7 @@ for SCHED in $SCHEDS; do
 done
 if want throughput; then throughput_section; fi
 if want scale; then scale_section; fi
+if want instr; then instr_section; fi
 if [[ -n $IDLE_PID ]]; then
     say "  waiting for the idle window to end"
     wait "$IDLE_PID"

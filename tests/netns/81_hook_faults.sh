@@ -43,6 +43,7 @@ rss_kb() { awk '$1=="VmRSS:"{print $2}' "/proc/$1/status"; }
 # zombie_children PID: how many zombies PID has not reaped
 zombie_children() {
     local c n=0 st
+    # shellcheck disable=SC2013  # the files hold space-separated pids
     for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
         read -r st <"/proc/$c/stat" 2>/dev/null || continue
         st=${st##*) }
@@ -75,7 +76,6 @@ say "exit 7: logged, status last_exit 7, next event ran"
 
 # --- 1,000 children left behind, holding the output pipe
 off=$(log_size)
-now_us; t0=$NOW_US
 cycle fork
 p=$(hook_pid start "$N")
 wait_for 3 log_since "$off" 'f: hook start: forked 1000' || fail "output of the forking hook not logged"
