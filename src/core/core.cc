@@ -101,6 +101,9 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
     const int64_t now = d_.clock->now_ns();
     t.state = to;
     if (to == TargetState::Active) {
+        // Magic packets go out before anything else: logging costs syscalls, and the start
+        // hook's posix_spawn blocks this thread until the child has exec'd (0.3-1 ms).
+        const bool woke = t.conf.wol && send_wake(t);
         t.active_since_ns = now;
         t.last_seen_ns = cause ? std::max(cause->t_ns, now) : now;
         t.shared->last_seen_ns.store(t.last_seen_ns);
@@ -120,7 +123,7 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
         }
         arm_ttl(t);
         run_hook(t, "start", r, cause);
-        if (t.conf.wol) begin_wake(t, r, cause);
+        if (woke) announce_wake(t, r, cause);  // the `wake` event follows `start` (SPEC §4)
     } else {
         t.shared->active.store(false);
         timers_.cancel({t.id, kTtl});
@@ -324,15 +327,20 @@ bool Core::wake(std::string_view name, std::string* err) {
 }
 
 void Core::begin_wake(Target& t, Reason r, const Hit* cause) {
+    if (send_wake(t)) announce_wake(t, r, cause);
+}
+
+// Starts a burst (cooldown permitting) and sends its first copy; true if a magic packet went out.
+bool Core::send_wake(Target& t) {
     const auto& w = *t.conf.wol;
     const int64_t now = d_.clock->now_ns();
     if (t.wol_last_burst_ns != 0 && now - t.wol_last_burst_ns < ns(w.cooldown)) {
         log::info("{}: wake suppressed (cooldown {} ms)", t.conf.name, w.cooldown.count());
-        return;
+        return false;
     }
     if (!d_.wol) {
         log::warn("{}: cannot send magic packets: no sender available", t.conf.name);
-        return;
+        return false;
     }
     t.wol_last_burst_ns = now;
     t.wol_left = std::max<uint32_t>(w.repeat, 1);
@@ -340,8 +348,14 @@ void Core::begin_wake(Target& t, Reason r, const Hit* cause) {
         // Nothing went out (e.g. the interface is missing): no `wake` event, no count; later
         // copies of this burst are still tried on their timers.
         log::warn("{}: wake failed: no magic packet could be sent for {}", t.conf.name, packet::mac_str(w.mac));
-        return;
+        return false;
     }
+    return true;
+}
+
+// The `wake` event of a burst send_wake() started: counters, log line, hook.
+void Core::announce_wake(Target& t, Reason r, const Hit* cause) {
+    const auto& w = *t.conf.wol;
     ++t.wol_attempt;
     ++t.wakes;
     log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf.name, packet::mac_str(w.mac), w.repeat,

@@ -117,6 +117,8 @@ class Core {
     void arm_ttl(Target& t);
     void on_ttl(Target& t, int64_t now);
     void begin_wake(Target& t, Reason r, const Hit* cause);
+    bool send_wake(Target& t);
+    void announce_wake(Target& t, Reason r, const Hit* cause);
     bool send_wol_copy(Target& t);
     void run_hook(Target& t, const char* event, Reason r, const Hit* cause,
                   std::vector<std::pair<std::string, std::string>> extra = {});

@@ -300,7 +300,9 @@ struct Ruleset::Impl {
     std::vector<uint32_t> ids;                            // bucket contents, referenced by Spans
     std::unordered_map<std::string_view, Span> by_prefix;  // views into pools.chars
     std::vector<DstLen> by_dst;                           // one hash per distinct prefix length
-    std::vector<Span> by_port;                            // 65536 entries, or empty if unused
+    std::vector<Span> by_port;                            // 65536 entries when many ports are indexed
+    FlatMap<Span> by_port_few;                            // otherwise (a dense table is 512 KiB)
+    bool ports_indexed = false;
     std::vector<uint32_t> generic;                        // rules with no indexable field
 
     void index();
@@ -395,8 +397,15 @@ void Ruleset::Impl::index() {
         by_dst.push_back(std::move(dl));
     }
     if (!port.empty()) {
-        by_port.assign(65536, Span{});
-        for (auto& [q, v] : port) by_port[q] = flatten(v);
+        ports_indexed = true;
+        if (port.size() > 8192) {  // the hash would be larger than the dense table
+            by_port.assign(65536, Span{});
+            for (auto& [q, v] : port) by_port[q] = flatten(v);
+        } else {
+            std::vector<std::pair<U128, Span>> items;
+            for (auto& [q, v] : port) items.emplace_back(U128{0, q}, flatten(v));
+            by_port_few.build(items);
+        }
     }
 }
 
@@ -457,7 +466,10 @@ void Ruleset::classify(const packet::Decoded& d, const PacketMeta& m, std::vecto
         for (const Impl::DstLen& dl : x.by_dst) {
             if (const Impl::Span* s = dl.map.find(masked(p.dst, dl.mask))) x.run(*s, d, m, p, out, &checked);
         }
-    if (p.has_ports && !x.by_port.empty()) x.run(x.by_port[d.dst_port], d, m, p, out, &checked);
+    if (p.has_ports && x.ports_indexed) {
+        if (!x.by_port.empty()) x.run(x.by_port[d.dst_port], d, m, p, out, &checked);
+        else if (const Impl::Span* s = x.by_port_few.find(U128{0, d.dst_port})) x.run(*s, d, m, p, out, &checked);
+    }
     for (uint32_t i : x.generic) {
         const CRule& r = x.rules[i];
         ++checked;
