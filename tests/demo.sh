@@ -13,6 +13,10 @@
 #                                             netwaked -C demo.yaml                  (part 2: target nas with
 #                                               wol, authenticated knock "nas-spa")
 #
+# Part 3 (sleep proxy): proxy, sleeper and client namespaces on a bridge (switch namespace); the
+# sleeper registers Wakupator-style, sleeps (link down), netwaked holds its address, wakes it on a
+# client's SYN to :2222 and releases it when it answers again.
+#
 # Each step is a function; STEPS lists them in order (later features add steps, e.g. the sleep
 # proxy). Exit status 0 only if every expected event was seen.
 # shellcheck disable=SC2317  # the steps are called through the STEPS array
@@ -98,6 +102,7 @@ cleanup() {
         kill -TERM "$DAEMON_PID" 2>/dev/null
         wait_for 3 eval '! alive' || kill -KILL "$DAEMON_PID" 2>/dev/null
     fi
+    [[ -n ${WAKER_PID:-} ]] && kill -KILL "$WAKER_PID" 2>/dev/null
     for ns in "${NAMESPACES[@]}"; do
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     done
@@ -357,8 +362,9 @@ show_magic() {
     wait_for 3 cap_packets "$1" || die "expected $1 magic packets on the NAS's link, tcpdump saw fewer"
     kill -INT "$CAP_PID" 2>/dev/null
     wait "$CAP_PID" 2>/dev/null
-    note "tcpdump on the NAS's link ($IF_NAS) saw:"
-    "$PYTHON" - "$CAP_FILE" "$NAS_MAC" <<'EOF' || die "not every packet was a magic packet for the NAS"
+    local link="the NAS's link ($IF_NAS)"
+    note "tcpdump on ${MAGIC_LINK:-$link} saw:"
+    "$PYTHON" - "$CAP_FILE" "${MAGIC_MAC:-$NAS_MAC}" <<'EOF' || die "not every packet was a magic packet for ${MAGIC_MAC:-the NAS}"
 import socket, struct, sys
 data = open(sys.argv[1], "rb").read()
 mac = bytes.fromhex(sys.argv[2].replace(":", ""))
@@ -429,6 +435,173 @@ nas_knock_wakes() {
 
 STEPS=(check_prereqs lab_up hook_up daemon_up udp_wakes tcp_wakes daemon_down
     nas_lab_up conf_daemon_up nas_traffic_wakes nas_knock_wakes daemon_down)
+
+# ---------------------------------------------------------------------------------------------
+# part 3: the sleep proxy (SPEC §8) with a Wakupator-compatible registration (SPEC §9)
+# (topology and configuration from tests/netns/59_proxy_lab.sh and 50_sleep_proxy.sh)
+NS_SW=$ID-sw NS_PX=$ID-px NS_SL=$ID-sl NS_PC=$ID-pc
+PX_IF=nwd$$P SL_IF=nwd$$S PC_IF=nwd$$C
+PX_IP=10.79.0.2 SL_IP=10.79.0.20 PC_IP=10.79.0.30
+PX_MAC=02:79:00:00:00:02 SL_MAC=02:79:00:00:00:20 PC_MAC=02:79:00:00:00:30
+REG_PORT=13717
+WAKER_PID=''
+
+sp_port() {
+    local ns=$1 ifn=$2 mac=$3 a4=$4
+    ip netns add "$ns" || die "ip netns add $ns"
+    NAMESPACES+=("$ns")
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1
+    ip link add "$ifn" netns "$ns" address "$mac" type veth peer name "${ifn}b" netns "$NS_SW" || die "veth $ifn"
+    ip -n "$NS_SW" link set "${ifn}b" master br0 up
+    ip -n "$ns" addr add "$a4/24" dev "$ifn"
+    ip -n "$ns" link set "$ifn" up
+}
+
+sp_lab_up() {
+    step "Lab 3: a proxy, a sleeper and a client on one switch (a bridge in its own namespace)"
+    command -v nft >/dev/null || die "nft is not installed (the sleep proxy holds addresses with nftables)"
+    ip netns add "$NS_SW" || die "ip netns add $NS_SW"
+    NAMESPACES+=("$NS_SW")
+    ip -n "$NS_SW" link add br0 type bridge mcast_snooping 0 forward_delay 0 || die "bridge"
+    ip -n "$NS_SW" link set br0 up
+    sp_port "$NS_PX" "$PX_IF" "$PX_MAC" "$PX_IP"
+    sp_port "$NS_SL" "$SL_IF" "$SL_MAC" "$SL_IP"
+    sp_port "$NS_PC" "$PC_IF" "$PC_MAC" "$PC_IP"
+    wait_for 5 ip netns exec "$NS_PC" ping -c1 -W1 "$SL_IP" >/dev/null 2>&1 || die "lab: client cannot reach the sleeper"
+    note "proxy $PX_IP ($PX_MAC)   sleeper $SL_IP ($SL_MAC)   client $PC_IP ($PC_MAC)"
+}
+
+sp_daemon_up() {
+    cat >"$LAB/proxy.yaml" <<EOF
+# proxy.yaml — written by tests/demo.sh
+daemon:
+  state_dir: $LAB/px-state
+  control_socket: $LAB/px.sock
+  pidfile: ""
+sensors:
+  - name: lan
+    pcap: { interface: $PX_IF, filter: "udp port 7" }
+defaults:
+  hook: $LAB/demo-hook
+targets:
+  - name: dummy
+    match: [ { proto: udp, dst_port: 7 } ]
+register:
+  listen: $PX_IP:$REG_PORT
+  interface: $PX_IF
+  allow: [10.79.0.0/24]
+  sleep_proxy: { probe_interval: 500ms, probe_misses: 3, shutdown_timeout: 10m, wake_attempts: 3, wake_interval: 5s, keep: true }
+  wol: { interface: $PX_IF, repeat: 3, interval: 200ms }
+EOF
+    mkdir -p "$LAB/px-state"
+    step "Proxy: netwaked -C proxy.yaml   (registrations on $PX_IP:$REG_PORT; the part that matters:)"
+    sed -n '/^register:/,$p' "$LAB/proxy.yaml" | sed "s/^/    ${DIM}/; s/\$/${OFF}/"
+    "$NETWAKED" --check -C "$LAB/proxy.yaml" >/dev/null || die "netwaked --check refused proxy.yaml"
+    ip netns exec "$NS_PX" "$NETWAKED" -C "$LAB/proxy.yaml" \
+        > >(tee "$LAB/netwaked.log" | sed -u "s/^/    ${DIM}netwaked | /; s/\$/${OFF}/") 2>&1 </dev/null &
+    DAEMON_PID=$!
+    wait_for 5 sp_ready || { alive || die "netwaked exited"; die "netwaked does not listen for registrations"; }
+    note "netwaked (pid $DAEMON_PID) listens for registrations on $PX_IP:$REG_PORT"
+}
+sp_ready() {
+    alive && ip netns exec "$NS_PX" ss -ltn 2>/dev/null | grep -q "$PX_IP:$REG_PORT" &&
+        grep -q "sleep proxy: listening on $PX_IF" "$LAB/netwaked.log"
+}
+sp_state() {
+    "$NETWAKECTL" -s "$LAB/px.sock" status --json 2>/dev/null | "$PYTHON" -c '
+import json, sys
+for t in json.load(sys.stdin).get("targets", []):
+    if t["name"] == "sleeper" and t.get("proxy"):
+        print(t["proxy"]["state"], " ".join(t["proxy"]["addresses"]))'
+}
+sp_state_is() { [[ $(sp_state) == "$1"* ]]; }
+
+sp_register() {
+    local payload reply
+    payload='{"mac": "'$SL_MAC'", "name": "sleeper", "monitor": [{"ip": "'$SL_IP'", "port": [2222]}]}'
+    step "Sleeper registers itself, Wakupator-style: JSON over TCP to $PX_IP:$REG_PORT"
+    note "$payload"
+    reply=$(ip netns exec "$NS_SL" "$PYTHON" -c '
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+c.sendall(sys.argv[3].encode())
+out = b""
+while True:
+    b = c.recv(4096)
+    if not b: break
+    out += b
+print(repr(out))' "$PX_IP" "$REG_PORT" "$payload") || die "registration failed"
+    note "reply: $reply"
+    [[ $reply == "b'OK.\\x00'" ]] || die "registration answered $reply, expected OK.\\0"
+    wait_for 3 sp_state_is up || die "sleeper not in status: $(sp_state)"
+    note "netwakectl status: sleeper $(sp_state)   (awake: it answers the proxy's ARP probes)"
+}
+
+# sp_waker: the sleeper's "wake-on-LAN hardware": once the wake event is seen, link up and
+# start the service on :2222 (a tiny accept loop).
+sp_waker() {
+    wait_for 30 has_event_t wake sleeper 1 || exit 0
+    sleep 0.5
+    ip -n "$NS_SL" link set "$SL_IF" up
+    exec ip netns exec "$NS_SL" "$PYTHON" -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 2222)); s.listen(16)
+while True:
+    c, _ = s.accept(); c.sendall(b"hello from the sleeper\n"); c.close()' >/dev/null 2>&1
+}
+
+sp_sleep() {
+    step "Sleeper goes to sleep (link down); the proxy's probes go unanswered"
+    local t=${EPOCHREALTIME/./}
+    ip -n "$NS_SL" link set "$SL_IF" down
+    expect_t asleep sleeper 1 6 "$t"
+    note "(3 missed probes at 500 ms; -> is time since the link went down)"
+    wait_for 3 sp_state_is asleep || die "status: $(sp_state)"
+    note "netwakectl status: sleeper $(sp_state)"
+    step "Client asks who has $SL_IP: the proxy answers with its own MAC ($PX_MAC)"
+    ip -n "$NS_PC" neigh flush all
+    ip netns exec "$NS_PC" ping -c1 -W1 "$SL_IP" >/dev/null 2>&1
+    wait_for 2 bash -c "ip -n '$NS_PC' neigh show '$SL_IP' | grep -q '$PX_MAC'" ||
+        die "client's ARP cache: $(ip -n "$NS_PC" neigh show "$SL_IP")"
+    note "client: ip neigh show $SL_IP -> $(ip -n "$NS_PC" neigh show "$SL_IP")"
+}
+
+sp_wake() {
+    step "Client connects to $SL_IP:2222 (retrying for up to 20 s): its SYN reaches the proxy, netwaked wakes the sleeper"
+    sp_waker &
+    WAKER_PID=$!
+    disown "$WAKER_PID"
+    CAP_FILE=$LAB/proxy-wol.pcap
+    : >"$CAP_FILE.err"
+    ip netns exec "$NS_PX" tcpdump -i "$PX_IF" --immediate-mode -U -nn -w "$CAP_FILE" \
+        'ether proto 0x0842 or udp port 9' 2>"$CAP_FILE.err" </dev/null &
+    CAP_PID=$!
+    wait_for 5 grep -q "listening on" "$CAP_FILE.err" || die "tcpdump did not start: $(cat "$CAP_FILE.err")"
+    ip netns exec "$NS_PC" "$PYTHON" -c '
+import socket, sys, time
+end, n = time.time() + 20, 0
+while time.time() < end:
+    n += 1
+    try:
+        c = socket.create_connection((sys.argv[1], 2222), timeout=2)
+        print("connected after %d attempt(s): %s" % (n, c.recv(100).decode().strip()), flush=True)
+        sys.exit(0)
+    except OSError as e:
+        time.sleep(0.3)
+print("failed after %d attempts" % n, flush=True)' "$SL_IP" >"$LAB/connect.out" 2>&1 &
+    local cpid=$! t=${EPOCHREALTIME/./}
+    expect_t wake sleeper 1 5 "$t"
+    MAGIC_MAC=$SL_MAC MAGIC_LINK="the proxy's port ($PX_IF)" show_magic 6
+    step "Sleeper wakes on the magic packet: link up, service on :2222; netwaked's probe is answered again"
+    expect_t awake sleeper 1 10 "$t"
+    wait "$cpid"
+    grep -q connected "$LAB/connect.out" || die "client: $(cat "$LAB/connect.out")"
+    step "Client: $(cat "$LAB/connect.out")"
+}
+
+STEPS+=(sp_lab_up sp_daemon_up sp_register sp_sleep sp_wake daemon_down)
 
 for s in "${STEPS[@]}"; do "$s"; done
 printf '\n%sdemo OK:%s events seen: %s\n' "$B" "$OFF" "$(awk '{printf "%s%s", s, $2; s=", "}' "$EVENTS")"
