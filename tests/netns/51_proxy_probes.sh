@@ -14,6 +14,8 @@ cap_start main
 sleeper_down
 wait_for 6 hook_has asleep 1 || fail "no asleep"
 wait_for 2 state_is nas asleep || fail "status: $(proxy_state nas)"
+# the nft update runs asynchronously after the transition: wait for it before the reload
+wait_for 5 held_in_nft held4 "$SL_IP" || fail "nft set never held $SL_IP"
 
 # --- a reload (SIGUSR2) keeps an unchanged machine asleep and its addresses held
 kill -USR2 "$DAEMON_PID"
