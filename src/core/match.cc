@@ -132,6 +132,9 @@ struct CRule {
     uint16_t sensors_n = 0;    // words of the bitmap in Pools::sensor_words
     uint32_t sensors_off = 0;
     int32_t vlan = -1;
+    // Set by index() for a rule filed under the destination-port index whose only other
+    // condition is its protocol: reaching its bucket proves the port, so only proto is checked.
+    bool port_only = false;
     StrRef prefix, in_iface, out_iface;
     Slice src, dst, sport, dport, mac;
 };
@@ -141,10 +144,11 @@ struct Pkt {
     U128 src, dst;
     bool has_ip = false, v4 = false, has_ports = false, is_tcp = false;
 };
-Pkt prepare(const packet::Decoded& d) {
+// `addrs`: load src/dst too (only some rule or index compares addresses).
+Pkt prepare(const packet::Decoded& d, bool addrs = true) {
     Pkt p;
     p.has_ip = d.l3 == 4 || d.l3 == 6 || d.l3 == 'a';
-    if (p.has_ip) {
+    if (p.has_ip && addrs) {
         p.src = load(d.src);
         p.dst = load(d.dst);
         p.v4 = is_v4(p.dst);
@@ -303,6 +307,8 @@ struct Ruleset::Impl {
     std::vector<Span> by_port;                            // 65536 entries when many ports are indexed
     FlatMap<Span> by_port_few;                            // otherwise (a dense table is 512 KiB)
     bool ports_indexed = false;
+    bool uses_ifaces = false;                             // some rule names in_iface/out_iface
+    bool uses_addrs = false;                              // some rule has src or dst
     std::vector<uint32_t> generic;                        // rules with no indexable field
 
     void index();
@@ -322,7 +328,7 @@ struct Ruleset::Impl {
         for (uint32_t i = s.begin; i < s.begin + s.count; ++i) {
             const CRule& r = rules[ids[i]];
             ++*checked;
-            if (check(r, pools, d, m, p)) emit(r, out);
+            if (r.port_only ? proto_ok(r.proto, d) : check(r, pools, d, m, p)) emit(r, out);
         }
     }
 };
@@ -374,9 +380,15 @@ void Ruleset::Impl::index() {
         else if (best == c_dst)
             for (const Net& n : dst_pos(r)) dst[n.len][n.value].push_back(i);
         else if (best == c_pfx) pfx[pools.str(r.prefix)].push_back(i);
-        else
+        else {
             for (const auto& pr : dport_pos(r))
                 for (uint32_t q = pr.lo; q <= pr.hi; ++q) port[q].push_back(i);
+            CRule& w = rules[i];
+            w.port_only = !w.sensors_set && !w.prefix.set && !w.has_flags && !w.in_iface.set && !w.out_iface.set &&
+                          w.vlan < 0 && w.dport.nneg == 0 && w.src.empty() && w.dst.empty() && w.sport.empty() &&
+                          w.mac.empty() &&
+                          (w.proto == Proto::Any || w.proto == Proto::Tcp || w.proto == Proto::Udp);
+        }
     }
     auto flatten = [&](std::vector<uint32_t>& v) {
         std::sort(v.begin(), v.end());
@@ -442,6 +454,8 @@ std::unique_ptr<Ruleset> Ruleset::build(const config::Config& cfg, std::vector<s
                 }
                 c.target = t;
                 c.kinds = kinds;
+                impl->uses_ifaces = impl->uses_ifaces || c.in_iface.set || c.out_iface.set;
+                impl->uses_addrs = impl->uses_addrs || !c.src.empty() || !c.dst.empty();
                 impl->rules.push_back(std::move(c));
             }
             return true;
@@ -456,7 +470,7 @@ std::unique_ptr<Ruleset> Ruleset::build(const config::Config& cfg, std::vector<s
 void Ruleset::classify(const packet::Decoded& d, const PacketMeta& m, std::vector<Verdict>* out) const {
     out->clear();
     const Impl& x = *impl_;
-    Pkt p = prepare(d);
+    Pkt p = prepare(d, x.uses_addrs);  // by_dst is only filled from rules with dst
     uint64_t checked = 0;
     if (m.has_prefix && !x.by_prefix.empty()) {
         auto it = x.by_prefix.find(m.prefix);
@@ -494,6 +508,8 @@ void Ruleset::classify(const packet::Decoded& d, const PacketMeta& m, std::vecto
 }
 
 size_t Ruleset::size() const { return impl_->slots.size(); }
+
+bool Ruleset::uses_ifaces() const { return impl_->uses_ifaces; }
 
 TargetShared* Ruleset::slot(uint32_t index) const {
     return index < impl_->slots.size() ? impl_->slots[index].get() : nullptr;

@@ -21,8 +21,10 @@ struct PacketMeta {
     uint16_t sensor = 0;             // index into Config::sensors
     std::string_view prefix;         // NFLOG prefix ("" if none / pcap)
     bool has_prefix = false;
-    std::string_view in_iface;       // "" if unknown
+    std::string_view in_iface;       // "" if unknown (or not resolved: see Ruleset::uses_ifaces)
     std::string_view out_iface;
+    uint32_t in_ifindex = 0;         // NFLOG: the interfaces' indexes (0: none / pcap)
+    uint32_t out_ifindex = 0;
 };
 
 struct Verdict {
@@ -47,6 +49,9 @@ class Ruleset {
     void classify(const packet::Decoded& d, const PacketMeta& m, std::vector<Verdict>* out) const;
 
     size_t size() const;
+    // True if some rule compares interface names: sensors resolve PacketMeta::in_iface/out_iface
+    // only then (a Hit gets them anyway, from PacketMeta's indexes).
+    bool uses_ifaces() const;
     TargetShared* slot(uint32_t index) const;
 
     struct Impl;

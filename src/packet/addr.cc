@@ -35,19 +35,6 @@ Addr Addr::v4(uint32_t host_order) {
     return a;
 }
 
-Addr Addr::v4_bytes(const uint8_t* p) {
-    Addr a;
-    a.b[10] = 0xff;
-    a.b[11] = 0xff;
-    std::memcpy(&a.b[12], p, 4);
-    return a;
-}
-
-Addr Addr::v6_bytes(const uint8_t* p) {
-    Addr a;
-    std::memcpy(a.b.data(), p, 16);
-    return a;
-}
 
 uint32_t Addr::v4_host() const {
     return uint32_t(b[12]) << 24 | uint32_t(b[13]) << 16 | uint32_t(b[14]) << 8 | uint32_t(b[15]);

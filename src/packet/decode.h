@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -43,8 +44,17 @@ struct Addr {
     std::array<uint8_t, 16> b{};
     bool is_v4() const;                 // ::ffff:0:0/96
     static Addr v4(uint32_t host_order);
-    static Addr v4_bytes(const uint8_t* p);  // 4 network-order bytes
-    static Addr v6_bytes(const uint8_t* p);  // 16 bytes
+    static Addr v4_bytes(const uint8_t* p) {  // 4 network-order bytes (inline: per-packet path)
+        Addr a;
+        a.b[10] = a.b[11] = 0xff;
+        std::memcpy(&a.b[12], p, 4);
+        return a;
+    }
+    static Addr v6_bytes(const uint8_t* p) {  // 16 bytes
+        Addr a;
+        std::memcpy(a.b.data(), p, 16);
+        return a;
+    }
     uint32_t v4_host() const;           // valid only if is_v4()
     std::string str() const;            // "192.0.2.1" or "2001:db8::1"
     bool operator==(const Addr&) const = default;

@@ -95,7 +95,6 @@ class NflogSensor final : public Sensor {
     uint32_t nl_seq_ = 1;
     nfl::SeqTracker seq_;
     NflogAdapt adapt_;
-    IfNames ifnames_;
     bool warned_config_ = false;
     unsigned errors_ = 0;          // unexpected recvmmsg errors in a row
     uint8_t eth_[14 + 65536 + 1024];  // hw header + payload, for non-IP packets (ARP)
@@ -337,12 +336,17 @@ void NflogSensor::packet(const nfl::Packet& p, int64_t now_ns) {
     meta.sensor = index_;
     meta.prefix = p.prefix;
     meta.has_prefix = p.has_prefix;
-    // Two lookups share one cache: copy the first name before asking for the second.
-    char in[IF_NAMESIZE] = {};
-    const std::string_view in_v = ifnames_.name(p.indev, now_ns);
-    if (!in_v.empty()) std::memcpy(in, in_v.data(), std::min(in_v.size(), sizeof in - 1));
-    meta.in_iface = std::string_view(in, in_v.size());
-    meta.out_iface = ifnames_.name(p.outdev, now_ns);
+    meta.in_ifindex = p.indev;
+    meta.out_ifindex = p.outdev;
+    char in[IF_NAMESIZE];
+    if (want_ifnames()) {  // names cost two lookups: only when a rule compares them
+        // Two lookups share one cache: copy the first name before asking for the second.
+        const std::string_view in_v = ifnames_.name(p.indev, now_ns);
+        const size_t n = std::min(in_v.size(), sizeof in - 1);
+        if (n) std::memcpy(in, in_v.data(), n);
+        meta.in_iface = std::string_view(in, n);
+        meta.out_iface = ifnames_.name(p.outdev, now_ns);
+    }
     Raw raw;
     raw.bytes = frame;
     raw.linktype = lt;

@@ -104,7 +104,6 @@ class PcapSensor final : public Sensor {
     bool stats_dirty_ = false;
     uint64_t drops_base_ = 0;      // drops of handles closed before
     std::string last_retry_err_;
-    IfNames ifnames_;
 };
 
 int PcapSensor::open_handle(std::string* err) {
@@ -299,7 +298,8 @@ void PcapSensor::on_packet(u_char* user, const pcap_pkthdr* h, const u_char* byt
     meta.sensor = s->index_;
     if (s->lt_ == packet::LinkType::LinuxSll2 && frame.size() >= 8) {  // "any": ifindex at 4..7
         const uint32_t ix = uint32_t(frame[4]) << 24 | frame[5] << 16 | frame[6] << 8 | frame[7];
-        meta.in_iface = s->ifnames_.name(ix, s->now_);
+        meta.in_ifindex = ix;
+        if (s->want_ifnames()) meta.in_iface = s->ifnames_.name(ix, s->now_);
     } else if (s->conf_.interface != "any") {
         meta.in_iface = s->conf_.interface;
     }

@@ -40,13 +40,17 @@ const core::Ruleset* Sensor::begin_batch() {
 }
 
 void Sensor::fill_hit(core::Hit& h, const packet::Decoded& d, const core::PacketMeta& meta, const Raw& raw,
-                      int64_t now_ns) const {
+                      int64_t now_ns) {
     h.sensor = index_;
     h.t_ns = now_ns;
     h.d = d;
     if (meta.has_prefix) copy_str(h.prefix, meta.prefix);
-    copy_str(h.in_iface, meta.in_iface);
-    copy_str(h.out_iface, meta.out_iface);
+    // A view from ifnames_ lasts until its next lookup, and a sensor may pass one as either name
+    // (NFLOG: out_iface; pcap: in_iface, with no out index): copy out_iface first.
+    copy_str(h.out_iface, meta.out_iface.empty() && meta.out_ifindex ? ifnames_.name(meta.out_ifindex, now_ns)
+                                                                     : meta.out_iface);
+    copy_str(h.in_iface, meta.in_iface.empty() && meta.in_ifindex ? ifnames_.name(meta.in_ifindex, now_ns)
+                                                                  : meta.in_iface);
     h.linktype = raw.linktype;
     h.raw_len = uint16_t(std::min(raw.bytes.size(), sizeof h.raw));
     if (h.raw_len) std::memcpy(h.raw, raw.bytes.data(), h.raw_len);

@@ -14,6 +14,7 @@
 #include "core/knock.h"
 #include "core/match.h"
 #include "sensor/hitqueue.h"
+#include "sensor/ifnames.h"
 
 namespace nw::sensor {
 
@@ -83,9 +84,12 @@ class Sensor {
     // Allocation-free and syscall-free; call between begin_batch() and end_batch().
     void deliver(const packet::Decoded& d, packet::Error derr, const core::PacketMeta& meta,
                  const Raw& raw, int64_t now_ns);
-    // Fills the packet part of a Hit (sensor, time, decoded fields, meta, raw head).
+    // Fills the packet part of a Hit (sensor, time, decoded fields, meta, raw head). Interface
+    // names the sensor left unresolved (meta.*_ifindex set, name empty) are looked up here.
     void fill_hit(core::Hit& h, const packet::Decoded& d, const core::PacketMeta& meta, const Raw& raw,
-                  int64_t now_ns) const;
+                  int64_t now_ns);
+    // Should the sensor resolve interface names for classify()? Only if a rule compares them.
+    bool want_ifnames() const { return rules_ && rules_->uses_ifaces(); }
     // Call at the end of every batch: wakes the core once if anything was pushed, publishes
     // the epoch loaded by begin_batch().
     void end_batch();
@@ -101,6 +105,7 @@ class Sensor {
     HitQueue queue_;
     std::atomic<uint64_t> quiescent_epoch_{0};
     std::vector<core::Verdict> verdicts_;
+    IfNames ifnames_;  // index -> name cache of this sensor thread
     const core::KnockPorts* knocks_ = nullptr;  // valid between begin_batch() and end_batch()
     const core::Ruleset* rules_ = nullptr;   // valid between begin_batch() and end_batch()
     uint64_t batch_epoch_ = 0;

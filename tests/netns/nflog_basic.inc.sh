@@ -63,6 +63,8 @@ EOF
     expect_env start 1 NETWAKED_SRC_PORT 40123
     expect_env start 1 NETWAKED_DST_PORT 9999
     expect_env start 1 NETWAKED_PROTO udp
+    # no rule compares interfaces, so the sensor resolves the name only for the Hit
+    expect_env start 1 NETWAKED_IN_IFACE "${NW_ID}r"
     [[ $(hook_env start 1 NETWAKED_SENSOR) != "<unset>" ]] || fail "start: NETWAKED_SENSOR unset"
     say "start sensor: $(hook_env start 1 NETWAKED_SENSOR)"
     [[ $(hook_env start 1 FOO) == "<unset>" ]] || fail "start: FOO from the daemon's environment leaked"

@@ -131,6 +131,38 @@ targets:
     CHECK(f.run(frag) == "");
 }
 
+TEST_CASE("match: rules that only name a protocol and ports (checked by the port index alone)") {
+    Fixture f(R"(
+targets:
+  - name: ssh
+    match:
+      - {proto: tcp, dst_port: 22}
+  - name: dns
+    match:
+      - {proto: udp, dst_port: [53, "5353-5354"]}
+  - name: any
+    match:
+      - {dst_port: 8080}
+  - name: neg
+    match:
+      - {proto: tcp, dst_port: [9000, "!9000"]}
+)");
+    CHECK(f.run(tcp("10.0.0.5", 40000, "10.0.0.1", 22)) == "ssh:mk");
+    CHECK(f.run(udp("10.0.0.5", 40000, "10.0.0.1", 22)) == "");
+    CHECK(f.run(tcp("10.0.0.5", 40000, "10.0.0.1", 23)) == "");
+    CHECK(f.run(udp("10.0.0.5", 40000, "10.0.0.1", 5354)) == "dns:mk");
+    CHECK(f.run(tcp("10.0.0.5", 40000, "10.0.0.1", 53)) == "");
+    CHECK(f.run(tcp("10.0.0.5", 40000, "10.0.0.1", 8080)) == "any:mk");
+    CHECK(f.run(udp("2001:db8::5", 40000, "2001:db8::1", 8080)) == "any:mk");
+    CHECK(f.run(tcp("10.0.0.5", 40000, "10.0.0.1", 9000)) == "");  // a negated port is still checked
+    packet::Decoded frag = tcp("10.0.0.5", 40000, "10.0.0.1", 22);
+    frag.fragment = true;
+    CHECK(f.run(frag) == "");
+    packet::Decoded icmp = ip("10.0.0.5", "10.0.0.1", packet::kProtoIcmp);
+    icmp.dst_port = 22;  // stale field of a packet without ports
+    CHECK(f.run(icmp) == "");
+}
+
 TEST_CASE("match: negation of addresses, ports and MACs") {
     Fixture f(R"(
 targets:
