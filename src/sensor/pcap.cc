@@ -38,34 +38,42 @@ bool linktype_of(int dlt, packet::LinkType* lt) {
     }
 }
 
-// Does this RTNETLINK buffer announce that interface `name` exists and is up?
-bool link_up_in(std::span<const uint8_t> buf, const std::string& name) {
+// What an RTNETLINK buffer says about interface `name` (index `ifindex`, 0 if unknown): it
+// exists and is up (RTM_NEWLINK with IFF_UP), or it was deleted (RTM_DELLINK).
+struct LinkNews {
+    bool up = false;
+    bool gone = false;
+};
+LinkNews link_news(std::span<const uint8_t> buf, const std::string& name, int ifindex) {
+    LinkNews news;
     size_t off = 0;
     while (buf.size() - off >= sizeof(nlmsghdr)) {
         nlmsghdr h;
         std::memcpy(&h, &buf[off], sizeof h);
-        if (h.nlmsg_len < sizeof h || h.nlmsg_len > buf.size() - off) return false;
+        if (h.nlmsg_len < sizeof h || h.nlmsg_len > buf.size() - off) break;
         const size_t end = off + h.nlmsg_len;
-        if (h.nlmsg_type == RTM_NEWLINK && h.nlmsg_len >= sizeof h + sizeof(ifinfomsg)) {
+        if ((h.nlmsg_type == RTM_NEWLINK || h.nlmsg_type == RTM_DELLINK) && h.nlmsg_len >= sizeof h + sizeof(ifinfomsg)) {
             ifinfomsg ifi;
             std::memcpy(&ifi, &buf[off + sizeof h], sizeof ifi);
+            bool named = false;
             size_t a = off + sizeof h + NLMSG_ALIGN(sizeof ifi);
             while (a + sizeof(rtattr) <= end) {
                 rtattr ra;
                 std::memcpy(&ra, &buf[a], sizeof ra);
                 if (ra.rta_len < sizeof ra || ra.rta_len > end - a) break;
                 if (ra.rta_type == IFLA_IFNAME) {
-                    const char* s = reinterpret_cast<const char*>(&buf[a + sizeof ra]);
-                    const size_t n = strnlen(s, ra.rta_len - sizeof ra);
-                    if ((ifi.ifi_flags & IFF_UP) && std::string_view(s, n) == name) return true;
+                    const char* str = reinterpret_cast<const char*>(&buf[a + sizeof ra]);
+                    named = std::string_view(str, strnlen(str, ra.rta_len - sizeof ra)) == name;
                 }
                 a += RTA_ALIGN(ra.rta_len);
             }
+            if (h.nlmsg_type == RTM_NEWLINK && named && (ifi.ifi_flags & IFF_UP)) news.up = true;
+            if (h.nlmsg_type == RTM_DELLINK && (named || (ifindex > 0 && ifi.ifi_index == ifindex))) news.gone = true;
         }
         off += NLMSG_ALIGN(h.nlmsg_len);
         if (off > buf.size()) break;
     }
-    return false;
+    return news;
 }
 
 class PcapSensor final : public Sensor {
@@ -96,7 +104,8 @@ class PcapSensor final : public Sensor {
     pcap_t* p_ = nullptr;
     int pfd_ = -1;
     packet::LinkType lt_ = packet::LinkType::Ethernet;
-    sys::unique_fd stop_fd_, rtnl_;
+    sys::unique_fd stop_fd_, rtnl_;  // rtnl_: link events, open whenever the interface is not "any"
+    int ifindex_ = 0;                 // of the interface the open handle captures on (0: "any")
     std::thread thread_;
     int64_t now_ = 0;
     int64_t next_retry_ = 0;       // while missing
@@ -174,6 +183,7 @@ int PcapSensor::open_handle(std::string* err) {
     ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);  // libpcap does not set it
     p_ = p;
     pfd_ = fd;
+    ifindex_ = ifn == "any" ? 0 : int(::if_nametoindex(ifn.c_str()));
     last_stats_ = monotonic_ns();
     stats_.up.store(true);
     return 0;
@@ -196,7 +206,12 @@ bool PcapSensor::open(std::string* err) {
         return false;
     }
     const int st = open_handle(err);
-    if (st == 0) return true;
+    // Link events tell a deleted interface even when the capture socket does not: libpcap
+    // swallows the ENETDOWN of a device that still existed when it looked (deletion race).
+    if (st == 0) {
+        if (conf_.interface != "any") watch_links();
+        return true;
+    }
     if (st != PCAP_ERROR_IFACE_NOT_UP) return false;
     // The interface exists but is down (a tun device before its VPN is up): check the filter's
     // syntax now, then wait for it to come up.
@@ -249,18 +264,28 @@ void PcapSensor::watch_links() {
 
 void PcapSensor::read_links() {
     uint8_t buf[16384];
-    bool up = false;
+    LinkNews news;
+    bool missed = false;
     for (;;) {
         const ssize_t n = ::recv(rtnl_.get(), buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno == ENOBUFS) up = true;  // missed events: just try
-            if (errno == ENOBUFS || errno == EINTR) continue;
+            if (errno == ENOBUFS) {  // missed events: look for ourselves
+                missed = true;
+                continue;
+            }
             break;
         }
-        if (link_up_in({buf, size_t(n)}, conf_.interface)) up = true;
+        const LinkNews n1 = link_news({buf, size_t(n)}, conf_.interface, ifindex_);
+        news.up = news.up || n1.up;
+        news.gone = news.gone || n1.gone;
     }
-    if (up) retry(monotonic_ns());
+    if (p_) {
+        if (news.gone || (missed && int(::if_nametoindex(conf_.interface.c_str())) != ifindex_))
+            went_away("deleted");
+    } else if (news.up || missed) {
+        retry(monotonic_ns());
+    }
 }
 
 void PcapSensor::went_away(const char* why) {
@@ -275,7 +300,6 @@ void PcapSensor::went_away(const char* why) {
 void PcapSensor::retry(int64_t now) {
     std::string err;
     if (open_handle(&err) == 0) {
-        rtnl_.reset();
         stats_.reopens.fetch_add(1);
         log::notice("sensor {}: interface {} is back", name_, conf_.interface);
         last_retry_err_.clear();
@@ -331,7 +355,7 @@ void PcapSensor::run() {
         fds[nf++] = {stop_fd_.get(), POLLIN, 0};
         const int cap_i = p_ ? int(nf) : -1;
         if (p_) fds[nf++] = {pfd_, POLLIN, 0};
-        const int rt_i = !p_ && rtnl_ ? int(nf) : -1;
+        const int rt_i = rtnl_ ? int(nf) : -1;
         if (rt_i >= 0) fds[nf++] = {rtnl_.get(), POLLIN, 0};
         // No timeout while capturing, except once to publish the drop count after traffic.
         int timeout = -1;
@@ -347,10 +371,9 @@ void PcapSensor::run() {
             return;
         }
         if (fds[0].revents) return;
-        if (cap_i >= 0 && fds[cap_i].revents) {
+        if (rt_i >= 0 && fds[rt_i].revents) read_links();  // first: a deleted link closes p_
+        if (cap_i >= 0 && p_ && fds[cap_i].revents) {
             dispatch();
-        } else if (rt_i >= 0 && fds[rt_i].revents) {
-            read_links();
         } else if (r == 0) {
             if (!p_ && monotonic_ns() >= next_retry_) retry(monotonic_ns());
             else if (p_ && stats_dirty_) update_stats();

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/netns/83_pcap_iface_gone.sh — fault: the pcap sensor's interface is deleted and re-created
-# (three times), and set down and up: logged, status shows the sensor down then up, and traffic on
+# (three times), set down and up, and set down then deleted: logged, status shows the sensor down then up, and traffic on
 # the new interface still starts the target; no fd leak; exit 0.
 #
 #   client netns ($NW_ID-cli)                 router netns ($NW_ID-rtr)
@@ -70,6 +70,21 @@ wait_for 5 pcap_open "$NS_RTR" "$DAEMON_PID" "$RTR_IF" filtered || fail "no hand
 wait_for 5 ip netns exec "$NS_CLI" ping -c1 -W1 "$RTR_ADDR" >/dev/null 2>&1 || fail "lab: no route after down/up"
 traffic_starts "after down/up"
 say "down/up: traffic starts the target again"
+
+# down, then deleted: libpcap reports (and clears) ENETDOWN while the device still exists and keeps
+# the handle; the deletion then never reaches the capture socket, only RTNETLINK (RTM_DELLINK).
+off=$(log_size)
+ip -n "$NS_RTR" link set "$RTR_IF" down
+sleep 0.3  # let the sensor consume the ENETDOWN first (the case being tested); no outcome depends on it
+ip -n "$NS_RTR" link del "$RTR_IF" || fail "link del"
+wait_for 3 log_since "$off" "sensor lan: interface $RTR_IF went away" || fail "down then deleted: removal not noticed"
+wait_for 3 sensor_up false || fail "down then deleted: status still shows the sensor up"
+veth_pair "$NS_CLI" "$CLI_IF" "$NS_RTR" "$RTR_IF" "$CLI_ADDR" "$RTR_ADDR"
+wait_for 5 log_since "$off" "sensor lan: interface $RTR_IF is back" || fail "down then deleted: not picked up again"
+wait_for 3 pcap_open "$NS_RTR" "$DAEMON_PID" "$RTR_IF" filtered || fail "down then deleted: no filtered handle"
+ip netns exec "$NS_CLI" ping -c1 -W2 "$RTR_ADDR" >/dev/null 2>&1 || fail "lab: no route after re-creating the veth"
+traffic_starts "down then deleted, re-created"
+say "down then deleted: noticed through RTNETLINK, traffic starts the target again"
 
 wait_for 3 test "$(fd_count "$DAEMON_PID")" -le "$FD0" || fail "daemon fds: $FD0 before, $(fd_count "$DAEMON_PID") after 3 re-creations"
 stop_daemon
