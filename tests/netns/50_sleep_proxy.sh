@@ -17,7 +17,9 @@ cap_start main
 r=$(reg_send "$NS_SL" "$(wakupator_payload)" 40)
 [[ $r == "b'OK.\\x00'" ]] || fail "registration answered $r, expected OK.\\0"
 wait_for 3 state_is Tartiflette up || fail "registered machine not up in status: $(status_json)"
-sleep 2.5
+# several probe rounds (every 500 ms; 3 misses would mean asleep) answered by the live machine
+probe_replies() { [[ $(cap_count main "$SL_MAC $PX_MAC arp rep sha=$SL_MAC spa=$SL_IP tha=$PX_MAC tpa=$PX_IP") -ge 4 ]]; }
+wait_for 5 probe_replies || fail "the live machine did not answer 4 probes"
 state_is Tartiflette up || fail "a live machine was taken over: $(proxy_state Tartiflette)"
 # The live kernel answered our probes: an ARP request from our own address, an NS with a checksum it accepted.
 cap_has main "$SL_MAC $PX_MAC arp rep sha=$SL_MAC spa=$SL_IP tha=$PX_MAC tpa=$PX_IP" || fail "no ARP reply to the probes"

@@ -22,7 +22,7 @@ done
 make_hook "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
 STATE=$NW_TMP/state
-ROUNDS=${NW_KILL_ROUNDS:-6}
+ROUNDS=${NW_KILL_ROUNDS:-4}
 cat >"$NW_TMP/conf.yaml" <<EOF
 # 85_sigkill_restart
 daemon:
