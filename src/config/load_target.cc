@@ -157,6 +157,8 @@ void read_targets(Ctx& c, const Val& v, const Defaults& d, Config* cfg, std::vec
     };
     std::vector<Held> held;  // sleep-proxy addresses, unique across targets
     std::unordered_set<std::string> names;
+    cfg->targets.reserve(cfg->targets.size() + items.size());  // no doubling: 10,000 targets peak lower
+    info->reserve(info->size() + items.size());
     for (const Val& item : items) {
         TargetConf t = d.target;
         TargetInfo ti;

@@ -2,6 +2,7 @@
 // timer re-arming, reload, status and persistence glue.
 #include "daemon/runtime.h"
 
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -206,6 +207,7 @@ bool Runtime::start(std::string* err) {
     for (auto& s : sensors_) s->start();
     started_ = true;
     rearm();
+    ::malloc_trim(0);  // the configuration parser's tree is gone: give its heap back
     return true;
 }
 
@@ -370,6 +372,7 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
     else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
     log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
     dirty_ = true;
+    ::malloc_trim(0);
     return true;
 }
 
