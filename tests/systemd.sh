@@ -16,6 +16,7 @@
 # nothing else's interfaces or namespaces are touched. The EXIT trap stops the container.
 # Prints PASS/FAIL lines and finally "PASS systemd" or "FAIL systemd".
 # Exit status: 0 pass, 1 fail, 77 skip (not root).
+# shellcheck disable=SC2015,SC2016  # pass/fail always succeed; the sh -c scripts run in the container
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -94,7 +95,8 @@ if [[ -z $DEB ]]; then
         t=$SECONDS
         nice -n 10 make deb BUILD="$BUILD" >"$TMP/deb.log" 2>&1 ||
             { tail -n 30 "$TMP/deb.log"; fatal "make deb"; }
-        DEB=$(ls -t "$BUILD"/netwaked_*_*.deb | head -n 1)
+        DEB=
+        for f in "$BUILD"/netwaked_*_*.deb; do [[ -z $DEB || $f -nt $DEB ]] && DEB=$f; done
         info "make deb: $((SECONDS - t))s"
     fi
 fi
@@ -114,11 +116,13 @@ if [[ ! -e $ROOTFS/.nw-ready ]]; then
     info "debootstrap bookworm $ROOTFS from $mirror (once; a few minutes)"
     t=$SECONDS
     rm -rf "$ROOTFS.tmp"
+    # minbase plus what the checks use; not procps or adduser: the package's Depends bring them.
     nice -n 10 debootstrap --variant=minbase \
-        --include=systemd,systemd-sysv,dbus,iproute2,iptables,nftables,libcap2-bin,procps,python3,adduser \
+        --include=systemd,systemd-sysv,dbus,iproute2,iptables,nftables,libcap2-bin,python3 \
         bookworm "$ROOTFS.tmp" "$mirror" >"$TMP/debootstrap.log" 2>&1 ||
         { tail -n 20 "$TMP/debootstrap.log"; rm -rf "$ROOTFS.tmp"; fatal "debootstrap"; }
-    rm -rf "$ROOTFS" && mv "$ROOTFS.tmp" "$ROOTFS" && touch "$ROOTFS/.nw-ready" || fatal "mv $ROOTFS"
+    rm -rf "$ROOTFS"
+    mv "$ROOTFS.tmp" "$ROOTFS" && touch "$ROOTFS/.nw-ready" || fatal "mv $ROOTFS.tmp $ROOTFS"
     info "debootstrap: $((SECONDS - t))s"
 fi
 [[ -x $ROOTFS/lib/systemd/systemd ]] || fatal "$ROOTFS has no systemd (remove it to re-create)"
@@ -204,10 +208,12 @@ for _ in $(seq 1 60); do
     sleep 0.5
 done
 show=$(c systemctl show netwaked -p Type -p ActiveState -p SubState -p Result -p MainPID -p NRestarts \
-    -p StatusText -p UnitFileState -p ExecMainStatus)
+    -p StatusText -p UnitFileState -p ExecMainStatus -p InactiveExitTimestampMonotonic \
+    -p ActiveEnterTimestampMonotonic)
 prop() { sed -n "s/^$1=//p" <<<"$show"; }
+startms=$((($(prop ActiveEnterTimestampMonotonic) - $(prop InactiveExitTimestampMonotonic)) / 1000))
 if [[ $st == active && $(prop Type) == notify && $(prop SubState) == running && $(prop NRestarts) == 0 ]]; then
-    pass "start: systemctl is-active netwaked = active (Type=notify, READY=1 received, no restart)"
+    pass "start: systemctl is-active netwaked = active (Type=notify: READY=1 after ${startms} ms, no restart)"
 else
     fail "start: is-active=$st"
     c journalctl -u netwaked --no-pager -n 30 | indent
@@ -226,13 +232,16 @@ user=$(c ps -o user= -p "$PID" | tr -d ' ')
 c ps -o pid,user,group,comm,args -p "$PID" | indent
 status=$(c cat "/proc/$PID/status")
 grep -E '^(Uid|Gid|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' <<<"$status" | indent
+# systemd grants the two through AmbientCapabilities; the daemon then clears its ambient set
+# (src/sys/privdrop.cc) so that hooks do not inherit them across execve.
 capok=1
-for f in CapEff CapPrm CapBnd CapAmb; do
-    v=$(sed -n "s/^$f:[[:space:]]*//p" <<<"$status")
-    [[ $v == 0000000000003000 ]] || { capok=0; info "$f=$v (want 0000000000003000)"; }
+for f in CapEff:3000 CapPrm:3000 CapBnd:3000 CapAmb:0; do
+    v=$(sed -n "s/^${f%%:*}:[[:space:]]*//p" <<<"$status")
+    want=$(printf '%016x' "0x${f#*:}")
+    [[ $v == "$want" ]] || { capok=0; info "${f%%:*}=$v (want $want)"; }
 done
 if ((capok)); then
-    pass "caps: CapEff=CapPrm=CapBnd=CapAmb=0x3000 (cap_net_admin,cap_net_raw)"
+    pass "caps: CapEff=CapPrm=CapBnd=0x3000 (cap_net_admin,cap_net_raw), CapAmb=0 (cleared by the daemon)"
 else
     fail "caps"
 fi
@@ -255,8 +264,8 @@ wait_log() {
     printf '%s\n' "$out" | tail -n 20
     return 1
 }
-if out=$(wait_log "" 'netwaked'); then
-    pass "journal: journalctl -u netwaked has the daemon's log"
+if out=$(wait_log "" 'netwaked\[[0-9]+\]: netwaked .* running'); then
+    pass "journal: journalctl -u netwaked has the daemon's own log: $(tail -n 1 <<<"$out" | cut -d' ' -f4-)"
     c journalctl -u netwaked --no-pager -q -o short-precise | head -n 15 | indent
 else
     fail "journal: nothing from netwaked in journalctl -u netwaked"
@@ -335,6 +344,12 @@ if c timeout 100 systemctl stop netwaked; then
         fail "stop: Result=$res"
 else
     fail "stop: systemctl stop netwaked"
+fi
+# Started again, so that the purge below has to stop a running service itself (prerm).
+if c timeout 60 systemctl start netwaked && [[ $(c systemctl is-active netwaked) == active ]]; then
+    pass "start again: systemctl start netwaked -> active (purged below while running)"
+else
+    fail "start again: systemctl start netwaked"
 fi
 
 # --- purge ----------------------------------------------------------------------------------------

@@ -316,7 +316,7 @@ void NflogSensor::packet(const nfl::Packet& p, int64_t now_ns) {
     if (p.has_seq) {
         if (const uint32_t lost = seq_.observe(p.seq)) stats_.drops.fetch_add(lost, std::memory_order_relaxed);
     }
-    packet::Decoded d;
+    packet::Decoded& d = decoded_;  // decode() resets it: no second zeroing per packet
     packet::Error de;
     std::span<const uint8_t> frame = p.payload;
     packet::LinkType lt = packet::LinkType::RawIp;

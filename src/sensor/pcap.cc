@@ -316,7 +316,7 @@ void PcapSensor::retry(int64_t now) {
 void PcapSensor::on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
     auto* s = reinterpret_cast<PcapSensor*>(user);
     const std::span<const uint8_t> frame(bytes, h->caplen);
-    packet::Decoded d;
+    packet::Decoded& d = s->decoded_;  // decode() resets it: no second zeroing per packet
     const packet::Error de = packet::decode(s->lt_, frame, &d);
     core::PacketMeta meta;
     meta.sensor = s->index_;

@@ -105,7 +105,8 @@ class Sensor {
     HitQueue queue_;
     std::atomic<uint64_t> quiescent_epoch_{0};
     std::vector<core::Verdict> verdicts_;
-    IfNames ifnames_;  // index -> name cache of this sensor thread
+    IfNames ifnames_;          // index -> name cache of this sensor thread
+    packet::Decoded decoded_;  // the packet being delivered (reused: the decoders reset it)
     const core::KnockPorts* knocks_ = nullptr;  // valid between begin_batch() and end_batch()
     const core::Ruleset* rules_ = nullptr;   // valid between begin_batch() and end_batch()
     uint64_t batch_epoch_ = 0;
