@@ -127,6 +127,7 @@ if [[ ! -e $ROOTFS/.nw-ready ]]; then
 fi
 [[ -x $ROOTFS/lib/systemd/systemd ]] || fatal "$ROOTFS has no systemd (remove it to re-create)"
 [[ -e $ROOTFS/etc/machine-id ]] || : >"$ROOTFS/etc/machine-id"
+echo nw-systemd-test >"$ROOTFS/etc/hostname"   # debootstrap copied the host's name
 
 # The booted container has no network (--private-network), so the package's Depends and
 # Recommends must already be in the rootfs: install what is missing once, from the mirror, in a
@@ -306,12 +307,30 @@ fi
 
 # --- the packaged configuration works: NFLOG group 1 traffic runs the example hook ----------------
 cur=$(cursor)
+since=$(date +%s)
 if c iptables -I OUTPUT -o lo -p udp --dport 9999 -j NFLOG --nflog-group 1 --nflog-prefix example; then
     c bash -c 'echo hello >/dev/udp/127.0.0.1/9999' 2>/dev/null
-    if out=$(wait_log "$cur" 'start example'); then
-        pass "traffic: NFLOG group 1 prefix example -> hook: $(tail -n 1 <<<"$out" | cut -d' ' -f4-)"
+    if out=$(wait_log "$cur" 'example: hook start exited with status 0'); then
+        pass "traffic: NFLOG group 1 prefix example -> $(tail -n 1 <<<"$out" | cut -d' ' -f5-)"
+        c journalctl -u netwaked --no-pager -q -o cat --after-cursor="$cur" | indent
     else
-        fail "traffic: no 'start example' after a datagram logged to NFLOG group 1"; indent <<<"$out"
+        fail "traffic: no 'example: hook start exited with status 0' after a datagram to NFLOG group 1"
+        indent <<<"$out"
+    fi
+    # The hook's own line (logger -t netwaked-event): looked up by tag, because journald tags a
+    # syslog datagram with the sender's unit only while the sender still exists, and logger is
+    # often gone by then, so `journalctl -u netwaked` shows this line only some of the time.
+    # (--since, not --after-cursor: journalctl 252 -t with --after-cursor finds nothing here.)
+    hook=
+    for _ in $(seq 1 20); do
+        hook=$(c journalctl -t netwaked-event --since "@$((since - 1))" --no-pager -q -o cat | grep 'start example')
+        [[ -n $hook ]] && break
+        sleep 0.25
+    done
+    if [[ -n $hook ]]; then
+        pass "hook: log-event logged to the journal (journalctl -t netwaked-event): $hook"
+    else
+        fail "hook: no 'start example' from log-event in journalctl -t netwaked-event"
     fi
     c iptables -D OUTPUT -o lo -p udp --dport 9999 -j NFLOG --nflog-group 1 --nflog-prefix example
 else
