@@ -161,12 +161,15 @@ void read_root(Ctx& c, const YAML::Node& root, Config* cfg) {
     Defaults defs;
     if (Val d = m.get("defaults"); d.present) read_defaults(c, d, *cfg, &defs);
     std::vector<TargetInfo> info;
+    Val r = m.get("register");
+    // With registration, machines can be the only targets (a Wakupator replacement): an empty
+    // `targets` list, or none, is allowed then.
     if (Val t = m.get("targets"); t.present) {
-        read_targets(c, t, defs, cfg, &info);
-    } else {
-        c.error(m.mark(), "missing key \"targets\" (at least one target is needed)");
+        read_targets(c, t, defs, cfg, &info, /*may_be_empty=*/r.present);
+    } else if (!r.present) {
+        c.error(m.mark(), "missing key \"targets\" (at least one target is needed, unless a register section is given)");
     }
-    if (Val r = m.get("register"); r.present) {
+    if (r.present) {
         RegisterConf rc;
         read_register(c, r, defs, &rc);
         cfg->reg = std::move(rc);

@@ -148,9 +148,11 @@ void read_defaults(Ctx& c, const Val& v, const Config& cfg, Defaults* out) {
         read_sleep_proxy(c, s, Place::Defaults, SleepProxyConf{}, "", &out->sleep_proxy);
 }
 
-void read_targets(Ctx& c, const Val& v, const Defaults& d, Config* cfg, std::vector<TargetInfo>* info) {
+void read_targets(Ctx& c, const Val& v, const Defaults& d, Config* cfg, std::vector<TargetInfo>* info,
+                  bool may_be_empty) {
     std::vector<Val> items = read_list(c, v, false, "a list of targets");
-    if (items.empty() && v.node.IsSequence()) c.error(v.mark, "targets: at least one target is needed");
+    if (items.empty() && v.node.IsSequence() && !may_be_empty)
+        c.error(v.mark, "targets: at least one target is needed (unless a register section is given)");
     struct Held {
         packet::Addr addr;
         std::string target;

@@ -213,7 +213,7 @@ std::string print_normalized(const Config& c) {
                           std::to_string(s.pcap->buffer_size) + ", promisc: " + yn(s.pcap->promisc) + "}");
     }
     o.s += '\n';
-    o.line(0, "targets:");
+    o.line(0, c.targets.empty() ? "targets: []" : "targets:");  // empty only with a register section
     for (const TargetConf& t : c.targets) print_target(o, t);
     if (c.reg) print_register(o, *c.reg);
     if (!c.knocks.empty()) {

@@ -26,7 +26,8 @@ struct TargetInfo {
 void read_daemon(Ctx& c, const Val& v, DaemonConf* out);
 void read_sensors(Ctx& c, const Val& v, std::vector<SensorConf>* out);
 void read_defaults(Ctx& c, const Val& v, const Config& cfg, Defaults* out);
-void read_targets(Ctx& c, const Val& v, const Defaults& d, Config* cfg, std::vector<TargetInfo>* info);
+void read_targets(Ctx& c, const Val& v, const Defaults& d, Config* cfg, std::vector<TargetInfo>* info,
+                  bool may_be_empty = false);  // may_be_empty: a register section exists
 void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* out);
 void read_sleep_proxy(Ctx& c, const Val& v, Place place, const SleepProxyConf& base,
                       const std::string& fallback_interface, SleepProxyConf* out);

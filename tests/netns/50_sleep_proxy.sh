@@ -9,7 +9,7 @@
 # Lab: see tests/netns/59_proxy_lab.sh (proxy, sleeper, client on one bridge; proxy forwards).
 . "$(dirname "$0")/59_proxy_lab.sh"
 proxy_lab
-write_conf
+NO_TARGETS=1 write_conf  # no configured target at all: registered machines are the only ones
 start_proxy
 background pk "$NS_SL" listen 2222
 cap_start main

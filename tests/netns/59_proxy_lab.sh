@@ -54,7 +54,8 @@ proxy_lab() {
     write_pk
 }
 
-# write_conf [TARGETS_YAML]: the daemon's configuration (registration on; extra targets appended).
+# write_conf [TARGETS_YAML]: the daemon's configuration (registration on; extra targets appended;
+# NO_TARGETS=1 without TARGETS_YAML: `targets: []`, registered machines only).
 write_conf() {
     make_hook "$NW_TMP/hook"
     cat >"$CONF" <<EOF
@@ -67,9 +68,8 @@ sensors:
     pcap: { interface: $PX_IF, filter: "udp port 9" }
 defaults:
   hook: $NW_TMP/hook
-targets:
-  - name: dummy
-    match: [ { proto: udp, dst_port: 9 } ]
+$(if [[ ${NO_TARGETS:-} == 1 ]]; then echo "targets: []  # registered machines only"; else
+    printf 'targets:\n  - name: dummy\n    match: [ { proto: udp, dst_port: 9 } ]\n'; fi)
 ${1:-}
 register:
   listen: $PX_IP:13717

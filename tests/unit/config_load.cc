@@ -135,11 +135,24 @@ TEST_CASE("config: unknown and duplicate keys, YAML syntax errors") {
     CHECK(errors("a: b\n\tc: d\n") == "t.yaml:2:1: YAML syntax error: illegal tab when looking for indentation\n");
     CHECK(errors("") ==
           "t.yaml:1:1: missing key \"sensors\" (at least one sensor is needed)\n"
-          "t.yaml:1:1: missing key \"targets\" (at least one target is needed)\n");
+          "t.yaml:1:1: missing key \"targets\" (at least one target is needed, unless a register section is given)\n");
     CHECK(errors("sensors: []\ntargets: []\n") ==
           "t.yaml:1:10: sensors: at least one sensor is needed\n"
-          "t.yaml:2:10: targets: at least one target is needed\n");
+          "t.yaml:2:10: targets: at least one target is needed (unless a register section is given)\n");
     CHECK(errors(kHead + "  - {name: a, match: [{}]}\n---\nx: 1\n") == "t.yaml:6:1: only one YAML document is allowed\n");
+}
+
+TEST_CASE("config: with a register section, registered machines may be the only targets") {
+    const std::string reg = "register: {listen: 192.0.2.1:13717, interface: eth0, allow: [192.0.2.0/24]}\n";
+    const std::string sensors = "sensors: [{nflog: {group: 1}}]\n";
+    CHECK(errors(sensors + "targets: []\n" + reg) == "");
+    CHECK(errors(sensors + reg) == "");
+    config::Config c = good(sensors + "targets: []\n" + reg);
+    CHECK(c.targets.empty());
+    REQUIRE(c.reg);
+    CHECK(c.reg->interface == "eth0");
+    CHECK(errors(sensors + "targets: []\n") ==
+          "t.yaml:2:10: targets: at least one target is needed (unless a register section is given)\n");
 }
 
 TEST_CASE("config: names, references and duplicates") {
