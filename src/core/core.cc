@@ -76,7 +76,8 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
             t->shared->last_seen_ns.store(ls);
             arm_ttl(*t);
         }
-        while (t->trigger_times.size() > tc.trigger.packets) t->trigger_times.pop_front();
+        if (t->trigger_times)
+            while (t->trigger_times->size() > tc.trigger.packets) t->trigger_times->pop_front();
         by_slot_[t->shared.get()] = t.get();
         by_id_[t->id] = t.get();
         by_name_[t->conf.name] = t.get();
@@ -108,7 +109,7 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
         t.last_seen_ns = cause ? std::max(cause->t_ns, now) : now;
         t.shared->last_seen_ns.store(t.last_seen_ns);
         t.shared->active.store(true);
-        t.trigger_times.clear();
+        t.trigger_times.reset();
         ++t.starts;
         if (cause) {
             t.trigger = std::make_unique<Hit>(*cause);
@@ -177,11 +178,16 @@ void Core::match_hit(Target& t, const Hit* h, int64_t t_ns) {
     }
     if (h && !h->match) return;
     const auto& tr = t.conf.trigger;
-    t.trigger_times.push_back(t_ns);
-    while (!t.trigger_times.empty() && t.trigger_times.front() < t_ns - ns(tr.within))
-        t.trigger_times.pop_front();
-    while (t.trigger_times.size() > tr.packets) t.trigger_times.pop_front();
-    if (t.trigger_times.size() >= tr.packets) transition(t, TargetState::Active, Reason::Traffic, h);
+    if (tr.packets <= 1) {  // the common case needs no history
+        transition(t, TargetState::Active, Reason::Traffic, h);
+        return;
+    }
+    if (!t.trigger_times) t.trigger_times = std::make_unique<std::deque<int64_t>>();
+    std::deque<int64_t>& times = *t.trigger_times;
+    times.push_back(t_ns);
+    while (!times.empty() && times.front() < t_ns - ns(tr.within)) times.pop_front();
+    while (times.size() > tr.packets) times.pop_front();
+    if (times.size() >= tr.packets) transition(t, TargetState::Active, Reason::Traffic, h);
 }
 
 int64_t Core::next_deadline() const {
