@@ -105,7 +105,8 @@ deb:
 	@for f in ../netwaked_$(DEB_VERSION)_*.deb ../netwaked-dbgsym_$(DEB_VERSION)_*.deb \
 	          ../netwaked_$(DEB_VERSION)_*.buildinfo ../netwaked_$(DEB_VERSION)_*.changes; do \
 	  if [ -e "$$f" ]; then mv -f "$$f" $(BUILD)/ || exit 1; fi; done
-	@ls $(BUILD)/netwaked_$(DEB_VERSION)_*.deb
+	@cp -f $(BUILD)/netwaked_$(DEB_VERSION)_*.deb .   # so `sudo apt install ./netwaked_*.deb` works here
+	@ls $(BUILD)/netwaked_$(DEB_VERSION)_*.deb ./netwaked_$(DEB_VERSION)_*.deb
 
 # Binaries, the configuration (never overwriting an existing one; its example-hook paths follow
 # DOCDIR), man pages, and the example configurations and hooks. Honours PREFIX and DESTDIR.
@@ -129,6 +130,6 @@ tools-test:
 	@true
 
 clean:
-	rm -rf build build-san build-fuzz build-*
+	rm -rf build build-san build-fuzz build-* netwaked_*.deb
 
 -include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(BUILD)/obj/tools/netwakectl.d
