@@ -505,7 +505,7 @@ EOF
     note "netwaked (pid $DAEMON_PID) listens for registrations on $PX_IP:$REG_PORT"
 }
 sp_ready() {
-    alive && ip netns exec "$NS_PX" ss -ltn 2>/dev/null | grep -q "$PX_IP:$REG_PORT" &&
+    alive && ip netns exec "$NS_PX" ss -ltn 2>/dev/null | grep "$PX_IP:$REG_PORT" >/dev/null &&
         grep -q "sleep proxy: listening on $PX_IF" "$LAB/netwaked.log"
 }
 sp_state() {
@@ -563,7 +563,7 @@ sp_sleep() {
     step "Client asks who has $SL_IP: the proxy answers with its own MAC ($PX_MAC)"
     ip -n "$NS_PC" neigh flush all
     ip netns exec "$NS_PC" ping -c1 -W1 "$SL_IP" >/dev/null 2>&1
-    wait_for 2 bash -c "ip -n '$NS_PC' neigh show '$SL_IP' | grep -q '$PX_MAC'" ||
+    wait_for 2 bash -c "ip -n '$NS_PC' neigh show '$SL_IP' | grep '$PX_MAC' >/dev/null" ||
         die "client's ARP cache: $(ip -n "$NS_PC" neigh show "$SL_IP")"
     note "client: ip neigh show $SL_IP -> $(ip -n "$NS_PC" neigh show "$SL_IP")"
 }

@@ -157,6 +157,7 @@ void NftFirewall::set_held(const std::vector<std::pair<std::string, packet::Addr
         return;
     }
     std::string text = script(held);
+    log::debug("sleep proxy: nft update: {} held address(es){}", held.size(), pid_ > 0 ? " (queued)" : "");
     if (pid_ > 0) pending_ = std::move(text);
     else spawn(text);
 }

@@ -18,7 +18,7 @@ start_daemon "$NS_RTR" -n "$G" -c "$NW_TMP/hook" -t 30
 
 # status_line OFFSET STATE: a log line after OFFSET names 'default' and STATE and is no transition
 status_line() {
-    tail -c +"$(($1 + 1))" "$DAEMON_LOG" | grep -v -- '->' | grep -Eq "default.*\\b$2\\b|\\b$2\\b.*default"
+    tail -c +"$(($1 + 1))" "$DAEMON_LOG" | grep -v -- '->' | grep -E "default.*\\b$2\\b|\\b$2\\b.*default" >/dev/null
 }
 # usr1_dump STATE: SIGUSR1 makes the daemon log the target and STATE
 usr1_dump() {

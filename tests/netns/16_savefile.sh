@@ -49,7 +49,7 @@ savefile_run nflog -n "$G"
 savefile_run pcap -i "$RTR_IF" -f "udp port 9999"
 # not in the contract, only reported: does the pcap sensor's savefile keep the Ethernet header?
 cli_mac=$(ip -n "$NS_CLI" -br link show "$CLI_IF" | awk '{print $3}')
-if capture_read "$NW_TMP/pcap.pcap" -nn -e | grep -qi "$cli_mac"; then
+if capture_read "$NW_TMP/pcap.pcap" -nn -e | grep -i "$cli_mac" >/dev/null; then
     say "pcap savefile keeps link-layer headers (client MAC $cli_mac)"
 else
     say "note: pcap savefile has no link-layer header (client MAC $cli_mac absent)"

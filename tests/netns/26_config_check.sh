@@ -56,7 +56,7 @@ orig_hook=$(awk '/^[[:space:]]*hook:/ {print $2; exit}' "$NW_ROOT/conf/netwaked.
 check "$NW_ROOT/conf/netwaked.yaml"
 if [[ -n $orig_hook && ! -e $orig_hook ]]; then
     [[ $RC -eq 2 ]] || fail "conf/netwaked.yaml with its hook $orig_hook absent: exit $RC, expected 2"
-    grep -E "conf/netwaked.yaml:[0-9]+:[0-9]+: " "$ERR" | grep -Fq "$orig_hook" ||
+    grep -E "conf/netwaked.yaml:[0-9]+:[0-9]+: " "$ERR" | grep -F "$orig_hook" >/dev/null ||
         fail "missing hook $orig_hook not reported as FILE:LINE:COL: $(cat "$ERR")"
     say "ok  unmodified conf/netwaked.yaml without its hook: exit 2: $(head -1 "$ERR")"
 fi
@@ -102,8 +102,8 @@ sed 's/^/  | /' "$ERR"
 for e in "${expect[@]}"; do
     l=${e%%:*} rest=${e#*:}
     c=${rest%%:*} w=${rest#*:}
-    grep -F "$B:$l:" "$ERR" | grep -qF -- "$w" || fail "no error for line $l mentioning '$w'"
-    grep -F -- "$w" "$ERR" | grep -qF "$B:$l:$c:" || fail "the error for line $l is not at column $c: $(grep -F "$B:$l:" "$ERR" | head -1)"
+    grep -F "$B:$l:" "$ERR" | grep -F -- "$w" >/dev/null || fail "no error for line $l mentioning '$w'"
+    grep -F -- "$w" "$ERR" | grep -F "$B:$l:$c:" >/dev/null || fail "the error for line $l is not at column $c: $(grep -F "$B:$l:" "$ERR" | head -1)"
 done
 errs=$(grep -c "^$B:[0-9]*:[0-9]*: " "$ERR")
 ((errs >= ${#expect[@]})) || fail "only $errs FILE:LINE:COL: errors, expected ${#expect[@]}"

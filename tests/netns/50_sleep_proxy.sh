@@ -55,7 +55,7 @@ ip netns exec "$NS_CL" ping -c1 -W1 "$SL_IP" >/dev/null 2>&1 && fail "someone an
 ip netns exec "$NS_CL" ping -6 -c1 -W1 "$SL_IP6" >/dev/null 2>&1 && fail "someone answered a ping6 for the sleeping machine"
 cap_has main "$PX_MAC $CL_MAC arp rep sha=$PX_MAC spa=$SL_IP tha=$CL_MAC tpa=$CL_IP" || fail "ARP request not answered"
 cap_has main "$PX_MAC $CL_MAC na $SL_IP6 $CL_IP6 tgt=$SL_IP6 flags=SO ll=$PX_MAC" || fail "NS not answered (S|O, our MAC)"
-ip -n "$NS_CL" neigh show "$SL_IP" | grep -q "$PX_MAC" || fail "client's ARP cache: $(ip -n "$NS_CL" neigh show "$SL_IP")"
+ip -n "$NS_CL" neigh show "$SL_IP" | grep "$PX_MAC" >/dev/null || fail "client's ARP cache: $(ip -n "$NS_CL" neigh show "$SL_IP")"
 say "client resolves $SL_IP and $SL_IP6 to the proxy's MAC"
 
 # --- not wake-worthy: RST, ACK, FIN, SYN+ACK, ICMP, SYN to a port not listed, UDP to a port not listed
@@ -106,7 +106,7 @@ first=$(cap_lines main | awk -v m="$SL_MAC" -v t="$t2" '!f && $1 > t && $2 == m 
 conn=$(awk '$1=="connected"{print $2}' "$NW_TMP/connect.out")
 figure boot_to_connect_ms "$(us_to_ms $((conn - first)))"
 say "first frame of the sleeper -> client connected: $(us_to_ms $((conn - first))) ms"
-wait_for 3 bash -c "! '$NETWAKECTL' -s '$CTL' status --json | grep -q Tartiflette" ||
+wait_for 3 bash -c "! '$NETWAKECTL' -s '$CTL' status --json | grep Tartiflette >/dev/null" ||
     fail "the registration outlived its sleep: $(proxy_state Tartiflette)"
 wait_for 3 bash -c "! ip netns exec $NS_PX nft list table inet netwaked >/dev/null 2>&1" ||
     fail "nft table still present with nothing held"

@@ -72,7 +72,7 @@ say "IPv4 options and IPv6 extension headers: woken; keep: back to asleep"
 pk "$NS_CL" frame "$CL_IF" garp "$CL_MAC" "$SL_IP" >/dev/null
 wait_for 2 log_has "nas: address conflict: $CL_MAC claims $SL_IP" || fail "no conflict logged"
 wait_for 2 state_is nas "asleep $SL_IP6" || fail "after the conflict: $(proxy_state nas)"
-wait_for 3 bash -c "! ip netns exec $NS_PX nft list set inet netwaked held4 | grep -q $SL_IP" || fail "nft still holds $SL_IP"
+wait_for 3 bash -c "! ip netns exec $NS_PX nft list set inet netwaked held4 | grep $SL_IP >/dev/null" || fail "nft still holds $SL_IP"
 r0=$(cap_count main "arp rep sha=$PX_MAC spa=$SL_IP")
 ip -n "$NS_CL" neigh flush all
 pk "$NS_CL" frame "$CL_IF" arpreq "$CL_MAC" "$SL_IP" "$CL_IP" >/dev/null

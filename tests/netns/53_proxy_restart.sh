@@ -41,7 +41,7 @@ start_proxy
 wait_for 6 state_is Tartiflette "asleep $SL_IP $SL_IP6" || fail "not proxying after SIGKILL: $(proxy_state Tartiflette)"
 ip -n "$NS_CL" neigh flush all
 ip netns exec "$NS_CL" ping -c1 -W1 "$SL_IP" >/dev/null 2>&1
-ip -n "$NS_CL" neigh show "$SL_IP" | grep -q "$PX_MAC" || fail "not answering ARP after SIGKILL + restart"
+ip -n "$NS_CL" neigh show "$SL_IP" | grep "$PX_MAC" >/dev/null || fail "not answering ARP after SIGKILL + restart"
 say "SIGKILL + restart: resumed"
 
 # --- SIGKILL, the machine wakes while netwaked is down: not taken over, stale table removed
@@ -57,7 +57,7 @@ sleep 2
 [[ $(hook_count asleep) == 1 ]] || fail "taken over although awake"
 ip -n "$NS_CL" neigh flush all
 ip netns exec "$NS_CL" ping -c1 -W2 "$SL_IP" >/dev/null 2>&1 || fail "the awake machine is unreachable"
-ip -n "$NS_CL" neigh show "$SL_IP" | grep -q "$SL_MAC" || fail "client resolves $SL_IP to $(ip -n "$NS_CL" neigh show "$SL_IP")"
+ip -n "$NS_CL" neigh show "$SL_IP" | grep "$SL_MAC" >/dev/null || fail "client resolves $SL_IP to $(ip -n "$NS_CL" neigh show "$SL_IP")"
 say "awake at start-up: not taken over, registration ended, no table"
 stop_daemon
 capture_stop

@@ -96,7 +96,7 @@ sleeper_target_yaml() {
 EOF
 }
 
-proxy_listening() { ip netns exec "$NS_PX" ss -ltn 2>/dev/null | grep -q "$PX_IP:13717"; }
+proxy_listening() { ip netns exec "$NS_PX" ss -ltn 2>/dev/null | grep "$PX_IP:13717" >/dev/null; }
 start_proxy() {
     NW_NOWAIT=1 start_daemon "$NS_PX" -C "$CONF" "$@"
     wait_for 5 proxy_listening || fail "netwaked does not listen for registrations"
@@ -128,7 +128,7 @@ for t in st.get("targets", []):
         print(t["proxy"]["state"], " ".join(t["proxy"]["addresses"]))' "$1"
 }
 state_is() { [[ $(proxy_state "$1") == "$2"* ]]; }
-held_in_nft() { ip netns exec "$NS_PX" nft list set inet netwaked "$1" 2>/dev/null | grep -q -- "$2"; }
+held_in_nft() { ip netns exec "$NS_PX" nft list set inet netwaked "$1" 2>/dev/null | grep -- "$2" >/dev/null; }  # not -q: pipefail + SIGPIPE
 nft_table() { ip netns exec "$NS_PX" nft list table inet netwaked >/dev/null 2>&1; }
 sleeper_down() { ip -n "$NS_SL" link set "$SL_IF" down; }
 sleeper_up() { ip -n "$NS_SL" link set "$SL_IF" up; }

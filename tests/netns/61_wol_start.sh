@@ -123,7 +123,7 @@ stays_false 0.4 ncap 2 || fail "pw6 (repeat 1, ethernet_to broadcast) sent more 
 capture_stop
 pcap_decode "$CAP" "$PW6_MAC" 00:11:22:33:44:55 >"$NW_TMP/pw6.txt"
 sed 's/^/  | /' "$NW_TMP/pw6.txt"
-awk '$2=="eth" && $3=="ff:ff:ff:ff:ff:ff" && $5=="0x0842" && $6==108 && $7=="magic"' "$NW_TMP/pw6.txt" | grep -q . ||
+awk '$2=="eth" && $3=="ff:ff:ff:ff:ff:ff" && $5=="0x0842" && $6==108 && $7=="magic"' "$NW_TMP/pw6.txt" | grep . >/dev/null ||
     fail "pw6: not a 108-byte broadcast magic frame ending in the password"
 expect_env_t wake pw6 1 NETWAKED_MAC "$PW6_MAC"
 

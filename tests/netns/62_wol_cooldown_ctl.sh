@@ -25,7 +25,7 @@ ip -n "$NS_NAS" link set "$NAS_IF" address "$NAS_MAC" || fail "set NAS MAC"
 ip netns exec "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1 "net.ipv6.conf.$LAN_IF.accept_dad=0" \
     "net.ipv6.conf.$LAN_IF.disable_ipv6=0" || fail "sysctl"
 ip -n "$NS_CLI" route add default via "$RTR_ADDR" || fail "client default route"
-ll_ready() { ip -n "$NS_RTR" -6 addr show dev "$LAN_IF" scope link | grep -v tentative | grep -q 'inet6 fe80'; }
+ll_ready() { ip -n "$NS_RTR" -6 addr show dev "$LAN_IF" scope link | grep -v tentative | grep 'inet6 fe80' >/dev/null; }
 wait_for 3 ll_ready || fail "no IPv6 link-local address on $LAN_IF"
 G=$(nflog_group)
 for p in nas:22 ghost:2299 other:2300; do

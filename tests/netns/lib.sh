@@ -253,7 +253,7 @@ stop_daemon() {
 log_has() { grep -Eq -- "$1" "${2:-$DAEMON_LOG}"; }
 # log_since OFFSET PATTERN [LOG]: the pattern appears after byte OFFSET (see log_size).
 log_size() { stat -c %s "${1:-$DAEMON_LOG}"; }
-log_since() { tail -c +"$(($1 + 1))" "${3:-$DAEMON_LOG}" | grep -Eq -- "$2"; }
+log_since() { tail -c +"$(($1 + 1))" "${3:-$DAEMON_LOG}" | grep -E -- "$2" >/dev/null; }  # not -q: with pipefail, an early exit can SIGPIPE the writer
 
 # ---------------------------------------------------------------------------------------------
 # hooks
@@ -358,7 +358,7 @@ capture_read() {
     if (($#)); then tcpdump -r "$f" "$@" 2>/dev/null; else tcpdump -r "$f" -nn -e -xx 2>/dev/null; fi
 }
 # capture_has FILE REGEX: a packet line of "tcpdump -r FILE -nn" matches REGEX.
-capture_has() { capture_read "$1" -nn | grep -Eq -- "$2"; }
+capture_has() { capture_read "$1" -nn | grep -E -- "$2" >/dev/null; }  # not -q: with pipefail, an early exit can SIGPIPE the writer
 # capture_count FILE: packets in the file.
 capture_count() { tcpdump -r "$1" -nn 2>/dev/null | wc -l; }
 

@@ -37,7 +37,7 @@ EOF
 
     make_hook "$NW_TMP/hook"
     FOO=bar LANG=C.UTF-8 TZ=UTC start_daemon "$NS_RTR" -n "$G" -c "$NW_TMP/hook" -t "$TTL"
-    tr '\0' '\n' <"/proc/$DAEMON_PID/environ" | grep -qx 'FOO=bar' || fail "test bug: FOO=bar did not reach the daemon"
+    tr '\0' '\n' <"/proc/$DAEMON_PID/environ" | grep -x 'FOO=bar' >/dev/null || fail "test bug: FOO=bar did not reach the daemon"
 
     say "client sends 2 UDP datagrams to $RTR_ADDR:9999, 1 s apart"
     out=$(pkt "$NS_CLI" udp "$RTR_ADDR" 9999 --sport 40123 --count 2 --interval 1) || fail "send failed"
