@@ -94,6 +94,16 @@ event_time() { awk -v e="$1" -v n="$2" '$2==e && ++c==n {print $1; exit}' "$EVEN
 ms_since() { local d=$(($1 - $2)); printf '%d.%d' $((d / 1000)) $((d / 100 % 10)); }
 past_us() { ((${EPOCHREALTIME/./} > $1)); }
 alive() { [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; }
+# launch_daemon NS READY_FN FAILURE ARGS...: runs netwaked ARGS in NS in the background (its log
+# dimmed on the terminal and in $LAB/netwaked.log), sets DAEMON_PID, waits for READY_FN.
+launch_daemon() {
+    local ns=$1 ready=$2 failure=$3
+    shift 3
+    ip netns exec "$ns" "$NETWAKED" "$@" \
+        > >(tee "$LAB/netwaked.log" | sed -u "s/^/    ${DIM}netwaked | /; s/\$/${OFF}/") 2>&1 </dev/null &
+    DAEMON_PID=$!
+    wait_for 5 "$ready" || { alive || die "netwaked exited"; die "$failure"; }
+}
 
 cleanup() {
     local p ns
@@ -191,10 +201,8 @@ EOF
 
 daemon_up() {
     step "Router: netwaked -n $GROUP -c demo-hook -t $TTL   (tuninetd-compatible, foreground; its log is shown dimmed)"
-    ip netns exec "$NS_RTR" "$NETWAKED" -n "$GROUP" -c "$LAB/demo-hook" -t "$TTL" \
-        > >(tee "$LAB/netwaked.log" | sed -u "s/^/    ${DIM}netwaked | /; s/\$/${OFF}/") 2>&1 </dev/null &
-    DAEMON_PID=$!
-    wait_for 5 nflog_ready || { alive || die "netwaked exited"; die "netwaked did not bind NFLOG group $GROUP"; }
+    launch_daemon "$NS_RTR" nflog_ready "netwaked did not bind NFLOG group $GROUP" \
+        -n "$GROUP" -c "$LAB/demo-hook" -t "$TTL"
     note "netwaked (pid $DAEMON_PID) listens on NFLOG group $GROUP"
 }
 nflog_ready() {
@@ -334,10 +342,7 @@ EOF
     step "Router: netwaked -C demo.yaml   (configuration-file mode; the part that matters:)"
     sed -n '/^targets:/,$p' "$LAB/demo.yaml" | sed "s/^/    ${DIM}/; s/\$/${OFF}/"
     "$NETWAKED" --check -C "$LAB/demo.yaml" >/dev/null || die "netwaked --check refused demo.yaml"
-    ip netns exec "$NS_RTR" "$NETWAKED" -C "$LAB/demo.yaml" \
-        > >(tee "$LAB/netwaked.log" | sed -u "s/^/    ${DIM}netwaked | /; s/\$/${OFF}/") 2>&1 </dev/null &
-    DAEMON_PID=$!
-    wait_for 5 conf_ready || { alive || die "netwaked exited"; die "netwaked did not come up"; }
+    launch_daemon "$NS_RTR" conf_ready "netwaked did not come up" -C "$LAB/demo.yaml"
     note "netwaked (pid $DAEMON_PID) listens on NFLOG group $NAS_GROUP; control socket $LAB/control.sock"
 }
 conf_ready() {
@@ -498,10 +503,7 @@ EOF
     step "Proxy: netwaked -C proxy.yaml   (registrations on $PX_IP:$REG_PORT; the part that matters:)"
     sed -n '/^register:/,$p' "$LAB/proxy.yaml" | sed "s/^/    ${DIM}/; s/\$/${OFF}/"
     "$NETWAKED" --check -C "$LAB/proxy.yaml" >/dev/null || die "netwaked --check refused proxy.yaml"
-    ip netns exec "$NS_PX" "$NETWAKED" -C "$LAB/proxy.yaml" \
-        > >(tee "$LAB/netwaked.log" | sed -u "s/^/    ${DIM}netwaked | /; s/\$/${OFF}/") 2>&1 </dev/null &
-    DAEMON_PID=$!
-    wait_for 5 sp_ready || { alive || die "netwaked exited"; die "netwaked does not listen for registrations"; }
+    launch_daemon "$NS_PX" sp_ready "netwaked does not listen for registrations" -C "$LAB/proxy.yaml"
     note "netwaked (pid $DAEMON_PID) listens for registrations on $PX_IP:$REG_PORT"
 }
 sp_ready() {

@@ -35,7 +35,6 @@ Addr Addr::v4(uint32_t host_order) {
     return a;
 }
 
-
 uint32_t Addr::v4_host() const {
     return uint32_t(b[12]) << 24 | uint32_t(b[13]) << 16 | uint32_t(b[14]) << 8 | uint32_t(b[15]);
 }

@@ -1,5 +1,6 @@
-// sensor/pcap.cc — pcap sensor: an immediate-mode libpcap handle with the BPF filter; reopens a
-// vanished interface on RTNETLINK link events (5 s fallback). No policy, no per-packet logging.
+// sensor/pcap.cc — pcap sensor: an immediate-mode libpcap handle with the BPF filter; RTNETLINK
+// link events tell it an interface was deleted and when it is back (5 s fallback), so it closes
+// and reopens the handle. No policy, no per-packet logging.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
