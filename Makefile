@@ -40,6 +40,9 @@ LIB_SRCS  := $(sort $(wildcard src/*/*.cc))
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 UNIT_SRCS ?= $(sort $(wildcard tests/unit/*.cc))
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
+# netwakectl: every tools/*.cc (netwakectl-only code lives there, not in the daemon's folders).
+TOOL_SRCS := $(sort $(wildcard tools/*.cc))
+TOOL_OBJS := $(TOOL_SRCS:%.cc=$(BUILD)/obj/%.o)
 FUZZ_SRCS := $(sort $(filter-out tests/fuzz/replay_main.cc,$(wildcard tests/fuzz/fuzz_*.cc)))
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.cc=$(BUILD)/replay/%)
 
@@ -59,7 +62,7 @@ $(BUILD)/netwaked: $(BUILD)/obj/src/main.o $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/netwakectl: $(BUILD)/obj/tools/netwakectl.o $(BUILD)/libnetwaked.a
+$(BUILD)/netwakectl: $(TOOL_OBJS) $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 
@@ -132,4 +135,4 @@ tools-test:
 clean:
 	rm -rf build build-san build-fuzz build-* netwaked_*.deb
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(BUILD)/obj/tools/netwakectl.d
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_OBJS:.o=.d)
