@@ -43,6 +43,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
 # netwakectl: every tools/*.cc (netwakectl-only code lives there, not in the daemon's folders).
 TOOL_SRCS := $(sort $(wildcard tools/*.cc))
 TOOL_OBJS := $(TOOL_SRCS:%.cc=$(BUILD)/obj/%.o)
+TOOL_UNIT_OBJS := $(filter-out $(BUILD)/obj/tools/netwakectl.o,$(TOOL_OBJS))  # unit-tested parts
 FUZZ_SRCS := $(sort $(filter-out tests/fuzz/replay_main.cc,$(wildcard tests/fuzz/fuzz_*.cc)))
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.cc=$(BUILD)/replay/%)
 
@@ -66,7 +67,7 @@ $(BUILD)/netwakectl: $(TOOL_OBJS) $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libnetwaked.a
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(TOOL_UNIT_OBJS) $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 

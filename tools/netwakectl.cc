@@ -22,6 +22,10 @@
 #include "packet/parse.h"
 #include "packet/wol.h"
 #include "sys/fd.h"
+#include "cli_args.h"
+#include "cli_help.h"
+#include "register_client.h"
+#include "wake_args.h"
 
 #ifndef NETWAKED_VERSION
 #define NETWAKED_VERSION "unknown"
@@ -36,7 +40,7 @@ constexpr const char* kDefaultSocket = "/run/netwaked/control.sock";
 constexpr int kReplyTimeoutS = 10;
 constexpr size_t kMaxReply = 64u << 20;
 
-using Args = std::vector<std::string>;
+using Args = nw::tools::Args;
 
 struct Ctx {
     std::string socket = kDefaultSocket;
@@ -128,64 +132,17 @@ int target_call(const Ctx& ctx, ctl::Cmd cmd, const Args& a) {
 
 // ---- local (daemon-less) commands: hook points --------------------------------------
 
-// `wake MAC` looks like a MAC when it is aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff,
-// aabb.ccdd.eeff or aabbccddeeff. (Target names may contain '-' and '.', so a looser test
-// would misroute `wake nas-1`. A target literally named like 12 hex digits is shadowed.)
-bool looks_like_mac(std::string_view s) {
-    const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
-    const auto pattern = [&](size_t group, char sep) {
-        const size_t n = 12 + (12 / group - 1);
-        if (s.size() != n) return false;
-        for (size_t i = 0; i < n; ++i) {
-            const bool at_sep = (i + 1) % (group + 1) == 0;
-            if (at_sep ? s[i] != sep : !hex(s[i])) return false;
-        }
-        return true;
-    };
-    return pattern(2, ':') || pattern(2, '-') || pattern(4, '.') || pattern(12, '\0');
-}
-
-// Local Wake-on-LAN without a daemon (SPEC §7, the etherwake/wakeonlan use case):
-//   netwakectl wake MAC [-i IF] [--udp HOST[:PORT]] [--password PW] [--repeat N]
-// -i sends an EtherType 0x0842 frame on IF (to the MAC and broadcast); --udp a datagram;
-// with neither, a UDP datagram to 255.255.255.255:9. `args[0]` is the MAC.
-int cmd_wake_local(const Args& args) {
-    nw::config::WolConf w;
-    std::string err;
-    if (!nw::packet::parse_mac(args[0], &w.mac, &err)) return usage_error("wake: " + err);
-    if (nw::packet::is_multicast(w.mac))
-        return usage_error("wake: " + args[0] + " is a multicast/broadcast MAC, not a machine's address");
-    w.methods = 0;
-    w.repeat = 1;
-    w.interval = std::chrono::milliseconds(100);
-    for (size_t i = 1; i < args.size(); ++i) {
-        const std::string& o = args[i];
-        const bool has_val = i + 1 < args.size();
-        if ((o == "-i" || o == "--interface") && has_val) {
-            w.interface = args[++i];
-            w.methods |= static_cast<uint8_t>(nw::config::WolMethod::Ethernet);
-        } else if (o == "--udp" && has_val) {
-            w.udp_to = args[++i];
-            w.methods |= static_cast<uint8_t>(nw::config::WolMethod::Udp);
-        } else if (o == "--password" && has_val) {
-            if (!nw::packet::parse_password(args[++i], &w.password, &err)) return usage_error("wake: " + err);
-        } else if (o == "--repeat" && has_val) {
-            char* end = nullptr;
-            const long n = std::strtol(args[++i].c_str(), &end, 10);
-            if (*end || n < 1 || n > 100)
-                return usage_error("wake: --repeat \"" + args[i] + "\" is not a count (1-100)");
-            w.repeat = static_cast<uint32_t>(n);
-        } else {
-            return usage_error("wake: unexpected argument \"" + o + "\"" + (has_val ? "" : " (or missing value)"));
-        }
-    }
-    if (w.methods == 0) w.methods = static_cast<uint8_t>(nw::config::WolMethod::Udp);
-    std::string desc;
+// Local Wake-on-LAN without a daemon (SPEC §7, the etherwake/wakeonlan use case); the forms
+// are parsed in wake_args.cc. -i sends an EtherType 0x0842 frame on IF (to the MAC and
+// broadcast); --udp a datagram; with neither, a UDP datagram to 255.255.255.255:9.
+int cmd_wake_local(const nw::tools::WakeArgs& a) {
+    const nw::config::WolConf& w = a.wol;
+    std::string desc, err;
     if (!nw::action::wol_send_once(w, w.repeat, w.interval, &desc, &err)) {
         if (!desc.empty()) std::printf("sent: %s\n", desc.c_str());
-        return fail("wake " + args[0] + ": " + err);
+        return fail("wake " + a.subject + ": " + err);
     }
-    std::printf("magic packet%s for %s sent: %s\n", w.repeat > 1 ? "s" : "", args[0].c_str(), desc.c_str());
+    std::printf("magic packet%s for %s sent: %s\n", w.repeat > 1 ? "s" : "", a.subject.c_str(), desc.c_str());
     return kOk;
 }
 
@@ -231,10 +188,11 @@ int cmd_start(const Ctx& ctx, const Args& a) { return target_call(ctx, ctl::Cmd:
 int cmd_stop(const Ctx& ctx, const Args& a) { return target_call(ctx, ctl::Cmd::Stop, a); }
 
 int cmd_wake(const Ctx& ctx, const Args& a) {
-    if (!a.empty() && (looks_like_mac(a[0]) || a[0].find(':') != std::string::npos)) return cmd_wake_local(a);
-    if (a.size() > 1 && !a[1].empty() && a[1][0] == '-')
-        return usage_error("wake TARGET takes no options (options apply to wake MAC)");
-    return target_call(ctx, ctl::Cmd::Wake, a);
+    nw::tools::WakeArgs w;
+    std::string err;
+    if (!nw::tools::parse_wake_args(a, &w, &err)) return usage_error("wake: " + err);
+    if (w.local) return cmd_wake_local(w);
+    return target_call(ctx, ctl::Cmd::Wake, {w.target});
 }
 
 int cmd_forget(const Ctx& ctx, const Args& a) {
@@ -249,6 +207,7 @@ int cmd_reload(const Ctx& ctx, const Args& a) {
 }
 
 int cmd_help(const Ctx&, const Args&);
+int cmd_register(const Ctx&, const Args& a) { return nw::tools::register_main(a); }
 
 // The dispatch table: add a subcommand by adding a line (and its function above).
 struct Subcommand {
@@ -263,13 +222,15 @@ constexpr Subcommand kCommands[] = {
     {"start", "start TARGET", "start TARGET now, as if traffic had arrived", cmd_start},
     {"stop", "stop TARGET", "stop TARGET now, without waiting for its TTL", cmd_stop},
     {"wake", "wake TARGET", "send TARGET's magic packets (configured wol)", cmd_wake},
-    {"wake-mac", "wake MAC [-i IF] [--udp HOST[:PORT]] [--password PW] [--repeat N]",
-     "send magic packets to MAC without a daemon", nullptr},
+    {"wake-mac", "wake MAC [-i IF] [-b] [--udp HOST[:PORT]] [-p PW] [--repeat N]",
+     "send magic packets to MAC without a daemon (options before or after MAC)", nullptr},
+    {"register", "register SERVER[:PORT] [-i IF] [--ports LIST|auto] [--name NAME] [--dry-run]",
+     "register this machine with a sleep proxy before it sleeps (no daemon here)", cmd_register},
     {"forget", "forget NAME", "drop the registration NAME (sleep proxy)", cmd_forget},
     {"reload", "reload", "reload the configuration file", cmd_reload},
     {"keygen", "keygen FILE", "write a new authenticated-knock key to FILE", cmd_keygen},
     {"knock", "knock HOST[:PORT] TARGET --key-file F", "send one authenticated knock for TARGET", cmd_knock},
-    {"help", "help", "show this help", cmd_help},
+    {"help", "help [COMMAND]", "show this help, or COMMAND's (every COMMAND also takes --help)", cmd_help},
 };
 
 void print_help(FILE* f) {
@@ -285,15 +246,21 @@ void print_help(FILE* f) {
                  "options:\n"
                  "  -s, --socket SOCKET   control socket (default %s, or $NETWAKECTL_SOCKET)\n"
                  "  -h, --help            show this help\n"
-                 "  -V, --version         show the version\n"
+                 "  -V, -v, --version     show the version\n"
                  "\n"
                  "exit status: 0 success, 1 failure (or netwaked not running), 2 usage error\n",
                  kDefaultSocket);
 }
 
 int cmd_help(const Ctx&, const Args& a) {
-    if (!a.empty()) return usage_error("help takes no arguments");
-    print_help(stdout);
+    if (a.size() > 1) return usage_error("help takes at most one COMMAND");
+    if (a.empty()) {
+        print_help(stdout);
+        return kOk;
+    }
+    const char* text = nw::tools::command_usage(a[0]);
+    if (!text) return usage_error("no help for unknown command \"" + a[0] + "\"");
+    std::fputs(text, stdout);
     return kOk;
 }
 
@@ -310,7 +277,7 @@ int main(int argc, char** argv) {
             print_help(stdout);
             return kOk;
         }
-        if (a == "-V" || a == "--version") {
+        if (a == "-V" || a == "-v" || a == "--version") {
             std::printf("netwakectl %s\n", NETWAKED_VERSION);
             return kOk;
         }
@@ -334,7 +301,10 @@ int main(int argc, char** argv) {
 
     const std::string name = argv[i];
     const Args args(argv + i + 1, argv + argc);
-    for (const auto& c : kCommands)
-        if (c.run && name == c.name) return c.run(ctx, args);
+    for (const auto& c : kCommands) {
+        if (!c.run || name != c.name) continue;
+        if (nw::tools::wants_help(args)) return cmd_help(ctx, {name});  // never contacts the daemon
+        return c.run(ctx, args);
+    }
     return usage_error("unknown command \"" + name + "\"");
 }
