@@ -283,6 +283,7 @@ int register_main(const Args& args) {
         const auto connect_by = Clock::now() + std::chrono::milliseconds(left_ms(deadline) / long(cands.size() - k));
         if (!exchange(ai, payload, connect_by, deadline, &answer, &err)) {
             why += "\n  " + where + ": " + err;
+            if (k + 1 < cands.size()) std::fprintf(stderr, "netwakectl register: %s: %s; trying the next address\n", where.c_str(), err.c_str());
             continue;
         }
         why.clear();
