@@ -14,8 +14,8 @@
 #                                               wol, authenticated knock "nas-spa")
 #
 # Part 3 (sleep proxy): proxy, sleeper and client namespaces on a bridge (switch namespace); the
-# sleeper registers Wakupator-style, sleeps (link down), netwaked holds its address, wakes it on a
-# client's SYN to :2222 and releases it when it answers again.
+# sleeper registers with `netwakectl register` (Wakupator's payload), sleeps (link down), netwaked
+# holds its address, wakes it on a client's SYN to :2222 and releases it when it answers again.
 #
 # Each step is a function; STEPS lists them in order (later features add steps, e.g. the sleep
 # proxy). Exit status 0 only if every expected event was seen.
@@ -520,22 +520,12 @@ for t in json.load(sys.stdin).get("targets", []):
 sp_state_is() { [[ $(sp_state) == "$1"* ]]; }
 
 sp_register() {
-    local payload reply
-    payload='{"mac": "'$SL_MAC'", "name": "sleeper", "monitor": [{"ip": "'$SL_IP'", "port": [2222]}]}'
-    step "Sleeper registers itself, Wakupator-style: JSON over TCP to $PX_IP:$REG_PORT"
-    note "$payload"
-    reply=$(ip netns exec "$NS_SL" "$PYTHON" -c '
-import socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-c.sendall(sys.argv[3].encode())
-out = b""
-while True:
-    b = c.recv(4096)
-    if not b: break
-    out += b
-print(repr(out))' "$PX_IP" "$REG_PORT" "$payload") || die "registration failed"
-    note "reply: $reply"
-    [[ $reply == "b'OK.\\x00'" ]] || die "registration answered $reply, expected OK.\\0"
+    local reg=("$NETWAKECTL" register "$PX_IP:$REG_PORT" --name sleeper --ports 2222 --timeout 5s) out
+    step "Sleeper registers itself before it sleeps: netwakectl register $PX_IP:$REG_PORT --name sleeper --ports 2222"
+    out=$(ip netns exec "$NS_SL" "${reg[@]}" --dry-run) || die "netwakectl register --dry-run failed"
+    note "payload (MAC and addresses found on $SL_IF, the interface routing to the proxy): $out"
+    out=$(ip netns exec "$NS_SL" "${reg[@]}" 2>&1) || die "registration failed: $out"
+    note "$out   (exit 0: the proxy answered OK.)"
     wait_for 3 sp_state_is up || die "sleeper not in status: $(sp_state)"
     note "netwakectl status: sleeper $(sp_state)   (awake: it answers the proxy's ARP probes)"
 }
