@@ -163,18 +163,13 @@ bool make_payload(const std::string& ifname, const RegOpts& o, std::string* out,
         const auto l6 = parse_proc_net_tcp(read_text("/proc/net/tcp6"), true);
         ls.insert(ls.end(), l6.begin(), l6.end());
     }
-    std::vector<Monitor> mon;
-    for (const auto& a : addrs) {
-        Monitor m{a, {}};
-        bool given = false;
-        for (const auto& [pa, ps] : o.per_address)
-            if (pa == a) m.ports = ps, given = true;
-        if (!given && o.ports != "auto") parse_port_list(o.ports, &m.ports, err);
-        else if (!given) m.ports = ports_for(a, ls);
-        if (m.ports.empty())
-            return *err = "no listening TCP port on " + a.str() + " (give --ports or --ports-per-address)", false;
-        mon.push_back(std::move(m));
-    }
+    std::vector<uint16_t> ports;
+    if (o.ports != "auto") parse_port_list(o.ports, &ports, err);
+    std::vector<packet::Addr> skipped;
+    const std::vector<Monitor> mon = choose_monitors(addrs, ports, o.per_address, ls, &skipped);
+    for (const auto& a : skipped)
+        std::fprintf(stderr, "netwakectl register: nothing listens on %s (not registered; --ports-per-address adds it)\n", a.str().c_str());
+    if (mon.empty()) return *err = "no listening TCP port on any address of " + ifname + " (give --ports)", false;
     std::string name = o.name;
     if (name.empty()) {
         char h[256] = {};

@@ -47,6 +47,13 @@ struct Monitor {
     packet::Addr ip;
     std::vector<uint16_t> ports;
 };
+// Ports per address: `per_address` first, else `ports` if non-empty, else the listeners (auto).
+// Addresses left without a port are dropped only in auto mode (reported in *skipped); with
+// explicit ports every address is kept.
+std::vector<Monitor> choose_monitors(const std::vector<packet::Addr>& addrs, const std::vector<uint16_t>& ports,
+                                     const std::vector<std::pair<packet::Addr, std::vector<uint16_t>>>& per_address,
+                                     const std::vector<Listener>& listeners, std::vector<packet::Addr>* skipped);
+
 // The SPEC §9 / Wakupator JSON: {"mac": ..., "name": ..., "monitor": [{"ip", "port"}...]}
 // (no "name" when `name` is empty).
 std::string build_payload(const packet::Mac& mac, const std::string& name, const std::vector<Monitor>& mon);

@@ -183,6 +183,25 @@ bool usable_v4(const packet::Addr& a, bool link_local) {
     return true;
 }
 
+std::vector<Monitor> choose_monitors(const std::vector<packet::Addr>& addrs, const std::vector<uint16_t>& ports,
+                                     const std::vector<std::pair<packet::Addr, std::vector<uint16_t>>>& per_address,
+                                     const std::vector<Listener>& listeners, std::vector<packet::Addr>* skipped) {
+    std::vector<Monitor> out;
+    for (const auto& a : addrs) {
+        Monitor m{a, ports};
+        bool given = !ports.empty();
+        for (const auto& [pa, ps] : per_address)
+            if (pa == a) m.ports = ps, given = true;
+        if (!given) m.ports = ports_for(a, listeners);
+        if (m.ports.empty() && !given) {
+            skipped->push_back(a);
+            continue;
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
 std::string build_payload(const packet::Mac& mac, const std::string& name, const std::vector<Monitor>& mon) {
     nlohmann::ordered_json j;
     j["mac"] = packet::mac_str(mac);

@@ -110,3 +110,25 @@ TEST_CASE("register: the payload is Wakupator's format") {
     CHECK(!j.contains("name"));
     CHECK(j["monitor"][0]["port"][0] == 80);
 }
+
+TEST_CASE("register: ports per address") {
+    // listeners: 0.0.0.0:22 (IPv4 only), 10.0.0.5:8080
+    std::vector<Listener> ls{{A("0.0.0.0"), false, 22}, {A("10.0.0.5"), false, 8080}};
+    const std::vector<Addr> addrs{A("10.0.0.5"), A("10.0.0.6"), A("fd00::5")};
+    std::vector<Addr> skipped;
+    auto m = choose_monitors(addrs, {}, {}, ls, &skipped);  // auto
+    REQUIRE(m.size() == 2);
+    CHECK((m[0].ip == A("10.0.0.5") && m[0].ports == std::vector<uint16_t>{22, 8080}));
+    CHECK((m[1].ip == A("10.0.0.6") && m[1].ports == std::vector<uint16_t>{22}));
+    CHECK(skipped == std::vector<Addr>{A("fd00::5")});  // nothing listens on IPv6: left out, not an error
+    skipped.clear();
+    m = choose_monitors(addrs, {}, {{A("fd00::5"), {443}}}, ls, &skipped);
+    REQUIRE(m.size() == 3);
+    CHECK(m[2].ports == std::vector<uint16_t>{443});
+    CHECK(skipped.empty());
+    m = choose_monitors(addrs, {22, 445}, {{A("10.0.0.6"), {80}}}, {}, &skipped);  // explicit: all kept
+    REQUIRE(m.size() == 3);
+    CHECK(m[0].ports == std::vector<uint16_t>{22, 445});
+    CHECK(m[1].ports == std::vector<uint16_t>{80});
+    CHECK(m[2].ports == std::vector<uint16_t>{22, 445});
+}
