@@ -42,13 +42,16 @@ bool scan_args(const Args& args, const std::vector<OptSpec>& specs, Scanned* out
         bool inline_value = false;
         if (a[1] == '-') {
             const size_t eq = a.find('=');
-            spec = find_long(specs, std::string_view(a).substr(2, eq == std::string::npos ? std::string::npos : eq - 2));
+            spec =
+                find_long(specs, std::string_view(a).substr(2, eq == std::string::npos ? std::string::npos : eq - 2));
             if (eq != std::string::npos) value = a.substr(eq + 1), inline_value = true;
         } else {
             spec = find_short(specs, a[1]);
             if (spec && a.size() > 2) {
-                if (!spec->takes_value) spec = nullptr;  // no bundled flags
-                else value = a.substr(2), inline_value = true;
+                if (!spec->takes_value)
+                    spec = nullptr;  // no bundled flags
+                else
+                    value = a.substr(2), inline_value = true;
             }
         }
         if (!spec) {
@@ -86,10 +89,14 @@ bool parse_timeout_ms(std::string_view s, long* ms) {
     if (i == 0) return false;
     const std::string_view unit = s.substr(i);
     long mult;
-    if (unit.empty() || unit == "s") mult = 1000;
-    else if (unit == "ms") mult = 1;
-    else if (unit == "m") mult = 60000;
-    else return false;
+    if (unit.empty() || unit == "s")
+        mult = 1000;
+    else if (unit == "ms")
+        mult = 1;
+    else if (unit == "m")
+        mult = 60000;
+    else
+        return false;
     if (n > 3600000 / mult || n * mult < 1) return false;
     *ms = n * mult;
     return true;

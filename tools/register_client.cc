@@ -63,10 +63,14 @@ bool parse_opts(const Args& args, RegOpts* o, std::string* err) {
     };
     Scanned sc;
     if (!scan_args(args, specs, &sc, err)) return false;
-    if (sc.positional.size() != 1) return *err = sc.positional.empty() ? "needs SERVER[:PORT]" : "takes one SERVER, got \"" + sc.positional[1] + "\" too", false;
+    if (sc.positional.size() != 1)
+        return *err = sc.positional.empty() ? "needs SERVER[:PORT]"
+                                            : "takes one SERVER, got \"" + sc.positional[1] + "\" too",
+               false;
     if (!parse_server(sc.positional[0], &o->host, &o->port, err)) return false;
     for (const auto& [n, v] : sc.opts) {
-        if (n == "interface") o->iface = v;
+        if (n == "interface")
+            o->iface = v;
         else if (n == "ports") {
             std::vector<uint16_t> tmp;
             if (v != "auto" && !parse_port_list(v, &tmp, err)) return *err = "--ports: " + *err, false;
@@ -75,11 +79,13 @@ bool parse_opts(const Args& args, RegOpts* o, std::string* err) {
             const size_t eq = v.find('=');
             packet::Addr a;
             std::vector<uint16_t> ps;
-            if (eq == std::string::npos || !packet::parse_addr(v.substr(0, eq), &a, nullptr) || !parse_port_list(v.substr(eq + 1), &ps, err))
+            if (eq == std::string::npos || !packet::parse_addr(v.substr(0, eq), &a, nullptr) ||
+                !parse_port_list(v.substr(eq + 1), &ps, err))
                 return *err = "--ports-per-address \"" + v + "\": expected ADDR=PORT[,PORT...]", false;
             o->per_address.emplace_back(a, ps);
         } else if (n == "name") {
-            if (!control::valid_registration_name(v)) return *err = "--name \"" + v + "\": want [A-Za-z0-9_.-]{1,64}", false;
+            if (!control::valid_registration_name(v))
+                return *err = "--name \"" + v + "\": want [A-Za-z0-9_.-]{1,64}", false;
             o->name = v;
         } else if (n == "address") {
             packet::Addr a;
@@ -89,17 +95,22 @@ bool parse_opts(const Args& args, RegOpts* o, std::string* err) {
             if (!parse_loose_mac(v, &o->mac, err)) return *err = "--mac: " + *err, false;
             o->have_mac = true;
         } else if (n == "timeout") {
-            if (!parse_timeout_ms(v, &o->timeout_ms)) return *err = "--timeout \"" + v + "\": expected 5s, 500ms or 1m", false;
-        } else if (n == "dry-run") o->dry_run = true;
-        else if (n == "link-local") o->link_local = true;
-        else if (n == "temporary") o->temporary = true;
+            if (!parse_timeout_ms(v, &o->timeout_ms))
+                return *err = "--timeout \"" + v + "\": expected 5s, 500ms or 1m", false;
+        } else if (n == "dry-run")
+            o->dry_run = true;
+        else if (n == "link-local")
+            o->link_local = true;
+        else if (n == "temporary")
+            o->temporary = true;
     }
     return true;
 }
 
 packet::Addr from_sockaddr(const sockaddr* sa) {
     if (sa->sa_family == AF_INET)
-        return packet::Addr::v4_bytes(reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr));
+        return packet::Addr::v4_bytes(
+            reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr));
     return packet::Addr::v6_bytes(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr.s6_addr);
 }
 
@@ -108,7 +119,8 @@ bool route_interface(const sockaddr* dst, socklen_t len, std::string* ifname, st
     sys::unique_fd fd(::socket(dst->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_storage src{};
     socklen_t sl = sizeof src;
-    if (!fd || ::connect(fd.get(), dst, len) != 0 || ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&src), &sl) != 0)
+    if (!fd || ::connect(fd.get(), dst, len) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&src), &sl) != 0)
         return *err = std::string("no route: ") + std::strerror(errno), false;
     const packet::Addr me = from_sockaddr(reinterpret_cast<sockaddr*>(&src));
     ifaddrs* ifa = nullptr;
@@ -125,7 +137,8 @@ bool route_interface(const sockaddr* dst, socklen_t len, std::string* ifname, st
 }
 
 // MAC and usable addresses of `ifname`.
-bool discover(const std::string& ifname, const RegOpts& o, packet::Mac* mac, std::vector<packet::Addr>* addrs, std::string* err) {
+bool discover(const std::string& ifname, const RegOpts& o, packet::Mac* mac, std::vector<packet::Addr>* addrs,
+              std::string* err) {
     ifaddrs* ifa = nullptr;
     if (::getifaddrs(&ifa) != 0) return *err = std::string("getifaddrs: ") + std::strerror(errno), false;
     bool have_mac = false;
@@ -168,7 +181,9 @@ bool make_payload(const std::string& ifname, const RegOpts& o, std::string* out,
     std::vector<packet::Addr> skipped;
     const std::vector<Monitor> mon = choose_monitors(addrs, ports, o.per_address, ls, &skipped);
     for (const auto& a : skipped)
-        std::fprintf(stderr, "netwakectl register: nothing listens on %s (not registered; --ports-per-address adds it)\n", a.str().c_str());
+        std::fprintf(stderr,
+                     "netwakectl register: nothing listens on %s (not registered; --ports-per-address adds it)\n",
+                     a.str().c_str());
     if (mon.empty()) return *err = "no listening TCP port on any address of " + ifname + " (give --ports)", false;
     std::string name = o.name;
     if (name.empty()) {
@@ -201,7 +216,8 @@ bool exchange(const addrinfo* ai, const std::string& payload, Clock::time_point 
         p = {fd.get(), POLLOUT, 0};
         if (::poll(&p, 1, int(left_ms(deadline))) <= 0) return *err = "timed out sending", false;
         const ssize_t n = ::send(fd.get(), payload.data() + off, payload.size() - off, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EINTR) return *err = std::string("send: ") + std::strerror(errno), false;
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return *err = std::string("send: ") + std::strerror(errno), false;
         if (n > 0) off += size_t(n);
     }
     answer->clear();
@@ -230,8 +246,9 @@ std::string shown_answer(std::string a) {
 
 std::string addr_text(const addrinfo* ai) {
     char h[INET6_ADDRSTRLEN] = "?";
-    const void* src = ai->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr)
-                                               : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(ai->ai_addr)->sin6_addr);
+    const void* src = ai->ai_family == AF_INET
+                          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr)
+                          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(ai->ai_addr)->sin6_addr);
     ::inet_ntop(ai->ai_family, src, h, sizeof h);
     return ai->ai_family == AF_INET6 ? "[" + std::string(h) + "]" : std::string(h);
 }
@@ -278,7 +295,9 @@ int register_main(const Args& args) {
         const auto connect_by = Clock::now() + std::chrono::milliseconds(left_ms(deadline) / long(cands.size() - k));
         if (!exchange(ai, payload, connect_by, deadline, &answer, &err)) {
             why += "\n  " + where + ": " + err;
-            if (k + 1 < cands.size()) std::fprintf(stderr, "netwakectl register: %s: %s; trying the next address\n", where.c_str(), err.c_str());
+            if (k + 1 < cands.size())
+                std::fprintf(stderr, "netwakectl register: %s: %s; trying the next address\n", where.c_str(),
+                             err.c_str());
             continue;
         }
         why.clear();

@@ -77,7 +77,8 @@ bool parse_server(std::string_view s, std::string* host, uint16_t* port, std::st
         if (p.empty()) return *err = "SERVER \"" + std::string(s) + "\": empty PORT", false;
     }
     if (h.empty()) return *err = "SERVER \"" + std::string(s) + "\": empty host", false;
-    if (!p.empty() && !parse_u16(p, port)) return *err = "SERVER \"" + std::string(s) + "\": \"" + std::string(p) + "\" is not a port (1-65535)", false;
+    if (!p.empty() && !parse_u16(p, port))
+        return *err = "SERVER \"" + std::string(s) + "\": \"" + std::string(p) + "\" is not a port (1-65535)", false;
     *host = std::string(h);
     return true;
 }

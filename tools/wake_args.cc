@@ -52,7 +52,8 @@ bool dotted_quad(std::string_view s, std::vector<uint8_t>* out) {
     for (int part = 0; part < 4; ++part) {
         if (part > 0 && (i >= s.size() || s[i++] != '.')) return false;
         unsigned val = 0, digits = 0;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 3) val = val * 10 + unsigned(s[i++] - '0'), ++digits;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 3)
+            val = val * 10 + unsigned(s[i++] - '0'), ++digits;
         if (digits == 0 || val > 255) return false;
         v.push_back(static_cast<uint8_t>(val));
     }
@@ -92,13 +93,14 @@ bool parse_secureon(std::string_view s, std::vector<uint8_t>* out, std::string* 
 
 bool parse_wake_args(const Args& args, WakeArgs* out, std::string* err) {
     static const std::vector<OptSpec> specs = {
-        {'i', "interface", true}, {0, "udp", true},      {'p', "password", true},
+        {'i', "interface", true}, {0, "udp", true},          {'p', "password", true},
         {0, "repeat", true},      {'b', "broadcast", false}, {0, "unicast", false},
     };
     Scanned sc;
     if (!scan_args(args, specs, &sc, err)) return false;
     if (sc.positional.size() != 1) {
-        *err = sc.positional.empty() ? "wake needs a TARGET or a MAC" : "wake takes one TARGET or MAC, got \"" + sc.positional[1] + "\" too";
+        *err = sc.positional.empty() ? "wake needs a TARGET or a MAC"
+                                     : "wake takes one TARGET or MAC, got \"" + sc.positional[1] + "\" too";
         return false;
     }
     *out = WakeArgs{};
