@@ -56,26 +56,27 @@ while off + 16 <= len(d):
         print('udp %s:%d %s' % ('.'.join(map(str, f[30:34])), struct.unpack('!H', u[2:4])[0], u[8:].hex()))
 PY
 }
-nframes_ge() { (($(frames "$1" | wc -l) >= $2)); }
-# run_pair NAME 'NETWAKECTL ARGS' 'REFERENCE COMMANDS' WANT_FRAMES: capture both, compare halves.
+nframes_ge() { (($(frames "$CAP" | wc -l) >= $1)); }
+# run_pair NAME 'NETWAKECTL ARGS' 'REFERENCE COMMANDS' N: netwakectl's N frames, then the
+# reference's N frames (one capture for the whole run), compared one by one.
+CAP=$NW_TMP/cap.pcap
+SEEN=0
+capture_start "$NS_R" "$R_IF" "ether proto 0x0842 or udp" "$CAP"
 run_pair() {
-    local name=$1 ours=$2 ref=$3 n=$4 cap=$NW_TMP/cap.$RANDOM.pcap out
-    capture_start "$NS_R" "$R_IF" "ether proto 0x0842 or udp" "$cap"
+    local name=$1 ours=$2 ref=$3 n=$4 out i
     # shellcheck disable=SC2086
-    out=$(ip netns exec "$NS_S" "$CTL" wake $ours 2>&1) || { capture_stop; fail "$name: netwakectl wake $ours: $out"; }
-    wait_for 3 nframes_ge "$cap" "$n" || { capture_stop; fail "$name: netwakectl sent $(frames "$cap" | wc -l) frame(s), expected $n"; }
-    ip netns exec "$NS_S" bash -c "$ref" >/dev/null 2>&1 || { capture_stop; fail "$name: reference '$ref' failed"; }
-    wait_for 3 nframes_ge "$cap" $((2 * n)) || { capture_stop; fail "$name: reference sent too few frames"; }
-    capture_stop
-    mapfile -t F < <(frames "$cap")
-    [[ -n ${NW_DEBUG:-} ]] && { tcpdump -r "$cap" -nn -e 2>/dev/null; printf "%s\n" "${F[@]}"; }
+    out=$(ip netns exec "$NS_S" "$CTL" wake $ours 2>&1) || fail "$name: netwakectl wake $ours: $out"
+    wait_for 3 nframes_ge $((SEEN + n)) || fail "$name: netwakectl sent $(($(frames "$CAP" | wc -l) - SEEN)) frame(s), expected $n"
+    ip netns exec "$NS_S" bash -c "$ref" >/dev/null 2>&1 || fail "$name: reference '$ref' failed"
+    wait_for 3 nframes_ge $((SEEN + 2 * n)) || fail "$name: the reference sent too few frames"
+    mapfile -t F < <(frames "$CAP" | tail -n +$((SEEN + 1)))
     ((${#F[@]} == 2 * n)) || fail "$name: ${#F[@]} frames captured, expected $((2 * n))"
-    local i
     for ((i = 0; i < n; i++)); do
         [[ ${F[i]} == "${F[i + n]}" ]] || fail "$name: frame $((i + 1)) differs
   netwakectl wake $ours: ${F[i]}
   $ref: ${F[i + n]}"
     done
+    SEEN=$((SEEN + 2 * n))
     printf '  ok  %-58s == %s\n' "wake $ours" "$ref"
 }
 
