@@ -232,13 +232,17 @@ ObjectScanner::Result ObjectScanner::feed(std::string_view buf) {
     return Result::Incomplete;
 }
 
+bool peer_allowed(const std::vector<config::Cidr>& allow, const packet::Addr& peer) {
+    bool allowed = false;
+    for (const auto& c : allow)
+        if (packet::cidr_contains(c.addr, c.prefix_len, peer)) allowed = !c.negate;
+    return allowed;
+}
+
 bool validate_registration(const Registration& r, const packet::Addr& peer, const RegisterEnv& env,
                            std::string* err) {
     const config::RegisterConf& rc = *env.conf;
-    bool allowed = false;
-    for (const auto& c : rc.allow)
-        if (packet::cidr_contains(c.addr, c.prefix_len, peer)) allowed = !c.negate;
-    if (!allowed) {
+    if (!peer_allowed(rc.allow, peer)) {
         *err = "peer " + peer.str() + " may not register (not in register.allow)";
         return false;
     }

@@ -54,6 +54,7 @@ bool ProxyService::open_register(const config::Config& cfg, std::string* err) {
     if (reg_ && reg_->is_open() && reg_->listen_address() == cfg.reg->listen) return true;
     reg_ = std::make_unique<control::RegisterServer>(loop_);
     reg_->set_handler([this](const control::Registration& r, const packet::Addr& peer) { return on_register(r, peer); });
+    reg_->set_admit([this](const packet::Addr& peer) { return cfg_->reg && control::peer_allowed(cfg_->reg->allow, peer); });
     if (!reg_->open(cfg.reg->listen, err)) return false;
     log::info("register: listening on {}", cfg.reg->listen);
     return true;
@@ -169,7 +170,7 @@ void ProxyService::fill_status(control::Status* st) const {
     if (io_) st->counters.truncated += io_->stats().truncated;
     if (reg_) {
         const auto& r = reg_->stats();
-        st->counters.rejected += r.invalid + r.refused + r.too_large + r.timeouts + r.busy;
+        st->counters.rejected += r.invalid + r.refused + r.too_large + r.timeouts + r.busy + r.denied + r.evicted;
     }
 }
 
