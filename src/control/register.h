@@ -33,11 +33,19 @@ struct RegMonitor {
 
 struct Registration {
     packet::Mac mac{};
-    std::string name;             // default: the MAC as "aa:bb:cc:dd:ee:ff"
+    std::string name;             // [A-Za-z0-9_.-]{1,64}; default: the MAC as "aa-bb-cc-dd-ee-ff"
     std::vector<RegMonitor> monitor;
 };
 
+// Whether `s` may name a registration: a valid target name (protocol.h) that does not start
+// with '-' or '.' (an option to a hook, ".."). Names reach root-run hooks as an argument.
+bool safe_registration_name(std::string_view s);
+// The name of a registration that gives none: its MAC with dashes ("d8-cb-8a-39-be-a1"), which
+// fits the target-name charset (hooks get the name as an argument and in NETWAKED_TARGET).
+std::string name_from_mac(const packet::Mac& mac);
+
 // Parses one payload: {"mac": ..., "name": ..., "monitor": [{"ip": ..., "port": [...]}]}.
+// `name` must be a valid target name (valid_target_name, protocol.h).
 // Unknown keys are ignored (newer clients). On error returns false with a one-line message
 // naming the field: `monitor[1].port[0]: 70000 is not a port (1-65535)`. Pure.
 bool parse_registration(std::string_view text, Registration* out, std::string* err);

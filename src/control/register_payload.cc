@@ -144,6 +144,14 @@ bool parse_monitor(const json& m, size_t i, Registration* r, std::string* err) {
 
 }  // namespace
 
+bool safe_registration_name(std::string_view s) { return valid_target_name(s) && s[0] != '-' && s[0] != '.'; }
+
+std::string name_from_mac(const packet::Mac& mac) {
+    std::string s = packet::mac_str(mac);
+    std::replace(s.begin(), s.end(), ':', '-');
+    return s;
+}
+
 bool parse_registration(std::string_view text, Registration* out, std::string* err) {
     if (text.size() > kRegisterMaxPayload) {
         *err = fmt::format("payload too large ({} bytes, at most {})", text.size(), kRegisterMaxPayload);
@@ -181,10 +189,11 @@ bool parse_registration(std::string_view text, Registration* out, std::string* e
         *err = "mac: " + packet::mac_str(r.mac) + " is not a unicast MAC address";
         return false;
     }
-    r.name = packet::mac_str(r.mac);
+    r.name = name_from_mac(r.mac);
     if (auto name = j.find("name"); name != j.end() && !name->is_null()) {
-        if (!name->is_string() || !valid_registration_name(name->get<std::string>())) {
-            *err = "name: expected 1-64 characters without control characters, got " + shown_json(*name);
+        if (!name->is_string() || !safe_registration_name(name->get_ref<const std::string&>())) {
+            *err = "name: expected 1-64 characters from A-Z a-z 0-9 _ . -, not starting with - or . "
+                   "(it names a target), got " + shown_json(*name);
             return false;
         }
         r.name = name->get<std::string>();

@@ -60,7 +60,16 @@ bool ProxyService::open_register(const config::Config& cfg, std::string* err) {
     return true;
 }
 
-void ProxyService::remember(const state::PersistedState& ps) { saved_ = load_proxy(ps); }
+void ProxyService::remember(const state::PersistedState& ps) {
+    saved_ = load_proxy(ps);
+    for (auto& m : saved_)  // a state file from before names were restricted (SPEC §9)
+        if (m.spec.registered && !control::safe_registration_name(m.spec.name)) {
+            std::string safe = control::name_from_mac(m.spec.mac);
+            log::warn("state file: registration \"{}\" renamed {} (names are [A-Za-z0-9_.-], hooks get them)",
+                      m.spec.name, safe);
+            m.spec.name = std::move(safe);
+        }
+}
 
 void ProxyService::start(const config::Config& cfg, core::HookSpawner* hooks, core::WolSender* wol,
                          std::function<void()> on_state_changed, std::function<void()> on_deadline_change) {

@@ -37,7 +37,13 @@ TEST_CASE("register parse: the Wakupator payload") {
     CHECK(r.monitor[1].ports == std::vector<uint16_t>{22, 25565});  // sorted, duplicates dropped
     REQUIRE(parse_registration(R"({"mac":"D8-CB-8A-39-BE-A1","monitor":[{"ip":"10.0.0.5","port":[1,65535]}],"x":1})",
                                &r, &err));
-    CHECK(r.name == "d8:cb:8a:39:be:a1");  // default name: the MAC; unknown keys are ignored
+    CHECK(r.name == "d8-cb-8a-39-be-a1");  // default name: the MAC (with dashes); unknown keys are ignored
+    REQUIRE(parse_registration(R"({"mac":"d8:cb:8a:39:be:a1","name":null,"monitor":[{"ip":"10.0.0.5","port":[1]}]})",
+                               &r, &err));
+    CHECK(r.name == "d8-cb-8a-39-be-a1");
+    REQUIRE(parse_registration(R"({"mac":"d8:cb:8a:39:be:a1","name":"desk-1.lan_2","monitor":[{"ip":"10.0.0.5","port":[1]}]})",
+                               &r, &err));
+    CHECK(r.name == "desk-1.lan_2");
 }
 
 TEST_CASE("register parse: every bad input is refused with the field named") {
@@ -56,6 +62,14 @@ TEST_CASE("register parse: every bad input is refused with the field named") {
     CHECK(err_of(m + R"("name":""})").rfind("name: expected 1-64 characters", 0) == 0);
     CHECK(err_of(m + R"("name":"a\u0001b"})").rfind("name: expected 1-64 characters", 0) == 0);
     CHECK(err_of(m + R"("name":")" + std::string(65, 'x') + "\"}").rfind("name: expected 1-64", 0) == 0);
+    // Names reach root-run hooks as argv[2] and NETWAKED_TARGET: only the target-name charset.
+    for (const char* bad : {"../../x", "$(reboot)", "--help", "-x", "..", ".hidden", "a b", "x;y", "Tartiflette\u00e9",
+                            "/etc/passwd", "a\\nb", "`id`", "*"})
+        CHECK_MESSAGE(err_of(m + R"("name":")" + bad + R"("})") ==
+                          std::string("name: expected 1-64 characters from A-Z a-z 0-9 _ . -, not starting with - or . "
+                                      "(it names a target), got \"") + bad + "\"",
+                      bad);
+    CHECK(err_of(m + R"("name":5})").rfind("name: expected 1-64 characters", 0) == 0);
     CHECK(err_of(m + "\"name\":\"\xff\"}").rfind("invalid JSON: ", 0) == 0);  // not UTF-8
     CHECK(err_of(m + R"("name":"pc"})") == "monitor: missing");
     CHECK(err_of(m + R"("monitor":[]})") == "monitor: expected a non-empty list, got []");
