@@ -28,7 +28,7 @@ inline constexpr int kRegisterMaxDepth = 8;               // JSON nesting (the p
 
 struct RegMonitor {
     packet::Addr ip{};
-    std::vector<uint16_t> ports;  // sorted, unique, non-empty
+    std::vector<uint16_t> ports;  // sorted, unique; empty ("port": []): held, but nothing wakes it
 };
 
 struct Registration {
@@ -154,7 +154,7 @@ class RegisterServer {
     bool make_room(const packet::Addr& key);
     void on_client(uint64_t id, uint32_t events);
     void read_some(Client& c);
-    void answer(Client& c, std::string text);
+    void answer(Client& c, std::string text, bool ok = false);
     void flush(Client& c);
     void drain(Client& c);
     void drop(uint64_t id);

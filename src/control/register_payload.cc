@@ -78,10 +78,6 @@ bool parse_ports(const json& v, const std::string& where, std::vector<uint16_t>*
         *err = where + ": expected a list of ports, got " + shown_json(v);
         return false;
     }
-    if (v.empty()) {
-        *err = where + ": at least one port is needed";
-        return false;
-    }
     if (v.size() > kRegisterMaxPorts) {
         *err = fmt::format("{}: {} ports (at most {})", where, v.size(), kRegisterMaxPorts);
         return false;

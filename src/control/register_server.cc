@@ -1,6 +1,6 @@
 // control/register_server.cc — RegisterServer, the non-blocking TCP server of SPEC §9 on the
 // core loop: read until the JSON object is complete (ObjectScanner), hand the parsed
-// registration to the daemon, answer "OK.\0" or one line, half-close, drain, close. Peers
+// registration to the daemon, answer "OK.\0" or one line + NUL, half-close, drain, close. Peers
 // outside register.allow are closed at accept; slots are bounded per peer and in all, and the
 // oldest unfinished connection makes room; a minimum byte rate and a total deadline apply.
 #include "control/register.h"
@@ -38,11 +38,11 @@ packet::Addr peer_key(const packet::Addr& a) {
     return k;
 }
 
-// The text of a refusal as sent: one line.
+// The text of a refusal as sent: one line and a NUL byte, as Wakupator ends its answers.
 std::string refusal_text(std::string text) {
     for (char& ch : text)
-        if (ch == '\n' || ch == '\r') ch = ' ';
-    return text + '\n';
+        if (ch == '\n' || ch == '\r' || ch == '\0') ch = ' ';
+    return text + '\0';
 }
 
 // Tells a connection that gets no slot why, without waiting for anything; the caller closes it.
@@ -204,14 +204,14 @@ void RegisterServer::read_some(Client& c) {
         err = handler_ ? handler_(reg, c.peer) : "registration is not available";
         if (err.empty()) ++stats_.registered;
         else ++stats_.refused;
-        answer(c, err.empty() ? std::string(kOk, sizeof kOk) : err);
+        answer(c, err.empty() ? std::string(kOk, sizeof kOk) : err, err.empty());
         return;
     }
 }
 
-// Queues the answer ("OK.\0" or one line) and switches to writing.
-void RegisterServer::answer(Client& c, std::string text) {
-    if (text.empty() || text.back() != '\0') text = refusal_text(std::move(text));
+// Queues the answer ("OK.\0" or a refusal: one line and a NUL) and switches to writing.
+void RegisterServer::answer(Client& c, std::string text, bool ok) {
+    if (!ok) text = refusal_text(std::move(text));
     c.out = std::move(text);
     c.out_off = 0;
     c.phase = Phase::Writing;

@@ -125,6 +125,7 @@ std::string ProxyService::on_register(const control::Registration& r, const pack
         ProxyAddr a;
         a.addr = m.ip;
         for (uint16_t p : m.ports) a.ports.push_back({p, p, false});
+        if (m.ports.empty()) a.ports = kNoPortWakes;  // "port": [] — held, nothing wakes it
         addrs.push_back(std::move(a));
     }
     MachineSpec spec = spec_for_registration(*cfg_->reg, r.name, r.mac, std::move(addrs), clock_.wall_s() * 1000);

@@ -22,6 +22,9 @@ using namespace nw;
 
 namespace {
 
+// A refusal as sent: one line and a NUL byte (SPEC §9, as Wakupator).
+std::string nul(const std::string& line) { return line + '\0'; }
+
 const char* kPayload = R"({"mac": "d8:cb:8a:39:be:a1", "name": "pc", "monitor": [{"ip": "10.0.0.5", "port": [22]}]})";
 
 int free_port() {
@@ -118,11 +121,11 @@ TEST_CASE("register server: a payload in two segments gets OK.\\0") {
     CHECK(rig.srv.stats().registered == 1);
 }
 
-TEST_CASE("register server: errors are one line; the handler's refusal too") {
+TEST_CASE("register server: errors are one line and a NUL byte; the handler's refusal too") {
     Rig rig;
     int c = rig.connect_client();
     ::send(c, "{}", 2, 0);
-    CHECK(rig.answer(c) == "mac: missing\n");
+    CHECK(rig.answer(c) == nul("mac: missing"));
     ::close(c);
     c = rig.connect_client();
     ::send(c, "hello\n", 6, 0);
@@ -131,12 +134,12 @@ TEST_CASE("register server: errors are one line; the handler's refusal too") {
     c = rig.connect_client();
     const std::string r = R"({"mac":"d8:cb:8a:39:be:a1","name":"refuse-me","monitor":[{"ip":"10.0.0.5","port":[22]}]})";
     ::send(c, r.data(), r.size(), 0);
-    CHECK(rig.answer(c) == "name: refused by the test\n");
+    CHECK(rig.answer(c) == nul("name: refused by the test"));
     ::close(c);
     c = rig.connect_client();
     ::send(c, "{\"mac\":", 7, 0);
     ::shutdown(c, SHUT_WR);
-    CHECK(rig.answer(c) == "incomplete JSON object\n");
+    CHECK(rig.answer(c) == nul("incomplete JSON object"));
     ::close(c);
 }
 
@@ -173,7 +176,7 @@ TEST_CASE("register server: payloads over 64 KiB are refused, and the answer sti
         if (r > 0) got.append(b, size_t(r));
     }
     got += rig.answer(c);
-    CHECK(got == "payload too large (more than 65536 bytes)\n");
+    CHECK(got == nul("payload too large (more than 65536 bytes)"));
     CHECK(rig.srv.stats().too_large == 1);
     ::close(c);
 }
