@@ -1,6 +1,6 @@
 // tests/unit/register_server.cc — RegisterServer on a real sys::Loop over loopback TCP:
-// payloads in several segments, errors, silent peers that never delay others, payloads over the
-// limit, connection limits, and connect-and-close storms that leave no descriptor behind.
+// payloads in several segments, errors (one line + NUL), silent and dribbling peers, peers outside
+// allow, payloads over the limit, eviction at the bounds, storms that leave no descriptor behind.
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
