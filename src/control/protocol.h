@@ -35,8 +35,8 @@ std::string_view cmd_name(Cmd c);
 
 // A target name: [A-Za-z0-9_.-]{1,64} (SPEC §3).
 bool valid_target_name(std::string_view s);
-// A registration name (SPEC §9: any string, default the MAC): 1–64 bytes, no control
-// characters (< 0x20, 0x7f). UTF-8 validity is checked by the JSON parser.
+// What `forget` accepts as a registration name: 1–64 bytes, no control characters (< 0x20,
+// 0x7f). New registrations are held to the stricter safe_registration_name() (register.h).
 bool valid_registration_name(std::string_view s);
 
 // Parses and validates one request line. On failure returns false and sets *err to a

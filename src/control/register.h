@@ -28,16 +28,24 @@ inline constexpr int kRegisterMaxDepth = 8;               // JSON nesting (the p
 
 struct RegMonitor {
     packet::Addr ip{};
-    std::vector<uint16_t> ports;  // sorted, unique, non-empty
+    std::vector<uint16_t> ports;  // sorted, unique; empty ("port": []): held, but nothing wakes it
 };
 
 struct Registration {
     packet::Mac mac{};
-    std::string name;             // default: the MAC as "aa:bb:cc:dd:ee:ff"
+    std::string name;             // [A-Za-z0-9_.-]{1,64}; default: the MAC as "aa-bb-cc-dd-ee-ff"
     std::vector<RegMonitor> monitor;
 };
 
+// Whether `s` may name a registration: a valid target name (protocol.h) that does not start
+// with '-' or '.' (an option to a hook, ".."). Names reach root-run hooks as an argument.
+bool safe_registration_name(std::string_view s);
+// The name of a registration that gives none: its MAC with dashes ("d8-cb-8a-39-be-a1"), which
+// fits the target-name charset (hooks get the name as an argument and in NETWAKED_TARGET).
+std::string name_from_mac(const packet::Mac& mac);
+
 // Parses one payload: {"mac": ..., "name": ..., "monitor": [{"ip": ..., "port": [...]}]}.
+// `name` must be a valid target name (valid_target_name, protocol.h).
 // Unknown keys are ignored (newer clients). On error returns false with a one-line message
 // naming the field: `monitor[1].port[0]: 70000 is not a port (1-65535)`. Pure.
 bool parse_registration(std::string_view text, Registration* out, std::string* err);
@@ -64,6 +72,9 @@ struct RegisterEnv {
     std::function<bool(const std::string& ifname, const packet::Addr& ip, packet::Mac* mac, std::string* err)> neighbor;
 };
 
+// Whether `peer` is inside `allow` (the last matching entry decides; "!" entries exclude).
+bool peer_allowed(const std::vector<config::Cidr>& allow, const packet::Addr& peer);
+
 // The host-side checks of SPEC §9: the peer is inside register.allow; unless any_mac, `mac` is
 // the peer's own (neighbor table); every address is on-link on register.interface, is not the
 // host's own, and is not a network or broadcast address there. One-line message on refusal.
@@ -74,12 +85,21 @@ class RegisterServer {
    public:
     // Decides on a parsed registration from `peer`: returns "" if accepted, else the refusal.
     using Handler = std::function<std::string(const Registration& r, const packet::Addr& peer)>;
+    // Decides at accept whether `peer` may register at all (register.allow): if not, the
+    // connection is closed at once and takes no slot. Unset: everyone may.
+    using Admit = std::function<bool(const packet::Addr& peer)>;
 
+    // Slots are bounded in all and per peer (an IPv4 address, or an IPv6 /64: one host can
+    // use many addresses of its /64). At either bound the oldest unfinished connection in
+    // that scope makes room, so slow peers cannot keep a fresh, fast one out. A connection
+    // must send `min_rate` bytes a second on average after `grace_ns` (a silent peer is
+    // closed after grace_ns, a dribbling one soon after) and finish within total_timeout_ns.
     struct Options {
-        size_t max_clients = 64;                      // more are told "busy" and closed
-        size_t max_per_peer = 8;                      // connections at once from one address
-        int64_t idle_timeout_ns = 5'000'000'000;      // peer silent this long: closed
-        int64_t total_timeout_ns = 30'000'000'000;    // no complete payload after this: closed
+        size_t max_clients = 64;
+        size_t max_per_peer = 8;
+        int64_t grace_ns = 5'000'000'000;             // silent this long from connect: closed
+        uint64_t min_rate = 128;                      // bytes/s owed after the grace period
+        int64_t total_timeout_ns = 10'000'000'000;    // no complete payload after this: closed
         int64_t linger_ns = 1'000'000'000;            // writing the answer / draining after it
     };
 
@@ -90,6 +110,7 @@ class RegisterServer {
     RegisterServer& operator=(const RegisterServer&) = delete;
 
     void set_handler(Handler h) { handler_ = std::move(h); }
+    void set_admit(Admit a) { admit_ = std::move(a); }
     // Called when next_deadline_ns() may have moved earlier (a client connected).
     std::function<void()> on_deadline_change;
 
@@ -107,6 +128,8 @@ class RegisterServer {
     struct Stats {
         uint64_t accepted = 0, registered = 0, refused = 0, invalid = 0, too_large = 0;
         uint64_t timeouts = 0, busy = 0, accept_errors = 0;
+        uint64_t denied = 0;   // peers outside register.allow, closed at accept
+        uint64_t evicted = 0;  // unfinished connections closed to make room for a new one
     };
     const Stats& stats() const { return stats_; }
     static int64_t mono_now_ns();
@@ -117,17 +140,21 @@ class RegisterServer {
         uint64_t id = 0;
         sys::unique_fd fd;
         packet::Addr peer{};
+        packet::Addr key{};       // what max_per_peer counts: the address, or its /64
         std::string in;
         ObjectScanner scan;
         std::string out;
         size_t out_off = 0;
         Phase phase = Phase::Reading;
-        int64_t idle_deadline_ns = 0, hard_deadline_ns = 0;
+        int64_t start_ns = 0, hard_deadline_ns = 0;
     };
     void on_listen();
+    // Finds room for a new connection from `key`: true if there is (possibly after evicting
+    // the oldest unfinished connection of that peer, or of all).
+    bool make_room(const packet::Addr& key);
     void on_client(uint64_t id, uint32_t events);
     void read_some(Client& c);
-    void answer(Client& c, std::string text);
+    void answer(Client& c, std::string text, bool ok = false);
     void flush(Client& c);
     void drain(Client& c);
     void drop(uint64_t id);
@@ -136,6 +163,7 @@ class RegisterServer {
     sys::Loop& loop_;
     Options opt_;
     Handler handler_;
+    Admit admit_;
     sys::unique_fd listen_fd_;
     std::string listen_;
     bool paused_ = false;

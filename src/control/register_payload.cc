@@ -78,10 +78,6 @@ bool parse_ports(const json& v, const std::string& where, std::vector<uint16_t>*
         *err = where + ": expected a list of ports, got " + shown_json(v);
         return false;
     }
-    if (v.empty()) {
-        *err = where + ": at least one port is needed";
-        return false;
-    }
     if (v.size() > kRegisterMaxPorts) {
         *err = fmt::format("{}: {} ports (at most {})", where, v.size(), kRegisterMaxPorts);
         return false;
@@ -144,6 +140,14 @@ bool parse_monitor(const json& m, size_t i, Registration* r, std::string* err) {
 
 }  // namespace
 
+bool safe_registration_name(std::string_view s) { return valid_target_name(s) && s[0] != '-' && s[0] != '.'; }
+
+std::string name_from_mac(const packet::Mac& mac) {
+    std::string s = packet::mac_str(mac);
+    std::replace(s.begin(), s.end(), ':', '-');
+    return s;
+}
+
 bool parse_registration(std::string_view text, Registration* out, std::string* err) {
     if (text.size() > kRegisterMaxPayload) {
         *err = fmt::format("payload too large ({} bytes, at most {})", text.size(), kRegisterMaxPayload);
@@ -181,10 +185,11 @@ bool parse_registration(std::string_view text, Registration* out, std::string* e
         *err = "mac: " + packet::mac_str(r.mac) + " is not a unicast MAC address";
         return false;
     }
-    r.name = packet::mac_str(r.mac);
+    r.name = name_from_mac(r.mac);
     if (auto name = j.find("name"); name != j.end() && !name->is_null()) {
-        if (!name->is_string() || !valid_registration_name(name->get<std::string>())) {
-            *err = "name: expected 1-64 characters without control characters, got " + shown_json(*name);
+        if (!name->is_string() || !safe_registration_name(name->get_ref<const std::string&>())) {
+            *err = "name: expected 1-64 characters from A-Z a-z 0-9 _ . -, not starting with - or . "
+                   "(it names a target), got " + shown_json(*name);
             return false;
         }
         r.name = name->get<std::string>();
@@ -232,13 +237,17 @@ ObjectScanner::Result ObjectScanner::feed(std::string_view buf) {
     return Result::Incomplete;
 }
 
+bool peer_allowed(const std::vector<config::Cidr>& allow, const packet::Addr& peer) {
+    bool allowed = false;
+    for (const auto& c : allow)
+        if (packet::cidr_contains(c.addr, c.prefix_len, peer)) allowed = !c.negate;
+    return allowed;
+}
+
 bool validate_registration(const Registration& r, const packet::Addr& peer, const RegisterEnv& env,
                            std::string* err) {
     const config::RegisterConf& rc = *env.conf;
-    bool allowed = false;
-    for (const auto& c : rc.allow)
-        if (packet::cidr_contains(c.addr, c.prefix_len, peer)) allowed = !c.negate;
-    if (!allowed) {
+    if (!peer_allowed(rc.allow, peer)) {
         *err = "peer " + peer.str() + " may not register (not in register.allow)";
         return false;
     }

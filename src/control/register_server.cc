@@ -1,7 +1,8 @@
 // control/register_server.cc — RegisterServer, the non-blocking TCP server of SPEC §9 on the
 // core loop: read until the JSON object is complete (ObjectScanner), hand the parsed
-// registration to the daemon, answer "OK.\0" or one line, half-close, drain, close. Bounded
-// clients per peer and in all; a deadline per connection.
+// registration to the daemon, answer "OK.\0" or one line + NUL, half-close, drain, close. Peers
+// outside register.allow are closed at accept; slots are bounded per peer and in all, and the
+// oldest unfinished connection makes room; a minimum byte rate and a total deadline apply.
 #include "control/register.h"
 
 #include <arpa/inet.h>
@@ -27,6 +28,28 @@ namespace nw::control {
 namespace {
 constexpr int64_t kAcceptPauseNs = 100'000'000;  // after EMFILE/ENFILE
 constexpr const char kOk[] = "OK.";               // + its NUL byte (Wakupator's answer)
+
+// What max_per_peer counts: an IPv4 address, or the /64 of an IPv6 one (SLAAC and privacy
+// addresses give one host as many addresses of its /64 as it likes).
+packet::Addr peer_key(const packet::Addr& a) {
+    if (a.is_v4()) return a;
+    packet::Addr k = a;
+    std::fill(k.b.begin() + 8, k.b.end(), uint8_t(0));
+    return k;
+}
+
+// The text of a refusal as sent: one line and a NUL byte, as Wakupator ends its answers.
+std::string refusal_text(std::string text) {
+    for (char& ch : text)
+        if (ch == '\n' || ch == '\r' || ch == '\0') ch = ' ';
+    return text + '\0';
+}
+
+// Tells a connection that gets no slot why, without waiting for anything; the caller closes it.
+void refuse_now(int fd, const std::string& why) {
+    const std::string t = refusal_text(why);
+    (void)!::send(fd, t.data(), t.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
 
 packet::Addr peer_addr(const sockaddr_storage& ss) {
     if (ss.ss_family == AF_INET)
@@ -110,21 +133,24 @@ void RegisterServer::on_listen() {
         }
         ++stats_.accepted;
         const packet::Addr peer = peer_addr(ss);
-        size_t same = 0;
-        for (const auto& [id, c] : clients_) same += c->peer == peer;
-        if (clients_.size() >= opt_.max_clients || same >= opt_.max_per_peer) {
-            ++stats_.busy;
-            static const char busy[] = "busy: too many registrations in progress, try again\n";
-            (void)!::send(fd.get(), busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (admit_ && !admit_(peer)) {  // before anything else: no slot, no buffer
+            ++stats_.denied;
+            refuse_now(fd.get(), "peer " + peer.str() + " may not register (not in register.allow)");
             continue;  // closed by unique_fd
+        }
+        const packet::Addr key = peer_key(peer);
+        if (!make_room(key)) {
+            ++stats_.busy;
+            refuse_now(fd.get(), "busy: too many registrations in progress, try again");
+            continue;
         }
         auto c = std::make_unique<Client>();
         c->id = next_id_++;
         c->fd = std::move(fd);
         c->peer = peer;
-        const int64_t now = mono_now_ns();
-        c->idle_deadline_ns = now + opt_.idle_timeout_ns;
-        c->hard_deadline_ns = now + opt_.total_timeout_ns;
+        c->key = key;
+        c->start_ns = mono_now_ns();
+        c->hard_deadline_ns = c->start_ns + opt_.total_timeout_ns;
         const uint64_t id = c->id;
         loop_.add(c->fd.get(), EPOLLIN | EPOLLRDHUP, [this, id](uint32_t ev) { on_client(id, ev); });
         clients_[id] = std::move(c);
@@ -160,7 +186,6 @@ void RegisterServer::read_some(Client& c) {
             return;
         }
         c.in.append(buf, size_t(n));
-        c.idle_deadline_ns = mono_now_ns() + opt_.idle_timeout_ns;
         if (c.in.size() > kRegisterMaxPayload) {
             ++stats_.too_large;
             answer(c, fmt::format("payload too large (more than {} bytes)", kRegisterMaxPayload));
@@ -179,18 +204,14 @@ void RegisterServer::read_some(Client& c) {
         err = handler_ ? handler_(reg, c.peer) : "registration is not available";
         if (err.empty()) ++stats_.registered;
         else ++stats_.refused;
-        answer(c, err.empty() ? std::string(kOk, sizeof kOk) : err);
+        answer(c, err.empty() ? std::string(kOk, sizeof kOk) : err, err.empty());
         return;
     }
 }
 
-// Queues the answer ("OK.\0" or one line) and switches to writing.
-void RegisterServer::answer(Client& c, std::string text) {
-    if (text.empty() || text.back() != '\0') {
-        for (char& ch : text)
-            if (ch == '\n' || ch == '\r') ch = ' ';
-        text += '\n';
-    }
+// Queues the answer ("OK.\0" or a refusal: one line and a NUL) and switches to writing.
+void RegisterServer::answer(Client& c, std::string text, bool ok) {
+    if (!ok) text = refusal_text(std::move(text));
     c.out = std::move(text);
     c.out_off = 0;
     c.phase = Phase::Writing;
@@ -236,8 +257,41 @@ void RegisterServer::drop(uint64_t id) {
     clients_.erase(it);
 }
 
+bool RegisterServer::make_room(const packet::Addr& key) {
+    for (;;) {
+        size_t same = 0;
+        for (const auto& [id, c] : clients_) same += c->key == key;
+        const bool peer_full = same >= opt_.max_per_peer;
+        if (!peer_full && clients_.size() < opt_.max_clients) return true;
+        // The victim: the oldest connection still reading, else the oldest already answered
+        // (draining), within the peer when the peer is at its bound; never one being answered.
+        Client *reading = nullptr, *draining = nullptr;
+        for (const auto& [id, c] : clients_) {  // ordered by id: oldest first
+            if (peer_full && c->key != key) continue;
+            if (c->phase == Phase::Reading && !reading) reading = c.get();
+            if (c->phase == Phase::Draining && !draining) draining = c.get();
+        }
+        Client* victim = reading ? reading : draining;
+        if (!victim) return false;
+        const uint64_t id = victim->id;
+        if (reading) {  // its payload may be waiting unread behind this accept: serve it first
+            read_some(*reading);
+            const bool gone = std::erase(closing_, id) > 0;
+            if (gone) drop(id);
+            if (gone || reading->phase != Phase::Reading) continue;
+            refuse_now(reading->fd.get(), "busy: closed to make room for a newer connection");
+        }
+        ++stats_.evicted;
+        drop(id);
+        return true;
+    }
+}
+
 int64_t RegisterServer::deadline(const Client& c) const {
-    return c.phase == Phase::Reading ? std::min(c.idle_deadline_ns, c.hard_deadline_ns) : c.hard_deadline_ns;
+    if (c.phase != Phase::Reading) return c.hard_deadline_ns;
+    if (opt_.min_rate == 0) return c.hard_deadline_ns;
+    const int64_t owed = c.start_ns + opt_.grace_ns + int64_t(c.in.size() * 1'000'000'000 / opt_.min_rate);
+    return std::min(owed, c.hard_deadline_ns);
 }
 
 int64_t RegisterServer::next_deadline_ns() const {
@@ -267,8 +321,14 @@ void RegisterServer::on_time(int64_t now_ns) {
             continue;
         }
         ++stats_.timeouts;
-        answer(c, "timeout: no complete JSON object within " + std::to_string(opt_.idle_timeout_ns / 1000000000) +
-                      " s of silence");
+        const double secs = double(now_ns - c.start_ns) / 1e9;
+        if (now_ns >= c.hard_deadline_ns)
+            answer(c, fmt::format("timeout: no complete JSON object within {:.0f} s", secs));
+        else if (c.in.empty())
+            answer(c, fmt::format("timeout: nothing received within {:.0f} s", secs));
+        else
+            answer(c, fmt::format("timeout: too slow ({} bytes in {:.1f} s; at least {} bytes/s are needed after "
+                                  "the first {} s)", c.in.size(), secs, opt_.min_rate, opt_.grace_ns / 1'000'000'000));
     }
     for (uint64_t x : std::exchange(closing_, {})) drop(x);
 }

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -169,9 +170,11 @@ void Server::on_time(int64_t now_ns) {
         auto it = clients_.find(id);
         if (it == clients_.end()) continue;
         ++stats_.timeouts;
-        if (!it->second->replying) {  // best effort: tell a silent client why
-            const std::string r = reply_error("timeout: no complete request within " +
-                                              std::to_string(opt_.idle_timeout_ns / 1'000'000'000) + " s");
+        if (!it->second->replying) {  // best effort: tell a slow client why
+            const bool total = now_ns >= it->second->end_ns;
+            const std::string r = reply_error(
+                total ? "timeout: no complete request within " + std::to_string(opt_.total_timeout_ns / 1'000'000'000) + " s"
+                      : "timeout: no progress for " + std::to_string(opt_.idle_timeout_ns / 1'000'000'000) + " s");
             (void)::send(it->second->fd.get(), r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         }
         drop(id);
@@ -206,7 +209,8 @@ void Server::on_listen(uint32_t) {
             break;  // EAGAIN: drained
         }
         sys::unique_fd cfd(fd);
-        if (clients_.size() >= opt_.max_clients) {
+        if (!make_room()) {
+            if (!listen_fd_) return;  // the handler closed the server
             ++stats_.busy;
             const std::string r = reply_error("busy: too many control connections");
             (void)::send(fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -216,13 +220,33 @@ void Server::on_listen(uint32_t) {
         auto c = std::make_unique<Client>();
         c->id = next_id_++;
         c->fd = std::move(cfd);
-        c->deadline_ns = mono_now_ns() + opt_.idle_timeout_ns;
+        c->end_ns = mono_now_ns() + opt_.total_timeout_ns;
+        touch(*c);
         const uint64_t id = c->id;
         loop_.add(c->fd.get(), EPOLLIN | EPOLLRDHUP, [this, id](uint32_t ev) { on_client(id, ev); });
         clients_.emplace(id, std::move(c));
         added = true;
     }
     if (added && deadline_changed_) deadline_changed_();
+}
+
+void Server::touch(Client& c) { c.deadline_ns = std::min(mono_now_ns() + opt_.idle_timeout_ns, c.end_ns); }
+
+bool Server::make_room() {
+    while (clients_.size() >= opt_.max_clients && listen_fd_) {
+        auto it = std::find_if(clients_.begin(), clients_.end(), [](const auto& kv) { return !kv.second->replying; });
+        if (it == clients_.end()) return false;  // all being answered
+        // Its request may be waiting unread behind this accept: serve it first.
+        const uint64_t id = it->first;
+        read_client(id);
+        it = clients_.find(id);
+        if (it == clients_.end() || it->second->replying) continue;
+        ++stats_.evicted;
+        const std::string r = reply_error("busy: dropped to make room for a newer connection");
+        (void)::send(it->second->fd.get(), r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        drop(id);
+    }
+    return bool(listen_fd_);
 }
 
 void Server::on_client(uint64_t id, uint32_t events) {
@@ -240,7 +264,7 @@ void Server::read_client(uint64_t id) {
     for (;;) {
         const ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
         if (n > 0) {
-            c.deadline_ns = mono_now_ns() + opt_.idle_timeout_ns;
+            touch(c);
             const size_t old = c.in.size();
             c.in.append(buf, size_t(n));
             const auto nl = c.in.find('\n', old);
@@ -300,7 +324,7 @@ void Server::start_reply(Client& c, std::string reply) {
     c.in.shrink_to_fit();
     c.out = std::move(reply);
     c.out_off = 0;
-    c.deadline_ns = mono_now_ns() + opt_.idle_timeout_ns;
+    touch(c);
 }
 
 void Server::flush(uint64_t id) {
@@ -312,7 +336,7 @@ void Server::flush(uint64_t id) {
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c.out_off += size_t(n);
-            c.deadline_ns = mono_now_ns() + opt_.idle_timeout_ns;
+            touch(c);
             continue;
         }
         if (n < 0 && errno == EINTR) continue;

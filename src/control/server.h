@@ -23,9 +23,13 @@ class Server {
     // thread; must not block. It may call close()/open() on this server (e.g. on reload).
     using Handler = std::function<std::string(const Request&)>;
 
+    // At max_clients the oldest client still sending its request is dropped to make room
+    // ("busy" only when every client is being answered), so slow clients cannot keep
+    // netwakectl out; each client also has a total deadline.
     struct Options {
-        size_t max_clients = 32;                    // more are answered "busy" and closed
+        size_t max_clients = 32;
         int64_t idle_timeout_ns = 5'000'000'000;    // no progress for this long: drop the client
+        int64_t total_timeout_ns = 10'000'000'000;  // connected this long: dropped, progress or not
         int backlog = 16;
     };
 
@@ -63,7 +67,8 @@ class Server {
         uint64_t requests = 0;       // lines handed to the handler
         uint64_t bad_requests = 0;   // lines that failed to parse (answered with an error)
         uint64_t busy = 0;           // connections refused: max_clients reached
-        uint64_t timeouts = 0;       // clients dropped for idleness
+        uint64_t timeouts = 0;       // clients dropped for idleness or at their total deadline
+        uint64_t evicted = 0;        // clients still sending a request, dropped to make room
         uint64_t accept_errors = 0;  // EMFILE/ENFILE/ENOMEM episodes
     };
     const Stats& stats() const { return stats_; }
@@ -79,10 +84,15 @@ class Server {
         std::string out;          // reply bytes not yet written
         size_t out_off = 0;
         bool replying = false;    // request complete; only writing now
-        int64_t deadline_ns = 0;
+        int64_t deadline_ns = 0;  // idle deadline, never past end_ns
+        int64_t end_ns = 0;       // total deadline
     };
 
     void on_listen(uint32_t events);
+    // Makes room for one more client: true if there is some (possibly after dropping the
+    // oldest client still sending its request). May run the handler.
+    bool make_room();
+    void touch(Client& c);  // progress: the idle deadline moves, within the total one
     void on_client(uint64_t id, uint32_t events);
     void read_client(uint64_t id);
     // Parses the request, asks the handler, starts writing. May destroy `id`.

@@ -23,8 +23,9 @@ void save_proxy(const SleepProxy& p, state::PersistedState* ps) {
         for (const auto& a : s.addresses) {
             state::MonitoredAddress m;
             m.ip = a.addr.str();
-            for (const auto& pr : a.ports)
-                for (uint32_t x = pr.lo; x <= pr.hi && m.ports.size() < 65536; ++x) m.ports.push_back(uint16_t(x));
+            for (const auto& pr : a.ports)  // kNoPortWakes is saved as [] (registrations have no other negation)
+                for (uint32_t x = pr.lo; x <= pr.hi && !pr.negate && m.ports.size() < 65536; ++x)
+                    m.ports.push_back(uint16_t(x));
             r.monitor.push_back(std::move(m));
         }
         ps->registrations.push_back(std::move(r));
@@ -50,6 +51,7 @@ std::vector<RestoredMachine> load_proxy(const state::PersistedState& ps) {
             ProxyAddr a;
             ok = ok && packet::parse_addr(m.ip, &a.addr, nullptr);
             for (uint16_t port : m.ports) a.ports.push_back({port, port, false});
+            if (m.ports.empty()) a.ports = kNoPortWakes;
             r.spec.addresses.push_back(std::move(a));
         }
         if (!ok) {

@@ -32,9 +32,11 @@ bool parse_state(std::string_view s, State* out);
 
 struct ProxyAddr {
     packet::Addr addr{};
-    std::vector<config::PortRange> ports;  // empty: traffic to any port wakes
+    std::vector<config::PortRange> ports;  // empty: traffic to any port wakes; kNoPortWakes: none
     bool operator==(const ProxyAddr&) const = default;
 };
+// The port list of an address held without waking for anything (a registration's "port": []).
+inline const std::vector<config::PortRange> kNoPortWakes{{0, 65535, true}};
 
 // Everything that defines one proxied machine.
 struct MachineSpec {

@@ -54,12 +54,22 @@ bool ProxyService::open_register(const config::Config& cfg, std::string* err) {
     if (reg_ && reg_->is_open() && reg_->listen_address() == cfg.reg->listen) return true;
     reg_ = std::make_unique<control::RegisterServer>(loop_);
     reg_->set_handler([this](const control::Registration& r, const packet::Addr& peer) { return on_register(r, peer); });
+    reg_->set_admit([this](const packet::Addr& peer) { return cfg_->reg && control::peer_allowed(cfg_->reg->allow, peer); });
     if (!reg_->open(cfg.reg->listen, err)) return false;
     log::info("register: listening on {}", cfg.reg->listen);
     return true;
 }
 
-void ProxyService::remember(const state::PersistedState& ps) { saved_ = load_proxy(ps); }
+void ProxyService::remember(const state::PersistedState& ps) {
+    saved_ = load_proxy(ps);
+    for (auto& m : saved_)  // a state file from before names were restricted (SPEC §9)
+        if (m.spec.registered && !control::safe_registration_name(m.spec.name)) {
+            std::string safe = control::name_from_mac(m.spec.mac);
+            log::warn("state file: registration \"{}\" renamed {} (names are [A-Za-z0-9_.-], hooks get them)",
+                      m.spec.name, safe);
+            m.spec.name = std::move(safe);
+        }
+}
 
 void ProxyService::start(const config::Config& cfg, core::HookSpawner* hooks, core::WolSender* wol,
                          std::function<void()> on_state_changed, std::function<void()> on_deadline_change) {
@@ -115,6 +125,7 @@ std::string ProxyService::on_register(const control::Registration& r, const pack
         ProxyAddr a;
         a.addr = m.ip;
         for (uint16_t p : m.ports) a.ports.push_back({p, p, false});
+        if (m.ports.empty()) a.ports = kNoPortWakes;  // "port": [] — held, nothing wakes it
         addrs.push_back(std::move(a));
     }
     MachineSpec spec = spec_for_registration(*cfg_->reg, r.name, r.mac, std::move(addrs), clock_.wall_s() * 1000);
@@ -169,7 +180,7 @@ void ProxyService::fill_status(control::Status* st) const {
     if (io_) st->counters.truncated += io_->stats().truncated;
     if (reg_) {
         const auto& r = reg_->stats();
-        st->counters.rejected += r.invalid + r.refused + r.too_large + r.timeouts + r.busy;
+        st->counters.rejected += r.invalid + r.refused + r.too_large + r.timeouts + r.busy + r.denied + r.evicted;
     }
 }
 

@@ -27,18 +27,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string err;
     if (ctl::parse_registration(in, &r, &err)) {
         if (nw::packet::is_multicast(r.mac) || nw::packet::is_zero(r.mac)) std::abort();
-        if (!ctl::valid_registration_name(r.name)) std::abort();
+        if (!ctl::safe_registration_name(r.name)) std::abort();
         if (r.monitor.empty() || r.monitor.size() > ctl::kRegisterMaxMonitor) std::abort();
         for (size_t i = 0; i < r.monitor.size(); ++i) {
             const auto& m = r.monitor[i];
-            if (m.ports.empty() || m.ports.size() > ctl::kRegisterMaxPorts) std::abort();
+            if (m.ports.size() > ctl::kRegisterMaxPorts) std::abort();  // empty: "port": []
             for (size_t k = 0; k < m.ports.size(); ++k)
                 if (m.ports[k] == 0 || (k && m.ports[k] <= m.ports[k - 1])) std::abort();
             for (size_t j = 0; j < i; ++j)
                 if (r.monitor[j].ip == m.ip) std::abort();
         }
     } else {
-        if (err.empty() || err.find('\n') != std::string::npos || err.find('\r') != std::string::npos) std::abort();
+        if (err.empty() || err.find_first_of(std::string_view("\n\r\0", 3)) != std::string::npos) std::abort();
     }
     return 0;
 }

@@ -182,27 +182,72 @@ TEST_CASE("control server: idle clients time out through on_time") {
     CHECK(f.seen.empty());
 }
 
-TEST_CASE("control server: bounded number of clients") {
+TEST_CASE("control server: a client that keeps sending but never finishes meets the total deadline") {
+    TempDir tmp;
+    sys::Loop loop;
+    Server::Options opt;
+    opt.idle_timeout_ns = 300'000'000;
+    opt.total_timeout_ns = 1'000'000'000;
+    Server srv(loop, opt);
+    srv.set_handler([](const Request&) { return control::reply_ok(); });
+    loop.on_timer([&] { srv.on_time(Server::mono_now_ns()); });
+    const std::string path = tmp.path + "/c.sock";
+    std::string err;
+    REQUIRE(srv.open(path, &err));
+    Peer p{connect_to(path)};
+    const int64_t t0 = Server::mono_now_ns();
+    // One byte every 100 ms: progress all the time, so only the total deadline ends it.
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!p.poll() && std::chrono::steady_clock::now() < end) {
+        (void)::send(p.fd.get(), " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        const int64_t until = Server::mono_now_ns() + 100'000'000;
+        while (Server::mono_now_ns() < until) {
+            loop.arm_timer(srv.next_deadline_ns());
+            loop.run_once(10);
+        }
+    }
+    const int64_t took = Server::mono_now_ns() - t0;
+    CHECK(p.eof);
+    CHECK(p.got.find("timeout: no complete request within 1 s") != std::string::npos);
+    CHECK(took >= 950'000'000);
+    CHECK(took < 1'500'000'000);
+    CHECK(srv.stats().timeouts == 1);
+    CHECK(srv.clients() == 0);
+}
+
+TEST_CASE("control server: at the bound the oldest unfinished client makes room") {
     TempDir tmp;
     sys::Loop loop;
     Server::Options opt;
     opt.max_clients = 2;
     Server srv(loop, opt);
-    srv.set_handler([](const Request&) { return control::reply_ok(); });
+    const std::string big = "{\"ok\":true,\"message\":\"" + std::string(8 << 20, 'z') + "\"}\n";
+    srv.set_handler([&](const Request& r) { return r.cmd == control::Cmd::Reload ? big : control::reply_ok(); });
     const std::string path = tmp.path + "/c.sock";
     std::string err;
     REQUIRE(srv.open(path, &err));
     Peer a{connect_to(path)}, b{connect_to(path)};
     REQUIRE(run_until(loop, [&] { return srv.clients() == 2; }));
+    send_str(b.fd.get(), "{\"cmd\":");  // b has started, a is silent
     Peer c{connect_to(path)};
-    REQUIRE(run_until(loop, [&] { return c.poll(); }));
-    CHECK(c.got.find("busy") != std::string::npos);
-    CHECK(srv.stats().busy == 1);
-    // The first two are still served.
-    send_str(a.fd.get(), "{\"cmd\":\"status\"}\n");
     REQUIRE(run_until(loop, [&] { return a.poll(); }));
-    CHECK(a.got == "{\"ok\":true}\n");
-    CHECK(srv.clients() == 1);
+    CHECK(a.got.find("busy: dropped to make room") != std::string::npos);
+    CHECK(srv.stats().evicted == 1);
+    send_str(c.fd.get(), "{\"cmd\":\"status\"}\n");
+    REQUIRE(run_until(loop, [&] { return c.poll(); }));
+    CHECK(c.got == "{\"ok\":true}\n");
+    // Clients being answered are never dropped: with both slots writing, a newcomer is busy.
+    Peer d{connect_to(path)}, e{connect_to(path)};
+    REQUIRE(run_until(loop, [&] { return b.poll(); }));  // b made room for e
+    send_str(d.fd.get(), "{\"cmd\":\"reload\"}\n");
+    send_str(e.fd.get(), "{\"cmd\":\"reload\"}\n");
+    for (int i = 0; i < 20; ++i) loop.run_once(5);  // neither reads: both replies stay blocked
+    CHECK(srv.clients() == 2);
+    Peer f{connect_to(path)};
+    REQUIRE(run_until(loop, [&] { return f.poll(); }));
+    CHECK(f.got.find("busy") != std::string::npos);
+    CHECK(srv.stats().busy == 1);
+    CHECK(srv.clients() == 2);
 }
 
 TEST_CASE("control server: connect-and-close storms leave no fds behind") {

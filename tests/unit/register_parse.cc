@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "control/register.h"
+#include "proxy/persist.h"
 #include "proxy_fixture.h"
 
 using namespace nw;
@@ -37,7 +38,19 @@ TEST_CASE("register parse: the Wakupator payload") {
     CHECK(r.monitor[1].ports == std::vector<uint16_t>{22, 25565});  // sorted, duplicates dropped
     REQUIRE(parse_registration(R"({"mac":"D8-CB-8A-39-BE-A1","monitor":[{"ip":"10.0.0.5","port":[1,65535]}],"x":1})",
                                &r, &err));
-    CHECK(r.name == "d8:cb:8a:39:be:a1");  // default name: the MAC; unknown keys are ignored
+    CHECK(r.name == "d8-cb-8a-39-be-a1");  // default name: the MAC (with dashes); unknown keys are ignored
+    REQUIRE(parse_registration(R"({"mac":"d8:cb:8a:39:be:a1","name":null,"monitor":[{"ip":"10.0.0.5","port":[1]}]})",
+                               &r, &err));
+    CHECK(r.name == "d8-cb-8a-39-be-a1");
+    REQUIRE(parse_registration(R"({"mac":"d8:cb:8a:39:be:a1","name":"desk-1.lan_2","monitor":[{"ip":"10.0.0.5","port":[1]}]})",
+                               &r, &err));
+    CHECK(r.name == "desk-1.lan_2");
+    // Wakupator accepts "port": []: the address is held and nothing sent to it wakes the machine.
+    REQUIRE(parse_registration(R"({"mac":"d8:cb:8a:39:be:a1","monitor":[{"ip":"10.0.0.5","port":[]},{"ip":"10.0.0.6","port":[22]}]})",
+                               &r, &err));
+    REQUIRE(r.monitor.size() == 2);
+    CHECK(r.monitor[0].ports.empty());
+    CHECK(r.monitor[1].ports == std::vector<uint16_t>{22});
 }
 
 TEST_CASE("register parse: every bad input is refused with the field named") {
@@ -56,6 +69,14 @@ TEST_CASE("register parse: every bad input is refused with the field named") {
     CHECK(err_of(m + R"("name":""})").rfind("name: expected 1-64 characters", 0) == 0);
     CHECK(err_of(m + R"("name":"a\u0001b"})").rfind("name: expected 1-64 characters", 0) == 0);
     CHECK(err_of(m + R"("name":")" + std::string(65, 'x') + "\"}").rfind("name: expected 1-64", 0) == 0);
+    // Names reach root-run hooks as argv[2] and NETWAKED_TARGET: only the target-name charset.
+    for (const char* bad : {"../../x", "$(reboot)", "--help", "-x", "..", ".hidden", "a b", "x;y", "Tartiflette\u00e9",
+                            "/etc/passwd", "a\\nb", "`id`", "*"})
+        CHECK_MESSAGE(err_of(m + R"("name":")" + bad + R"("})") ==
+                          std::string("name: expected 1-64 characters from A-Z a-z 0-9 _ . -, not starting with - or . "
+                                      "(it names a target), got \"") + bad + "\"",
+                      bad);
+    CHECK(err_of(m + R"("name":5})").rfind("name: expected 1-64 characters", 0) == 0);
     CHECK(err_of(m + "\"name\":\"\xff\"}").rfind("invalid JSON: ", 0) == 0);  // not UTF-8
     CHECK(err_of(m + R"("name":"pc"})") == "monitor: missing");
     CHECK(err_of(m + R"("monitor":[]})") == "monitor: expected a non-empty list, got []");
@@ -77,7 +98,6 @@ TEST_CASE("register parse: every bad input is refused with the field named") {
     CHECK(mon(R"({"ip":"10.0.0.9","port":[22]})") == "monitor[1].ip: 10.0.0.9 is already listed in monitor[0]");
     CHECK(mon(R"({"ip":"10.0.0.8"})") == "monitor[1].port: missing");
     CHECK(mon(R"({"ip":"10.0.0.8","port":22})") == "monitor[1].port: expected a list of ports, got 22");
-    CHECK(mon(R"({"ip":"10.0.0.8","port":[]})") == "monitor[1].port: at least one port is needed");
     CHECK(mon(R"({"ip":"10.0.0.8","port":[70000]})") == "monitor[1].port[0]: 70000 is not a port (1-65535)");
     CHECK(mon(R"({"ip":"10.0.0.8","port":[22,0]})") == "monitor[1].port[1]: 0 is not a port (1-65535)");
     CHECK(mon(R"({"ip":"10.0.0.8","port":[-1]})") == "monitor[1].port[0]: -1 is not a port (1-65535)");
@@ -156,4 +176,42 @@ TEST_CASE("register validate: allow list, the peer's own MAC, on-link, not the h
     CHECK(with_ip("192.0.2.255") == "monitor[1].ip: 192.0.2.255 is the broadcast address of its /24 network on lan0");
     CHECK(with_ip("192.0.2.0") == "monitor[1].ip: 192.0.2.0 is the network address of its /24 network on lan0");
     CHECK(with_ip("192.0.2.77") == "ok");
+}
+
+TEST_CASE("register: \"port\": [] holds the address, nothing sent to it wakes; saved and restored as []") {
+    Lab lab;
+    lab.configure({}, true);
+    const Addr held = A("192.0.2.50"), woke = A("192.0.2.51"), client = A("192.0.2.30");
+    constexpr Mac kRM{2, 0, 0, 0, 0, 0x50};
+    std::vector<proxy::ProxyAddr> pa{{held, proxy::kNoPortWakes}, {woke, {{22, 22, false}}}};
+    std::string err;
+    REQUIRE(lab.p->add_registration(proxy::spec_for_registration(*lab.cfg.reg, "pc", kRM, pa, lab.clock.wall_s() * 1000), &err));
+    for (int i = 0; i < 60 && lab.state("pc") != proxy::State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.state("pc") == proxy::State::Asleep);
+    CHECK(lab.held("pc").size() == 2);
+    // Answered for...
+    size_t from = lab.sink.sent.size();
+    lab.rx(arp_request(Lab::C, client, held));
+    REQUIRE(lab.sink.sent.size() == from + 1);
+    CHECK(lab.sink.sent.back().d().arp_sha == Lab::P);
+    // ...but no port of it wakes the machine, TCP or UDP.
+    for (uint16_t port : {uint16_t(1), uint16_t(22), uint16_t(65535)}) {
+        lab.rx(tcp4(Lab::C, Lab::P, client, held, 40000, port, packet::kTcpSyn));
+        lab.rx(udp4(Lab::C, Lab::P, client, held, 40000, port));
+    }
+    CHECK(lab.state("pc") == proxy::State::Asleep);
+    CHECK(lab.wol.sent.empty());
+    // Persisted as "ports": [] and restored to the same meaning.
+    state::PersistedState ps;
+    proxy::save_proxy(*lab.p, &ps);
+    REQUIRE(ps.registrations.size() == 1);
+    REQUIRE(ps.registrations[0].monitor.size() == 2);
+    CHECK(ps.registrations[0].monitor[0].ports.empty());
+    CHECK(ps.registrations[0].monitor[1].ports == std::vector<uint16_t>{22});
+    const auto back = proxy::load_proxy(ps);
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].spec.addresses[0].ports == proxy::kNoPortWakes);
+    // The other address still wakes on its port.
+    lab.rx(tcp4(Lab::C, Lab::P, client, woke, 40000, 22, packet::kTcpSyn));
+    CHECK(lab.state("pc") == proxy::State::Waking);
 }

@@ -1,6 +1,6 @@
 // tests/unit/register_server.cc — RegisterServer on a real sys::Loop over loopback TCP:
-// payloads in several segments, errors, silent peers that never delay others, payloads over the
-// limit, connection limits, and connect-and-close storms that leave no descriptor behind.
+// payloads in several segments, errors (one line + NUL), silent and dribbling peers, peers outside
+// allow, payloads over the limit, eviction at the bounds, storms that leave no descriptor behind.
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -21,6 +21,9 @@
 using namespace nw;
 
 namespace {
+
+// A refusal as sent: one line and a NUL byte (SPEC §9, as Wakupator).
+std::string nul(const std::string& line) { return line + '\0'; }
 
 const char* kPayload = R"({"mac": "d8:cb:8a:39:be:a1", "name": "pc", "monitor": [{"ip": "10.0.0.5", "port": [22]}]})";
 
@@ -67,8 +70,15 @@ struct Rig {
             loop.run_once(5);
         }
     }
-    int connect_client() {
+    // Connects from 127.0.0.1, or from `src` (any 127/8 address is the host's own).
+    int connect_client(const char* src = nullptr) {
         const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (src) {
+            sockaddr_in b{};
+            b.sin_family = AF_INET;
+            ::inet_pton(AF_INET, src, &b.sin_addr);
+            REQUIRE(::bind(c, reinterpret_cast<sockaddr*>(&b), sizeof b) == 0);
+        }
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(uint16_t(port));
@@ -111,11 +121,11 @@ TEST_CASE("register server: a payload in two segments gets OK.\\0") {
     CHECK(rig.srv.stats().registered == 1);
 }
 
-TEST_CASE("register server: errors are one line; the handler's refusal too") {
+TEST_CASE("register server: errors are one line and a NUL byte; the handler's refusal too") {
     Rig rig;
     int c = rig.connect_client();
     ::send(c, "{}", 2, 0);
-    CHECK(rig.answer(c) == "mac: missing\n");
+    CHECK(rig.answer(c) == nul("mac: missing"));
     ::close(c);
     c = rig.connect_client();
     ::send(c, "hello\n", 6, 0);
@@ -124,18 +134,18 @@ TEST_CASE("register server: errors are one line; the handler's refusal too") {
     c = rig.connect_client();
     const std::string r = R"({"mac":"d8:cb:8a:39:be:a1","name":"refuse-me","monitor":[{"ip":"10.0.0.5","port":[22]}]})";
     ::send(c, r.data(), r.size(), 0);
-    CHECK(rig.answer(c) == "name: refused by the test\n");
+    CHECK(rig.answer(c) == nul("name: refused by the test"));
     ::close(c);
     c = rig.connect_client();
     ::send(c, "{\"mac\":", 7, 0);
     ::shutdown(c, SHUT_WR);
-    CHECK(rig.answer(c) == "incomplete JSON object\n");
+    CHECK(rig.answer(c) == nul("incomplete JSON object"));
     ::close(c);
 }
 
 TEST_CASE("register server: a silent peer is closed after the idle timeout and delays nobody") {
     control::RegisterServer::Options o;
-    o.idle_timeout_ns = 300'000'000;
+    o.grace_ns = 300'000'000;
     Rig rig(o);
     const int silent = rig.connect_client();
     const int64_t t0 = control::RegisterServer::mono_now_ns();
@@ -166,24 +176,101 @@ TEST_CASE("register server: payloads over 64 KiB are refused, and the answer sti
         if (r > 0) got.append(b, size_t(r));
     }
     got += rig.answer(c);
-    CHECK(got == "payload too large (more than 65536 bytes)\n");
+    CHECK(got == nul("payload too large (more than 65536 bytes)"));
     CHECK(rig.srv.stats().too_large == 1);
     ::close(c);
 }
 
-TEST_CASE("register server: connection limits, and storms of connect-and-close leave no fd behind") {
+TEST_CASE("register server: a peer outside allow is closed at accept and takes no slot") {
+    Rig rig;
+    rig.srv.set_admit([](const packet::Addr& p) { return p.str() != "127.0.0.9"; });
+    const int64_t t0 = control::RegisterServer::mono_now_ns();
+    const int c = rig.connect_client("127.0.0.9");
+    CHECK(rig.srv.clients() == 0);
+    ::send(c, kPayload, strlen(kPayload), MSG_NOSIGNAL);
+    CHECK(rig.answer(c).rfind("peer 127.0.0.9 may not register (not in register.allow)", 0) == 0);
+    CHECK(control::RegisterServer::mono_now_ns() - t0 < 400'000'000);
+    CHECK(rig.srv.stats().denied == 1);
+    CHECK(rig.got.empty());
+    ::close(c);
+    const int ok = rig.connect_client("127.0.0.8");
+    ::send(ok, kPayload, strlen(kPayload), 0);
+    CHECK(rig.answer(ok) == std::string("OK.\0", 4));
+    ::close(ok);
+}
+
+TEST_CASE("register server: a dribbling peer is cut off by the byte rate, a slow one by the total deadline") {
+    control::RegisterServer::Options o;
+    o.grace_ns = 200'000'000;
+    o.min_rate = 100;  // bytes/s after the grace period
+    o.total_timeout_ns = 900'000'000;
+    Rig rig(o);
+    // One byte every 50 ms (20 bytes/s): owed 100 bytes/s after 200 ms, so cut off early.
+    const int64_t t0 = control::RegisterServer::mono_now_ns();
+    const int d = rig.connect_client();
+    std::string got;
+    char b[256];
+    for (int i = 0; i < 40 && got.empty(); ++i) {
+        (void)::send(d, "{", 1, MSG_NOSIGNAL);
+        rig.pump(50);
+        const ssize_t n = ::recv(d, b, sizeof b, MSG_DONTWAIT);
+        if (n > 0) got.assign(b, size_t(n));
+    }
+    const int64_t cut = control::RegisterServer::mono_now_ns() - t0;
+    CHECK(got.rfind("timeout: too slow (", 0) == 0);
+    CHECK(cut < 500'000'000);
+    ::close(d);
+    // 20 bytes every 50 ms (400 bytes/s) keeps up with the rate but never completes: the total
+    // deadline closes it.
+    const int64_t t1 = control::RegisterServer::mono_now_ns();
+    const int s = rig.connect_client();
+    ::send(s, "{\"mac\": \"", 9, 0);
+    got.clear();
+    for (int i = 0; i < 40 && got.empty(); ++i) {
+        (void)::send(s, "aaaaaaaaaaaaaaaaaaaa", 20, MSG_NOSIGNAL);
+        rig.pump(50);
+        const ssize_t n = ::recv(s, b, sizeof b, MSG_DONTWAIT);
+        if (n > 0) got.assign(b, size_t(n));
+    }
+    const int64_t total = control::RegisterServer::mono_now_ns() - t1;
+    CHECK(got.rfind("timeout: no complete JSON object within 1 s", 0) == 0);
+    CHECK(total >= 850'000'000);
+    CHECK(total < 1'300'000'000);
+    CHECK(rig.srv.stats().timeouts == 2);
+    ::close(s);
+}
+
+TEST_CASE("register server: at a bound the oldest unfinished connection makes room") {
     control::RegisterServer::Options o;
     o.max_clients = 4;
     o.max_per_peer = 3;
     Rig rig(o);
-    std::vector<int> held;
-    for (int i = 0; i < 3; ++i) held.push_back(rig.connect_client());
-    const int extra = rig.connect_client();
-    CHECK(rig.answer(extra).rfind("busy: ", 0) == 0);
-    ::close(extra);
-    for (int c : held) ::close(c);
-    rig.pump(50);
-    CHECK(rig.srv.clients() == 0);
+    // Peer .1 at its bound: its own oldest connection goes, nobody else's.
+    std::vector<int> a;
+    for (int i = 0; i < 3; ++i) a.push_back(rig.connect_client("127.0.0.1"));
+    const int b = rig.connect_client("127.0.0.2");
+    CHECK(rig.srv.clients() == 4);
+    const int a4 = rig.connect_client("127.0.0.1");
+    CHECK(rig.answer(a[0]).rfind("busy: closed to make room", 0) == 0);
+    CHECK(rig.srv.clients() == 4);
+    ::send(a4, kPayload, strlen(kPayload), 0);
+    CHECK(rig.answer(a4) == std::string("OK.\0", 4));
+    ::close(a4);
+    rig.pump(20);
+    // All slots taken by slow peers: a new peer still gets one, the oldest (a[1]) goes.
+    const int c = rig.connect_client("127.0.0.3");
+    const int c2 = rig.connect_client("127.0.0.4");
+    CHECK(rig.answer(a[1]).rfind("busy: ", 0) == 0);
+    ::send(c2, kPayload, strlen(kPayload), 0);
+    CHECK(rig.answer(c2) == std::string("OK.\0", 4));
+    CHECK(rig.srv.stats().evicted == 2);
+    CHECK(rig.srv.stats().busy == 0);
+    for (int x : a) ::close(x);
+    for (int x : {b, c, c2}) ::close(x);
+}
+
+TEST_CASE("register server: storms of connect-and-close leave no fd behind") {
+    Rig rig;
     const size_t fds = open_fds();
     for (int i = 0; i < 300; ++i) {
         const int c = rig.connect_client();
