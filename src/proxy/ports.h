@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "packet/decode.h"
+#include "packet/hostaddr.h"
 
 namespace nw::proxy {
 
@@ -42,10 +43,7 @@ class Firewall {
 };
 
 // An address configured on a host interface (prefix length in the 128-bit space: v4 /24 = 120).
-struct IfAddr {
-    packet::Addr addr{};
-    uint8_t prefix_len = 128;
-};
+using IfAddr = packet::IfAddr;
 
 // The host's own identity on the network. Implementations may cache (HostInfo refreshes).
 class HostView {

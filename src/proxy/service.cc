@@ -43,6 +43,8 @@ bool ProxyService::open(const config::Config& cfg, std::string* err) {
     if (!io_->set_interfaces(interfaces_of(cfg), &why)) log::warn("{}", why);
     nft_ = std::make_unique<NftFirewall>(loop_);
     if (!nft_->start(&why)) log::warn("{}", why);
+    nft_->set_own_filter([this](const packet::Addr& a) { return host_->own_addr(a); });
+    if (!host_->watch(loop_, [this] { on_host_changed(); }, &why)) log::warn("{}", why);
     return open_register(cfg, err);
 }
 
@@ -57,6 +59,12 @@ bool ProxyService::open_register(const config::Config& cfg, std::string* err) {
     if (!reg_->open(cfg.reg->listen, err)) return false;
     log::info("register: listening on {}", cfg.reg->listen);
     return true;
+}
+
+// RTNETLINK: the host gained or lost an address. Its own addresses are never held nor dropped.
+void ProxyService::on_host_changed() {
+    if (proxy_) proxy_->host_changed();
+    if (nft_) nft_->recheck();
 }
 
 void ProxyService::remember(const state::PersistedState& ps) { saved_ = load_proxy(ps); }
