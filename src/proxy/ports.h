@@ -31,6 +31,9 @@ class FrameSink {
     virtual bool send(const std::string& ifname, std::span<const uint8_t> frame) = 0;
     // Replaces what `ifname`'s receive filter passes (see Interest).
     virtual void set_interest(const std::string& ifname, const Interest& in) = 0;
+    // Frames the kernel dropped so far on `ifname`'s receive side (cumulative; never decreases):
+    // answers to probes may have been among them.
+    virtual uint64_t drops(const std::string& /*ifname*/) { return 0; }
 };
 
 // The host firewall: drops packets that arrive for a held address so the host never forwards

@@ -80,6 +80,7 @@ struct ProxyStats {
     uint64_t arp_answered = 0, ns_answered = 0, probes_sent = 0, send_errors = 0;
     uint64_t conflicts = 0, wake_packets = 0, retransmits = 0, ignored_traffic = 0;
     uint64_t own_addresses = 0;  // takeovers of an address that is the host's own, refused or ended
+    uint64_t lossy_rounds = 0;   // probe rounds not counted: the kernel dropped frames meanwhile
 };
 
 // A restored machine (state file): registrations carry their spec, config targets only a name.

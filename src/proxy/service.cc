@@ -175,6 +175,7 @@ void ProxyService::fill_status(control::Status* st) const {
     const auto& s = proxy_->stats();
     st->counters.malformed += s.malformed + s.bad_nd;
     if (io_) st->counters.truncated += io_->stats().truncated;
+    if (io_) st->counters.dropped += io_->read_drops();  // PACKET_STATISTICS of the packet sockets
     if (reg_) {
         const auto& r = reg_->stats();
         st->counters.rejected += r.invalid + r.refused + r.too_large + r.timeouts + r.busy;
