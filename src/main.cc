@@ -8,6 +8,7 @@
 #include "config/print.h"
 #include "daemon/cli.h"
 #include "daemon/daemon.h"
+#include "proxy/host.h"
 
 int main(int argc, char** argv) {
     using nw::daemon::CliOptions;
@@ -25,7 +26,9 @@ int main(int argc, char** argv) {
     }
     nw::config::Config cfg;
     std::vector<std::string> errors;
-    if (!nw::config::load_file(opts.config_path, &cfg, &errors)) {
+    nw::config::LoadOptions lo;
+    lo.host_addrs = nw::proxy::host_addresses;  // sleep_proxy addresses: not ours, on-link
+    if (!nw::config::load_file(opts.config_path, &cfg, &errors, lo)) {
         for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
         std::fprintf(stderr, "netwaked: %zu error(s) in %s\n", errors.size(), opts.config_path.c_str());
         return 2;

@@ -2,11 +2,14 @@
 // to the loader; no YAML type crosses this header. On failure *out is left untouched.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/model.h"
+#include "packet/hostaddr.h"
 
 namespace nw::config {
 
@@ -15,6 +18,11 @@ struct LoadOptions {
     // group/world readable and hold a long enough key, daemon.user exists. Path syntax
     // (absolute) is checked either way. Tests and the fuzzer turn this off.
     bool check_files = true;
+    // The host's addresses by interface, read once per load when a target has a sleep_proxy:
+    // each sleep_proxy address must not be the host's own (any interface) and must be on-link
+    // on its interface (judged only when that interface has a prefix of the address's family).
+    // Empty: not checked (tests, the fuzzer). netwaked passes proxy::host_addresses.
+    std::function<std::map<std::string, std::vector<packet::IfAddr>>()> host_addrs;
 };
 
 // Loads and validates `path`. On success fills *out (out->source = path) and returns true.

@@ -4,41 +4,37 @@
 
 #include "config/sections.h"
 #include "config/text.h"
+#include "packet/hostaddr.h"
 #include "packet/parse.h"
 #include "packet/wol.h"
 
 namespace nw::config::detail {
 namespace {
 
-// Why `a` cannot be a machine's own address, or null.
-const char* bad_host_address(const packet::Addr& a) {
-    static const packet::Addr zero{};
-    if (a == zero) return "the unspecified address";
-    if (a.is_v4()) {
-        uint32_t h = a.v4_host();
-        if (h == 0) return "the unspecified address";
-        if (h == 0xffffffffu) return "the broadcast address";
-        if ((h >> 28) == 0xe) return "a multicast address";
-        if ((h >> 24) == 127) return "a loopback address";
-        return nullptr;
-    }
-    if (a.b[0] == 0xff) return "a multicast address";
-    packet::Addr lo{};
-    lo.b[15] = 1;
-    if (a == lo) return "the loopback address";
-    return nullptr;
-}
-
 bool read_host_address(Ctx& c, const Val& v, packet::Addr* out) {
     if (!v.node.IsScalar() || !packet::parse_addr(v.node.Scalar(), out, nullptr)) {
         c.error(v.mark, v.key + ": expected an IP address, got " + describe(v.node));
         return false;
     }
-    if (const char* why = bad_host_address(*out)) {
-        c.error(v.mark, v.key + ": " + quote(v.node.Scalar()) + " is " + why);
+    if (const std::string why = packet::unusable_address(*out); !why.empty()) {
+        c.error(v.mark, v.key + ": " + quote(v.node.Scalar()) + " " + why);
         return false;
     }
     return true;
+}
+
+// The host side of the rule (LoadOptions::host_addrs): not the host's own, on-link on `ifname`.
+void check_on_host(Ctx& c, const Val& v, const packet::Addr& a, const std::string& ifname) {
+    if (!c.opt.host_addrs || ifname.empty()) return;
+    if (!c.host) c.host = c.opt.host_addrs();
+    bool own = false;
+    for (const auto& [name, list] : *c.host)
+        for (const auto& x : list) own = own || x.addr == a;
+    auto it = c.host->find(ifname);
+    const std::vector<packet::IfAddr> none;
+    const std::string why = packet::host_address_problem(a, own, ifname, it == c.host->end() ? none : it->second,
+                                                         packet::OnLink::IfKnown);
+    if (!why.empty()) c.error(v.mark, v.key + ": " + quote(a.str()) + " " + why);
 }
 
 }  // namespace
@@ -123,16 +119,23 @@ void read_sleep_proxy(Ctx& c, const Val& v, Place place, const SleepProxyConf& b
         if (place == Place::Defaults) {
             c.error(x.mark, "sleep_proxy.addresses: not allowed in defaults (set them per target)");
         } else {
+            // A target's interface: its own, the defaults', else its wol's.
+            const std::string ifname = !out->interface.empty() ? out->interface : fallback_interface;
             for (const Val& e : read_list(c, x, true, "a list of addresses")) {
                 ProxyAddress pa;
                 if (e.node.IsMap()) {
                     MapReader am(c, e, "sleep_proxy address", "sleep_proxy.addresses", {"address", "ports"});
                     am.require("address");
-                    if (Val a = am.get("address"); a.present && !read_host_address(c, a, &pa.addr)) continue;
+                    if (Val a = am.get("address"); a.present) {
+                        if (!read_host_address(c, a, &pa.addr)) continue;
+                        check_on_host(c, a, pa.addr, ifname);
+                    }
                     if (Val p = am.get("ports"); p.present) read_port_list(c, p, false, &pa.ports);
                     if (!am.has("address")) continue;
                 } else if (!read_host_address(c, e, &pa.addr)) {
                     continue;
+                } else {
+                    check_on_host(c, e, pa.addr, ifname);
                 }
                 bool dup = false;
                 for (const ProxyAddress& o : out->addresses) dup = dup || o.addr == pa.addr;

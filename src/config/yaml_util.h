@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +26,7 @@ struct Ctx {
     std::string source;
     LoadOptions opt;
     std::vector<Err> errs;
+    std::optional<std::map<std::string, std::vector<packet::IfAddr>>> host;  // opt.host_addrs(), once
     void error(const YAML::Mark& m, std::string msg);
 };
 

@@ -16,6 +16,7 @@
 
 #include "config/text.h"
 #include "control/protocol.h"
+#include "packet/hostaddr.h"
 #include "packet/parse.h"
 #include "sys/log.h"
 
@@ -51,26 +52,6 @@ int max_depth(std::string_view t) {
         }
     }
     return m;
-}
-
-// Why `a` can never be a machine's unicast address ("" if it can).
-std::string unusable(const packet::Addr& a) {
-    if (a.is_v4()) {
-        const uint32_t v = a.v4_host();
-        if (v == 0) return "is the unspecified address";
-        if (v == 0xffffffffu) return "is the broadcast address";
-        if ((v >> 24) == 0) return "is in 0.0.0.0/8 (this network)";
-        if ((v >> 24) == 127) return "is a loopback address";
-        if ((v >> 28) == 0xe) return "is a multicast address";
-        if ((v >> 28) == 0xf) return "is in the reserved range 240.0.0.0/4";
-        return "";
-    }
-    if (a == packet::Addr{}) return "is the unspecified address";
-    packet::Addr one;
-    one.b[15] = 1;
-    if (a == one) return "is the loopback address";
-    if (a.b[0] == 0xff) return "is a multicast address";
-    return "";
 }
 
 bool parse_ports(const json& v, const std::string& where, std::vector<uint16_t>* out, std::string* err) {
@@ -119,7 +100,7 @@ bool parse_monitor(const json& m, size_t i, Registration* r, std::string* err) {
         *err = where + ".ip: \"" + shown(text) + "\" is not an IPv4 or IPv6 address";
         return false;
     }
-    if (const std::string why = unusable(e.ip); !why.empty()) {
+    if (const std::string why = packet::unusable_address(e.ip); !why.empty()) {
         *err = where + ".ip: " + e.ip.str() + " " + why;
         return false;
     }
@@ -267,25 +248,10 @@ bool validate_registration(const Registration& r, const packet::Addr& peer, cons
     const auto addrs = env.host->if_addrs(rc.interface);
     for (size_t i = 0; i < r.monitor.size(); ++i) {
         const packet::Addr& ip = r.monitor[i].ip;
-        const std::string where = fmt::format("monitor[{}].ip: {}", i, ip.str());
-        if (env.host->own_addr(ip)) {
-            *err = where + " belongs to this host";
+        const std::string why = packet::host_address_problem(ip, env.host->own_addr(ip), rc.interface, addrs);
+        if (!why.empty()) {
+            *err = fmt::format("monitor[{}].ip: {} {}", i, ip.str(), why);
             return false;
-        }
-        const proxy::IfAddr* net = nullptr;
-        for (const auto& a : addrs)
-            if (a.addr.is_v4() == ip.is_v4() && packet::cidr_contains(a.addr, a.prefix_len, ip)) net = &a;
-        if (!net) {
-            *err = where + " is not on-link on " + rc.interface;
-            return false;
-        }
-        if (ip.is_v4() && net->prefix_len <= 126) {  // IPv4 /30 or shorter: network/broadcast exist
-            const uint32_t mask = (uint32_t(1) << (128 - net->prefix_len)) - 1, host = ip.v4_host() & mask;
-            if (host == mask || host == 0) {
-                *err = fmt::format("{} is the {} address of its /{} network on {}", where,
-                                   host == 0 ? "network" : "broadcast", net->prefix_len - 96, rc.interface);
-                return false;
-            }
         }
     }
     return true;

@@ -16,6 +16,7 @@
 #include "action/savefile.h"
 #include "action/wol.h"
 #include "config/load.h"
+#include "proxy/host.h"
 #include "proxy/service.h"
 #include "state/statefile.h"
 #include "sys/log.h"
@@ -331,7 +332,9 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
     }
     config::Config next;
     std::vector<std::string> errors;
-    if (!config::load_file(opts.config_path, &next, &errors)) {
+    config::LoadOptions lo;
+    lo.host_addrs = proxy::host_addresses;
+    if (!config::load_file(opts.config_path, &next, &errors, lo)) {
         log::error("reload of {} failed; keeping the running configuration:", opts.config_path);
         for (const auto& e : errors) log::error("{}", e);
         *why = fmt::format("{} error(s), keeping the running configuration; first: {}", errors.size(),

@@ -1,5 +1,6 @@
-// proxy/host.cc — HostInfo (getifaddrs snapshot) and neighbor_mac (rtnetlink RTM_GETNEIGH dump).
-// Read-only views of kernel state; nothing here changes the system.
+// proxy/host.cc — HostInfo (getifaddrs snapshot, dropped on RTNETLINK address events) and
+// neighbor_mac (rtnetlink RTM_GETNEIGH dump). Read-only views of kernel state; nothing here
+// changes the system.
 #include "proxy/host.h"
 
 #include <ifaddrs.h>
@@ -9,6 +10,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netpacket/packet.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -59,17 +61,10 @@ uint8_t prefix_of(const packet::Addr& mask, bool v4) {
     return uint8_t(v4 ? 96 + n : n);
 }
 
-}  // namespace
-
-void HostInfo::refresh() {
-    const int64_t now = mono_ns();
-    if (taken_ns_ != 0 && now - taken_ns_ < max_age_ns_) return;
-    taken_ns_ = now;
+// One getifaddrs() pass: MACs (AF_PACKET entries) and addresses by interface. False if it failed.
+bool read_ifaddrs(std::map<std::string, packet::Mac>* macs, std::map<std::string, std::vector<IfAddr>>* addrs) {
     ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) return;  // keep the previous snapshot
-    macs_.clear();
-    mac_set_.clear();
-    addrs_.clear();
+    if (::getifaddrs(&list) != 0) return false;
     for (ifaddrs* i = list; i; i = i->ifa_next) {
         if (!i->ifa_addr || !i->ifa_name) continue;
         if (i->ifa_addr->sa_family == AF_PACKET) {
@@ -79,17 +74,85 @@ void HostInfo::refresh() {
             packet::Mac m;
             std::memcpy(m.data(), sll.sll_addr, 6);
             if (packet::is_zero(m)) continue;
-            macs_[i->ifa_name] = m;
-            mac_set_.insert(m);
+            if (macs) (*macs)[i->ifa_name] = m;
             continue;
         }
         IfAddr a;
         packet::Addr mask;
         if (!to_addr(i->ifa_addr, &a.addr)) continue;
         a.prefix_len = to_addr(i->ifa_netmask, &mask) ? prefix_of(mask, a.addr.is_v4()) : 128;
-        addrs_[i->ifa_name].push_back(a);
+        (*addrs)[i->ifa_name].push_back(a);
     }
     ::freeifaddrs(list);
+    return true;
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<IfAddr>> host_addresses() {
+    std::map<std::string, std::vector<IfAddr>> out;
+    if (!read_ifaddrs(nullptr, &out)) out.clear();
+    return out;
+}
+
+HostInfo::~HostInfo() {
+    if (loop_ && nl_) loop_->remove(nl_.get());
+}
+
+void HostInfo::refresh() {
+    const int64_t now = mono_ns();
+    if (taken_ns_ != 0 && now - taken_ns_ < max_age_ns_) return;
+    taken_ns_ = now;
+    std::map<std::string, packet::Mac> macs;
+    std::map<std::string, std::vector<IfAddr>> addrs;
+    if (!read_ifaddrs(&macs, &addrs)) return;  // keep the previous snapshot
+    macs_ = std::move(macs);
+    addrs_ = std::move(addrs);
+    mac_set_.clear();
+    for (const auto& [name, m] : macs_) mac_set_.insert(m);
+}
+
+bool HostInfo::watch(sys::Loop& loop, std::function<void()> changed, std::string* err) {
+    sys::unique_fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+        *err = log::errno_str("sleep proxy: RTNETLINK address notifications", errno);
+        return false;
+    }
+    if (loop_ && nl_) loop_->remove(nl_.get());
+    loop_ = &loop;
+    nl_ = std::move(fd);
+    changed_ = std::move(changed);
+    loop.add(nl_.get(), EPOLLIN, [this](uint32_t) { on_netlink(); });
+    return true;
+}
+
+// Drains the socket; any address message (or a lost batch: ENOBUFS) drops the snapshot.
+void HostInfo::on_netlink() {
+    alignas(nlmsghdr) static thread_local char buf[16384];
+    bool changed = false;
+    for (;;) {
+        const ssize_t n = ::recv(nl_.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == ENOBUFS) {  // notifications were lost: assume anything changed
+                changed = true;
+                continue;
+            }
+            if (errno == EINTR) continue;
+            break;  // EAGAIN (drained) or a socket error: the snapshot still ages out
+        }
+        if (n == 0) break;
+        int len = int(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
+            if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) changed = true;
+    }
+    if (!changed) return;
+    ++events_;
+    invalidate();
+    log::debug("sleep proxy: the host's addresses changed");
+    if (changed_) changed_();
 }
 
 std::optional<packet::Mac> HostInfo::if_mac(const std::string& ifname) {

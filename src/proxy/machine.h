@@ -49,6 +49,7 @@ struct SleepProxy::Machine {
     std::unique_ptr<core::Hit> wake_cause; // the packet that started the current wake cycle
     std::deque<WakeKey> keys;              // recent wake-worthy connection attempts
     bool said_other_mac = false;           // logged once: a probe was answered by another MAC
+    uint64_t drops_seen = 0;               // FrameSink::drops() at the last probe round
 };
 
 }  // namespace nw::proxy

@@ -147,7 +147,18 @@ bool NftFirewall::start(std::string* err) {
     return true;
 }
 
-void NftFirewall::set_held(const std::vector<std::pair<std::string, packet::Addr>>& held) {
+void NftFirewall::set_held(const std::vector<std::pair<std::string, packet::Addr>>& wanted) {
+    wanted_ = wanted;
+    std::vector<std::pair<std::string, packet::Addr>> held;
+    for (const auto& h : wanted) {
+        if (own_ && own_(h.second)) {
+            ++own_skipped_;
+            log::warn("sleep proxy: {} is an address of this host: left out of table inet {}", h.second.str(), kNftTable);
+            continue;
+        }
+        held.push_back(h);
+    }
+    applied_ = held;
     if (nft_.empty()) {
         if (!held.empty() && !warned_ && forwarding_on()) {
             warned_ = true;
@@ -160,6 +171,12 @@ void NftFirewall::set_held(const std::vector<std::pair<std::string, packet::Addr
     log::debug("sleep proxy: nft update: {} held address(es){}", held.size(), pid_ > 0 ? " (queued)" : "");
     if (pid_ > 0) pending_ = std::move(text);
     else spawn(text);
+}
+
+void NftFirewall::recheck() {
+    if (!own_) return;
+    for (const auto& h : applied_)
+        if (own_(h.second)) return set_held(std::vector(wanted_));
 }
 
 bool NftFirewall::spawn(const std::string& text) {

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -32,6 +33,12 @@ class NftFirewall : public Firewall {
     // crash). False + *err if there is no nft (then set_held only warns).
     bool start(std::string* err);
     void set_held(const std::vector<std::pair<std::string, packet::Addr>>& held) override;
+    // Defence in depth: an address `own` says is the host's never goes into the sets (it would
+    // drop every packet to the host on that interface), whatever set_held is given. recheck()
+    // applies the last set again if the filter now leaves out something else (the host's
+    // addresses changed).
+    void set_own_filter(std::function<bool(const packet::Addr&)> own) { own_ = std::move(own); }
+    void recheck();
     // Exit: waits (up to timeout_ms) for an update in progress, then deletes the table and waits
     // for that too. Blocks; only for shutdown.
     void remove_now(int timeout_ms);
@@ -44,6 +51,8 @@ class NftFirewall : public Firewall {
     static std::string script(const std::vector<std::pair<std::string, packet::Addr>>& held);
 
     uint64_t runs() const { return runs_; }
+    uint64_t own_skipped() const { return own_skipped_; }
+    const std::vector<std::pair<std::string, packet::Addr>>& applied() const { return applied_; }
     uint64_t failures() const { return failures_; }
     bool busy() const { return pid_ > 0; }
 
@@ -59,7 +68,9 @@ class NftFirewall : public Firewall {
     int64_t deadline_ns_ = 0;
     std::optional<std::string> pending_;
     bool warned_ = false;
-    uint64_t runs_ = 0, failures_ = 0;
+    uint64_t runs_ = 0, failures_ = 0, own_skipped_ = 0;
+    std::function<bool(const packet::Addr&)> own_;
+    std::vector<std::pair<std::string, packet::Addr>> wanted_, applied_;  // asked for / after the filter
 };
 
 }  // namespace nw::proxy

@@ -129,6 +129,7 @@ bool PacketIo::open_sock(Sock& s, std::string* err) {
 
 void PacketIo::close_sock(Sock& s) {
     if (!s.fd) return;
+    read_stats(s);  // drops counted so far are not lost with the socket
     loop_.remove(s.fd.get());
     s.fd.reset();  // memberships go with the socket
     s.groups.clear();
@@ -189,6 +190,28 @@ void PacketIo::on_readable(Sock& s) {
         ++stats_.received;
         rx_(s.name, std::span<const uint8_t>(buf_.data(), len), mono_ns());
     }
+}
+
+// getsockopt(PACKET_STATISTICS) returns the counts since the previous call and resets them.
+void PacketIo::read_stats(Sock& s) {
+    if (!s.fd) return;
+    tpacket_stats st{};
+    socklen_t len = sizeof st;
+    if (::getsockopt(s.fd.get(), SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0) return;
+    s.drops += st.tp_drops;
+    stats_.dropped += st.tp_drops;
+}
+
+uint64_t PacketIo::drops(const std::string& ifname) {
+    auto it = socks_.find(ifname);
+    if (it == socks_.end()) return 0;
+    read_stats(*it->second);
+    return it->second->drops;
+}
+
+uint64_t PacketIo::read_drops() {
+    for (auto& [name, s] : socks_) read_stats(*s);
+    return stats_.dropped;
 }
 
 bool PacketIo::send(const std::string& ifname, std::span<const uint8_t> frame) {

@@ -35,12 +35,17 @@ class PacketIo : public FrameSink {
 
     bool send(const std::string& ifname, std::span<const uint8_t> frame) override;
     void set_interest(const std::string& ifname, const Interest& in) override;
+    // PACKET_STATISTICS (which the kernel resets on each read) added up per interface.
+    uint64_t drops(const std::string& ifname) override;
+    // Reads every socket's statistics; returns all drops so far (stats().dropped).
+    uint64_t read_drops();
 
     int64_t next_deadline_ns() const;
     void on_time(int64_t now_ns);
 
     struct Stats {
         uint64_t received = 0, truncated = 0, send_errors = 0, filter_errors = 0, open_errors = 0;
+        uint64_t dropped = 0;  // frames the kernel dropped (receive queue full): PACKET_STATISTICS
     };
     const Stats& stats() const { return stats_; }
     bool is_open(const std::string& ifname) const;
@@ -53,7 +58,9 @@ class PacketIo : public FrameSink {
         Interest interest;
         std::vector<packet::Mac> groups;  // multicast memberships held
         int64_t retry_ns = 0;             // closed: try to open again at this time
+        uint64_t drops = 0;               // PACKET_STATISTICS tp_drops, summed over reads
     };
+    void read_stats(Sock& s);
     bool open_sock(Sock& s, std::string* err);
     void close_sock(Sock& s);
     void apply(Sock& s);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "packet/decode.h"
+#include "packet/hostaddr.h"
 
 namespace nw::proxy {
 
@@ -30,6 +31,9 @@ class FrameSink {
     virtual bool send(const std::string& ifname, std::span<const uint8_t> frame) = 0;
     // Replaces what `ifname`'s receive filter passes (see Interest).
     virtual void set_interest(const std::string& ifname, const Interest& in) = 0;
+    // Frames the kernel dropped so far on `ifname`'s receive side (cumulative; never decreases):
+    // answers to probes may have been among them.
+    virtual uint64_t drops(const std::string& /*ifname*/) { return 0; }
 };
 
 // The host firewall: drops packets that arrive for a held address so the host never forwards
@@ -42,10 +46,7 @@ class Firewall {
 };
 
 // An address configured on a host interface (prefix length in the 128-bit space: v4 /24 = 120).
-struct IfAddr {
-    packet::Addr addr{};
-    uint8_t prefix_len = 128;
-};
+using IfAddr = packet::IfAddr;
 
 // The host's own identity on the network. Implementations may cache (HostInfo refreshes).
 class HostView {

@@ -257,7 +257,7 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
             MachineSpec s = spec_for_registration(*reg_, r.spec.name, r.spec.mac, r.spec.addresses,
                                                   r.spec.registered_wall_ms);
             std::string err;
-            if (!check_registration(s, &err)) {
+            if (!check_registration(s, &err) || !check_host(s, &err)) {
                 log::warn("{}: registration in the state file dropped: {}", r.spec.name, err);
                 continue;
             }
@@ -325,7 +325,7 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
 }
 
 void SleepProxy::take_over(Machine& m) {
-    for (auto& a : m.addr) a = AddrState{true, false, false, 0};
+    for (size_t i = 0; i < m.addr.size(); ++i) m.addr[i] = AddrState{!host_owns(m, i), false, false, 0};
     announce_takeover(m);
     timers_.arm({m.id, kAnnounce}, d_.clock->now_ns() + kAnnounceIntervalNs);
     sync_kernel();

@@ -81,6 +81,8 @@ struct ProxyStats {
     uint64_t frames = 0, malformed = 0, own = 0, bad_nd = 0;
     uint64_t arp_answered = 0, ns_answered = 0, probes_sent = 0, send_errors = 0;
     uint64_t conflicts = 0, wake_packets = 0, retransmits = 0, ignored_traffic = 0;
+    uint64_t own_addresses = 0;  // takeovers of an address that is the host's own, refused or ended
+    uint64_t lossy_rounds = 0;   // probe rounds not counted: the kernel dropped frames meanwhile
 };
 
 // A restored machine (state file): registrations carry their spec, config targets only a name.
@@ -112,6 +114,10 @@ class SleepProxy {
     // Re-installs machines from the state file (after configure()). Machines that were asleep
     // or waking are probed again and taken over quietly if they still do not answer.
     void restore(const std::vector<RestoredMachine>& saved);
+    // The host's addresses changed (RTNETLINK): an address held for a machine that is now the
+    // host's own (added by an admin, VRRP, DHCP) is released at once, without announcing the
+    // machine's MAC for it, and is not held while it stays the host's.
+    void host_changed();
 
     // One frame received on `ifname` (any frame the receive filter passed; everything is
     // checked again here).
@@ -147,6 +153,10 @@ class SleepProxy {
     void changed();
     Machine* by_name(std::string_view name);
     Machine* holder(const std::string& ifname, const packet::Addr& a);  // holds `a` right now
+
+    // --- proxy_host.cc: the host's own addresses are never held ---
+    bool host_owns(Machine& m, size_t i);  // address i is the host's: logged, counted
+    bool check_host(const MachineSpec& s, std::string* err) const;  // the registration's host rule
 
     // --- proxy_frames.cc: received frames ---
     void heard_from(Machine& m, const std::string& what);

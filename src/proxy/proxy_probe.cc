@@ -17,6 +17,7 @@
 // read as a duplicate, RFC 4862 §5.4.3). Asleep/waking machines get the same probes unicast to
 // their own MAC: an answer means they are back.
 #include <algorithm>
+#include <utility>
 
 #include "core/core.h"
 #include "packet/encode.h"
@@ -89,13 +90,19 @@ void SleepProxy::on_timer(Machine& m, uint8_t kind, int64_t now) {
 void SleepProxy::probe_tick(Machine& m, int64_t now) {
     timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
     if (m.state == State::Up && !m.addr.empty()) {
-        bool all = true;
+        // The kernel dropped frames on our socket during the round: the answers may have been
+        // among them, so the round is not silence (no miss counted; the next round decides).
+        const uint64_t drops = d_.frames->drops(m.spec.interface);
+        const bool lossy = drops != std::exchange(m.drops_seen, drops);
+        bool all = true, voided = false;
         uint32_t least = UINT32_MAX;
         for (auto& a : m.addr) {
-            if (a.awaiting) ++a.misses;
+            if (a.awaiting && lossy) voided = true;
+            else if (a.awaiting) ++a.misses;
             least = std::min(least, a.misses);
             all = all && a.misses >= m.spec.timing.probe_misses;
         }
+        if (voided) ++stats_.lossy_rounds;
         if (all && d_.host->if_mac(m.spec.interface)) {
             transition(m, State::Asleep, core::Reason::Probe,
                        fmt::format("{} misses{}", least, m.resuming ? ", resumed after a restart" : ""));

@@ -43,6 +43,8 @@ bool ProxyService::open(const config::Config& cfg, std::string* err) {
     if (!io_->set_interfaces(interfaces_of(cfg), &why)) log::warn("{}", why);
     nft_ = std::make_unique<NftFirewall>(loop_);
     if (!nft_->start(&why)) log::warn("{}", why);
+    nft_->set_own_filter([this](const packet::Addr& a) { return host_->own_addr(a); });
+    if (!host_->watch(loop_, [this] { on_host_changed(); }, &why)) log::warn("{}", why);
     return open_register(cfg, err);
 }
 
@@ -58,6 +60,12 @@ bool ProxyService::open_register(const config::Config& cfg, std::string* err) {
     if (!reg_->open(cfg.reg->listen, err)) return false;
     log::info("register: listening on {}", cfg.reg->listen);
     return true;
+}
+
+// RTNETLINK: the host gained or lost an address. Its own addresses are never held nor dropped.
+void ProxyService::on_host_changed() {
+    if (proxy_) proxy_->host_changed();
+    if (nft_) nft_->recheck();
 }
 
 void ProxyService::remember(const state::PersistedState& ps) {
@@ -178,6 +186,7 @@ void ProxyService::fill_status(control::Status* st) const {
     const auto& s = proxy_->stats();
     st->counters.malformed += s.malformed + s.bad_nd;
     if (io_) st->counters.truncated += io_->stats().truncated;
+    if (io_) st->counters.dropped += io_->read_drops();  // PACKET_STATISTICS of the packet sockets
     if (reg_) {
         const auto& r = reg_->stats();
         st->counters.rejected += r.invalid + r.refused + r.too_large + r.timeouts + r.busy + r.denied + r.evicted;

@@ -62,6 +62,7 @@ class ProxyService {
     std::string on_register(const control::Registration& r, const packet::Addr& peer);
     void log_refusal(const std::string& name, const packet::Addr& peer, const std::string& why);
     bool open_register(const config::Config& cfg, std::string* err);
+    void on_host_changed();
 
     sys::Loop& loop_;
     core::Clock& clock_;

@@ -9,11 +9,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "config/load.h"
 #include "config/text.h"
+#include "packet/parse.h"
 
 using namespace nw;
 using nw::config::Duration;
@@ -217,6 +219,55 @@ TEST_CASE("config: addresses, ports, MACs, passwords") {
     CHECK(errors(kHead + "  - name: a\n    sleep_proxy: {interface: eth0, addresses: [224.0.0.1]}\n") ==
           "t.yaml:6:18: sleep_proxy: needs a \"wol\" block in the same target (the machine's MAC)\n"
           "t.yaml:6:48: sleep_proxy.addresses: \"224.0.0.1\" is a multicast address\n");
+}
+
+TEST_CASE("config: sleep_proxy addresses are not the host's own and are on-link (issue 12 item 3)") {
+    // The host: lan0 192.0.2.1/24 + 2001:db8::1/64 + fe80::1/64, wan0 198.51.100.7/24, new0 only fe80::.
+    auto A = [](const char* s) {
+        packet::Addr a;
+        REQUIRE(packet::parse_addr(s, &a, nullptr));
+        return a;
+    };
+    config::LoadOptions o = no_files();
+    int reads = 0;
+    o.host_addrs = [&] {
+        ++reads;
+        return std::map<std::string, std::vector<packet::IfAddr>>{
+            {"lan0", {{A("192.0.2.1"), 120}, {A("2001:db8::1"), 64}, {A("fe80::1"), 64}}},
+            {"wan0", {{A("198.51.100.7"), 120}}},
+            {"new0", {{A("fe80::2"), 64}}}};
+    };
+    auto t = [](const std::string& iface, const std::string& addrs) {
+        return kHead + "  - name: a\n    wol: {mac: \"02:00:00:00:00:01\", interface: " + iface +
+               "}\n    sleep_proxy: {addresses: " + addrs + "}\n";  // addresses on line 7, column 31
+    };
+    CHECK(errors(t("lan0", "[192.0.2.20, \"2001:db8::20\", \"fe80::20\"]"), o).empty());
+    CHECK(reads == 1);
+    CHECK(errors(t("lan0", "[192.0.2.1]"), o) == "t.yaml:7:31: sleep_proxy.addresses: \"192.0.2.1\" belongs to this host\n");
+    CHECK(errors(t("lan0", "[198.51.100.7]"), o) ==
+          "t.yaml:7:31: sleep_proxy.addresses: \"198.51.100.7\" belongs to this host\n");
+    CHECK(errors(t("lan0", "[\"2001:db8::1\"]"), o) ==
+          "t.yaml:7:31: sleep_proxy.addresses: \"2001:db8::1\" belongs to this host\n");
+    CHECK(errors(t("lan0", "[{address: 192.0.2.1}]"), o) ==
+          "t.yaml:7:41: sleep_proxy.addresses.address: \"192.0.2.1\" belongs to this host\n");
+    CHECK(errors(t("lan0", "[10.0.0.5, \"2001:db9::5\"]"), o) ==
+          "t.yaml:7:31: sleep_proxy.addresses: \"10.0.0.5\" is not on-link on lan0\n"
+          "t.yaml:7:41: sleep_proxy.addresses: \"2001:db9::5\" is not on-link on lan0\n");
+    CHECK(errors(t("lan0", "[192.0.2.0, 192.0.2.255]"), o) ==
+          "t.yaml:7:31: sleep_proxy.addresses: \"192.0.2.0\" is the network address of its /24 network on lan0\n"
+          "t.yaml:7:42: sleep_proxy.addresses: \"192.0.2.255\" is the broadcast address of its /24 network on lan0\n");
+    // sleep_proxy.interface wins over wol.interface
+    CHECK(errors(kHead + "  - name: a\n    wol: {mac: \"02:00:00:00:00:01\", interface: lan0}\n"
+                         "    sleep_proxy: {interface: wan0, addresses: [192.0.2.20]}\n", o) ==
+          "t.yaml:7:48: sleep_proxy.addresses: \"192.0.2.20\" is not on-link on wan0\n");
+    // Not judged where the host knows no prefix of that family yet (missing interface, DHCP/SLAAC
+    // pending): only the own-address rule applies there.
+    CHECK(errors(t("gone0", "[10.0.0.5, \"2001:db9::5\"]"), o).empty());
+    CHECK(errors(t("wan0", "[\"2001:db9::5\"]"), o).empty());
+    CHECK(errors(t("new0", "[\"2001:db9::5\", \"fe80::9\"]"), o).empty());
+    CHECK(errors(t("gone0", "[192.0.2.1]"), o) == "t.yaml:7:31: sleep_proxy.addresses: \"192.0.2.1\" belongs to this host\n");
+    // Without host_addrs (tests, fuzzer) nothing is looked up.
+    CHECK(errors(t("lan0", "[192.0.2.1]")).empty());
 }
 
 TEST_CASE("config: several errors at once, sorted by position") {

@@ -80,6 +80,8 @@ struct FakeSink : proxy::FrameSink {
     FakeClock* clock = nullptr;
     std::vector<Sent> sent;
     std::map<std::string, proxy::Interest> interest;
+    std::map<std::string, uint64_t> dropped;  // what PACKET_STATISTICS would have counted so far
+    uint64_t drops(const std::string& ifname) override { return dropped[ifname]; }
     bool send(const std::string& ifname, std::span<const uint8_t> f) override {
         sent.push_back({ifname, std::vector<uint8_t>(f.begin(), f.end()), clock->t});
         return true;
