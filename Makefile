@@ -22,7 +22,7 @@ CXX      ?= g++
 PKGS     := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohmann_json libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -Isrc $(PKG_CFLAGS) -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
+CPPFLAGS += -Isrc -I. $(PKG_CFLAGS) -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt $(if $(WERROR),-Werror)
 LDFLAGS  += -Wl,--as-needed -pthread
@@ -45,6 +45,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
 # netwakectl: every tools/*.cc (netwakectl-only code lives there, not in the daemon's folders).
 TOOL_SRCS := $(sort $(wildcard tools/*.cc))
 TOOL_OBJS := $(TOOL_SRCS:%.cc=$(BUILD)/obj/%.o)
+TOOL_LIB_OBJS := $(filter-out $(BUILD)/obj/tools/netwakectl.o,$(TOOL_OBJS))   # unit-tested too
 FUZZ_SRCS := $(sort $(filter-out tests/fuzz/replay_main.cc,$(wildcard tests/fuzz/fuzz_*.cc)))
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.cc=$(BUILD)/replay/%)
 # The harness objects are kept (not deleted as intermediates) and their .d files included, so a
@@ -72,7 +73,7 @@ $(BUILD)/netwakectl: $(TOOL_OBJS) $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libnetwaked.a
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(TOOL_LIB_OBJS) $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 

@@ -263,7 +263,7 @@ bool validate_registration(const Registration& r, const packet::Addr& peer, cons
             *err = where + " belongs to this host";
             return false;
         }
-        const proxy::IfAddr* net = nullptr;
+        const core::IfAddr* net = nullptr;
         for (const auto& a : addrs)
             if (a.addr.is_v4() == ip.is_v4() && packet::cidr_contains(a.addr, a.prefix_len, ip)) net = &a;
         if (!net) {
