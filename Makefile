@@ -3,7 +3,8 @@
 #   sudo make test       install missing packages, build, run unit + fuzz-corpus + netns tests
 #   sudo make demo       install missing packages, build, run the namespace lab demo
 #   make bench | fuzz FUZZ_SECONDS=N | deb | install [PREFIX=/usr/local DESTDIR=]
-#   Options: V=1 (show commands), SANITIZE=address,undefined (separate build dir), BUILD=dir
+#   Options: V=1 (show commands), SANITIZE=address,undefined (separate build dir), BUILD=dir,
+#            WERROR=1 (warnings are errors; CI builds so with g++ and with CXX=clang++)
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
@@ -14,15 +15,16 @@ HOOKDIR  ?= $(PREFIX)/lib/netwaked/hooks
 SYSCONFDIR ?= /etc
 DESTDIR  ?=
 SANITIZE ?=
+WERROR   ?=
 BUILD    ?= build$(if $(SANITIZE),-san)
 
 CXX      ?= g++
 PKGS     := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohmann_json libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -Isrc $(PKG_CFLAGS) -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
+CPPFLAGS += -Isrc -I. $(PKG_CFLAGS) -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
 CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt
+CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt $(if $(WERROR),-Werror)
 LDFLAGS  += -Wl,--as-needed -pthread
 LDLIBS   += $(PKG_LIBS)
 ifneq ($(SANITIZE),)
@@ -46,8 +48,12 @@ TOOL_OBJS := $(TOOL_SRCS:%.cc=$(BUILD)/obj/%.o)
 TOOL_UNIT_OBJS := $(filter-out $(BUILD)/obj/tools/netwakectl.o,$(TOOL_OBJS))  # unit-tested parts
 FUZZ_SRCS := $(sort $(filter-out tests/fuzz/replay_main.cc,$(wildcard tests/fuzz/fuzz_*.cc)))
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.cc=$(BUILD)/replay/%)
+# The harness objects are kept (not deleted as intermediates) and their .d files included, so a
+# library change relinks the replay binaries without recompiling every harness.
+FUZZ_OBJS := $(FUZZ_SRCS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/fuzz/replay_main.o
+.SECONDARY: $(FUZZ_OBJS)
 
-.PHONY: all deps test unit fuzz-replay fuzz demo bench deb install clean check-root
+.PHONY: all deps test unit fuzz-replay fuzz demo bench deb install clean
 all: $(BUILD)/netwaked $(BUILD)/netwakectl
 
 $(BUILD)/obj/%.o: %.cc
@@ -84,7 +90,7 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit fuzz-replay tools-test
+	$(Q)$(MAKE) --no-print-directory all unit fuzz-replay
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
 demo: deps
@@ -130,10 +136,8 @@ install: all
 	for m in doc/*.5; do if [ -f "$$m" ]; then install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man5/ || exit 1; fi; done
 	for m in doc/*.8; do if [ -f "$$m" ]; then install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ || exit 1; fi; done
 
-tools-test:
-	@true
-
 clean:
 	rm -rf build build-san build-fuzz build-* netwaked_*.deb
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_OBJS:.o=.d) \
+         $(FUZZ_OBJS:.o=.d)

@@ -92,7 +92,7 @@ cleanup() {
         ip netns exec "$ns" iptables -t raw -F 2>/dev/null
         ip netns del "$ns" 2>/dev/null
     done
-    [[ ${BENCH_KEEP:-} == 1 ]] && say "kept $T" || rm -rf "$T"
+    if [[ ${BENCH_KEEP:-} == 1 ]]; then say "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -478,7 +478,7 @@ scale_section() {
 # load): netwaked with 1 and 10,000 targets on the hot path and for packets matching nothing,
 # and the reference receiver. Each phase: zero the counters, send INSTR_PKTS packets, dump.
 instr_section() {
-    command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || {
+    { command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; } || {
         say "  instructions per packet: skipped (valgrind not installed)"
         return 0
     }
@@ -511,6 +511,7 @@ instr_section() {
             callgrind_control -d "$vpid" >/dev/null 2>&1
             if [[ $n == ref ]]; then p1=$(ref_counters "$pid" "$T/cg-ref.log" | cut -d' ' -f1); else p1=$(nw_counters "$sock" | cut -d' ' -f1); fi
             pk=$((p1 - p0))
+            # shellcheck disable=SC2012  # callgrind names its dumps <out>.<pid>.<n>: no odd characters
             f=$(ls -t "$out.$n.$vpid".[0-9]* 2>/dev/null | head -1)
             ir=$(awk '/^summary:/ {print $2}' "$f" 2>/dev/null)
             emit "{\"kind\":\"instr\",\"targets\":\"$n\",\"traffic\":\"$phase\",\"packets\":$pk,\"instructions\":${ir:-0}}"

@@ -15,7 +15,6 @@
 #include <string_view>
 #include <vector>
 
-#include "action/knock_send.h"
 #include "action/wol.h"
 #include "config/model.h"
 #include "control/protocol.h"
@@ -26,6 +25,7 @@
 #include "cli_help.h"
 #include "register_client.h"
 #include "wake_args.h"
+#include "tools/knock_send.h"
 
 #ifndef NETWAKED_VERSION
 #define NETWAKED_VERSION "unknown"
@@ -147,7 +147,7 @@ int cmd_wake_local(const nw::tools::WakeArgs& a) {
 }
 
 // netwakectl keygen FILE / knock HOST[:PORT] TARGET --key-file F [--port N] (SPEC §10):
-// implemented in action/knock_cli.cc; `args` are the words after the command name.
+// implemented in tools/knock_cli.cc; `args` are the words after the command name.
 int run_argv(int (*fn)(int, char**), const char* name, const Args& args) {
     std::vector<std::string> words{name};
     words.insert(words.end(), args.begin(), args.end());
@@ -156,8 +156,8 @@ int run_argv(int (*fn)(int, char**), const char* name, const Args& args) {
     argv.push_back(nullptr);
     return fn(static_cast<int>(words.size()), argv.data());
 }
-int cmd_keygen(const Ctx&, const Args& args) { return run_argv(nw::action::keygen_cli_main, "keygen", args); }
-int cmd_knock(const Ctx&, const Args& args) { return run_argv(nw::action::knock_cli_main, "knock", args); }
+int cmd_keygen(const Ctx&, const Args& args) { return run_argv(nw::tools::keygen_cli_main, "keygen", args); }
+int cmd_knock(const Ctx&, const Args& args) { return run_argv(nw::tools::knock_cli_main, "knock", args); }
 
 // ---- daemon commands ---------------------------------------------------------------
 

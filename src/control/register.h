@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "config/model.h"
+#include "core/ports.h"
 #include "packet/decode.h"
-#include "proxy/ports.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
 
@@ -67,7 +67,7 @@ class ObjectScanner {
 // What validate_registration() needs from the running daemon.
 struct RegisterEnv {
     const config::RegisterConf* conf = nullptr;
-    proxy::HostView* host = nullptr;
+    core::HostView* host = nullptr;
     // The peer's MAC from the neighbor table of `ifname` (proxy::neighbor_mac in the daemon).
     std::function<bool(const std::string& ifname, const packet::Addr& ip, packet::Mac* mac, std::string* err)> neighbor;
 };

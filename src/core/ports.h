@@ -1,17 +1,19 @@
 // core/ports.h — the small interfaces through which the core causes side effects (DESIGN
-// "Side effects sit behind small interfaces"). Real implementations live in action/ and sys/;
+// "Side effects sit behind small interfaces"). Real implementations live in action/, proxy/ and sys/;
 // unit tests substitute fakes that record what the core asked for.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config/model.h"
 #include "packet/decode.h"
+#include "packet/hostaddr.h"
 
 namespace nw::core {
 
@@ -61,6 +63,22 @@ class WolSender {
     // Sends one copy per configured method/destination. Returns a one-line description of what
     // went out ("ethernet eth0 -> d8:..,ff:ff:..; udp 192.168.1.255:9"), or sets *err.
     virtual bool send(const config::WolConf& w, std::string* desc, std::string* err) = 0;
+};
+
+// An address configured on a host interface (prefix length in the 128-bit space: v4 /24 = 120).
+using IfAddr = packet::IfAddr;
+
+// The host's own identity on the network. Implementations may cache (HostInfo refreshes).
+class HostView {
+   public:
+    virtual ~HostView() = default;
+    virtual std::optional<packet::Mac> if_mac(const std::string& ifname) = 0;
+    // A MAC of any local interface (frames from it are the host's own).
+    virtual bool own_mac(const packet::Mac& m) = 0;
+    // An address configured on any local interface.
+    virtual bool own_addr(const packet::Addr& a) = 0;
+    // Addresses configured on `ifname` (empty if none or unknown).
+    virtual std::vector<IfAddr> if_addrs(const std::string& ifname) = 0;
 };
 
 }  // namespace nw::core

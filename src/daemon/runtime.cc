@@ -12,12 +12,12 @@
 #include <cstring>
 #include <ctime>
 
-#include "action/knock_send.h"
+#include "action/spa_key.h"
 #include "action/savefile.h"
 #include "action/wol.h"
 #include "config/load.h"
+#include "daemon/proxy_service.h"
 #include "proxy/host.h"
-#include "proxy/service.h"
 #include "state/statefile.h"
 #include "sys/log.h"
 

@@ -219,7 +219,8 @@ bool neighbor_mac(const std::string& ifname, const packet::Addr& ip, packet::Mac
             return false;
         }
         int len = int(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); len >= int(sizeof(nlmsghdr)) && NLMSG_OK(h, unsigned(len));
+             h = NLMSG_NEXT(h, len)) {  // unsigned: NLMSG_OK compares with nlmsg_len
             if (h->nlmsg_type == NLMSG_DONE) {
                 if (!found) *err = "no usable neighbor entry for " + ip.str() + " on " + ifname;
                 return found;

@@ -1,5 +1,5 @@
 // proxy/ports.h — the small interfaces through which the sleep proxy touches the world: frames
-// out + receive filter, the host firewall, the host's own addresses. Declarations only, no I/O.
+// out + receive filter, the host firewall (the host's own addresses: core/ports.h). Declarations only, no I/O.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ports.h"
 #include "packet/decode.h"
 #include "packet/hostaddr.h"
 
@@ -45,20 +46,9 @@ class Firewall {
     virtual void set_held(const std::vector<std::pair<std::string, packet::Addr>>& held) = 0;
 };
 
-// An address configured on a host interface (prefix length in the 128-bit space: v4 /24 = 120).
-using IfAddr = packet::IfAddr;
-
-// The host's own identity on the network. Implementations may cache (HostInfo refreshes).
-class HostView {
-   public:
-    virtual ~HostView() = default;
-    virtual std::optional<packet::Mac> if_mac(const std::string& ifname) = 0;
-    // A MAC of any local interface (frames from it are the host's own).
-    virtual bool own_mac(const packet::Mac& m) = 0;
-    // An address configured on any local interface.
-    virtual bool own_addr(const packet::Addr& a) = 0;
-    // Addresses configured on `ifname` (empty if none or unknown).
-    virtual std::vector<IfAddr> if_addrs(const std::string& ifname) = 0;
-};
+// The host's identity (HostView, IfAddr) is a core interface: control/ checks registrations
+// against it too (core/ports.h).
+using core::HostView;
+using core::IfAddr;
 
 }  // namespace nw::proxy

@@ -13,6 +13,7 @@ set -euo pipefail
 A=nwinjA$$
 B=nwinjB$$
 TMP=$(mktemp -d)
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     ip netns del "$A" 2>/dev/null || true
     ip netns del "$B" 2>/dev/null || true

@@ -71,7 +71,7 @@ for args in "" "frob" "--bogus status" "-s" "start" "start a b" "stop 'a b'" "wa
 done
 
 # --- against a fake server
-[[ -n ${PYTHON:-} ]] && command -v "$PYTHON" >/dev/null || pass
+{ [[ -n ${PYTHON:-} ]] && command -v "$PYTHON" >/dev/null; } || pass
 SOCK=$NW_TMP/run/control.sock
 mkdir -p "$NW_TMP/run"
 cat >"$NW_TMP/fake.py" <<'EOF'

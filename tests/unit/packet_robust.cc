@@ -174,19 +174,30 @@ TEST_CASE("non-IP frames decode as link layer only") {
     CHECK(d.ethertype == kEthWol);
 }
 
-TEST_CASE("garbage and mutated frames never crash") {
+// What must hold for any input: a decode that succeeded points only inside the input, and
+// decoding is deterministic (same bytes, same summary). Returns false on a violation.
+static bool sane(LinkType lt, std::span<const uint8_t> in, Decoded* d) {
+    const Error e = decode(lt, in, d);
+    const std::string first = summarize(*d);
+    if (e != Error::Ok) return std::string(error_name(e)) != "";
+    const size_t n = in.size();
+    if (d->l3 != 0 && d->l3_offset > n) return false;
+    if (d->has_l4 && (d->l4_offset > n || d->payload_offset > n || d->payload_len > n - d->payload_offset)) return false;
+    Decoded again;
+    return decode(lt, in, &again) == Error::Ok && summarize(again) == first && !first.empty();
+}
+
+TEST_CASE("garbage and mutated frames never crash, stay in bounds, decode deterministically") {
     std::mt19937 rng(12345);
     const LinkType lts[] = {LinkType::Ethernet, LinkType::RawIp, LinkType::LinuxSll,
                             LinkType::LinuxSll2, LinkType::Ipv4, LinkType::Ipv6};
     Decoded d;
+    size_t bad = 0, ok = 0, refused = 0;
     for (int i = 0; i < 20000; ++i) {
         std::vector<uint8_t> g(rng() % 200);
         for (auto& b : g) b = uint8_t(rng());
         if (g.size() > 20 && (i & 1)) g[(i & 2) ? 0 : 14] = 0x45;  // look like IPv4 more often
-        for (LinkType lt : lts) {
-            (void)decode(lt, g, &d);
-            (void)summarize(d);
-        }
+        for (LinkType lt : lts) bad += !sane(lt, g, &d);
         (void)decode_ip(g, std::span<const uint8_t>(g).first(std::min<size_t>(g.size(), 14)), &d);
         (void)summarize(d);
     }
@@ -197,7 +208,11 @@ TEST_CASE("garbage and mutated frames never crash") {
         const int flips = 1 + int(rng() % 4);
         for (int k = 0; k < flips; ++k) f[rng() % f.size()] = uint8_t(rng());
         f.resize(rng() % (f.size() + 1));
-        (void)decode(fr.lt, f, &d);
-        (void)summarize(d);
+        bad += !sane(fr.lt, f, &d);
+        (decode(fr.lt, f, &d) == Error::Ok ? ok : refused)++;
     }
+    CHECK(bad == 0);
+    // The mutations reach both sides: many still decode, many are refused.
+    CHECK(ok > 10000);
+    CHECK(refused > 10000);
 }

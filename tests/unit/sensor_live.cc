@@ -5,7 +5,8 @@
 //   vA 10.213.0.1/24  <── veth ──>   vB 10.213.0.2/24
 //                                    iptables -A INPUT -p udp --dport 9999 -j NFLOG --nflog-group 4242
 //
-// It measures send → Hit latency and never sends traffic outside these namespaces.
+// It shows send → Hit latency (judged by `make bench`, not here) and never sends traffic outside
+// these namespaces.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <doctest/doctest.h>
@@ -266,8 +267,9 @@ std::vector<double> latencies(Lab& lab, Core& c, sensor::Sensor& s, int n) {
 void report(const char* what, const std::vector<double>& us) {
     MESSAGE(std::string(what) << ": send -> Hit latency median " << us[us.size() / 2] << " us, max " << us.back() << " us ("
                  << us.size() << " packets)");
-    CHECK(us[us.size() / 2] < 5000);  // ~100 µs expected; the kernel default would be ~1 s
-    CHECK(us.back() < 100000);
+    // Functional only: every packet became a Hit (a lost one counts 3 s). The figures are shown,
+    // not judged: timing is `make bench`'s job (a loaded CI machine must not fail a unit test).
+    CHECK(std::count(us.begin(), us.end(), 3e6) == 0);
 }
 
 }  // namespace
@@ -384,14 +386,18 @@ TEST_CASE("live: pcap sensor, filter, interface removal and return") {
     report("pcap", latencies(lab, c, *s, 20));
     check_cloexec();
 
-    // The filter runs in the kernel: another port never reaches the sensor.
+    // The filter runs in the kernel: another port never reaches the sensor. Marker: a packet to
+    // the watched port sent after it arrives as the only new packet.
     {
-        sockaddr_in to;
-        sys::unique_fd fd(lab.sender(9998, &to));
+        sockaddr_in other, watched;
+        sys::unique_fd fd(lab.sender(9998, &other)), fd2(lab.sender(9999, &watched));
         const uint64_t before = s->stats().packets.load();
-        ::sendto(fd.get(), "no", 2, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        CHECK(s->stats().packets.load() == before);
+        ::sendto(fd.get(), "no", 2, 0, reinterpret_cast<sockaddr*>(&other), sizeof other);
+        ::sendto(fd2.get(), "yes", 3, 0, reinterpret_cast<sockaddr*>(&watched), sizeof watched);
+        core::Hit h;
+        REQUIRE(c.wait_hit(*s, &h, 3000));
+        CHECK(h.d.dst_port == 9999);
+        CHECK(s->stats().packets.load() == before + 1);
     }
 
     // The interface disappears and comes back.

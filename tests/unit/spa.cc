@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "action/knock_send.h"
+#include "action/spa_key.h"
 #include "packet/spa.h"
+#include "tools/knock_send.h"
 
 using namespace nw;
 using namespace std::chrono_literals;
@@ -219,7 +220,7 @@ TEST_CASE("spa key files: mode, length, one line") {
 TEST_CASE("spa keygen: a new 0600 file with a usable key, never an overwrite") {
     std::string dir = tmpdir(), path = dir + "/k.key", err;
     mode_t old = umask(0);                    // a careless umask must not widen the mode
-    bool ok = action::keygen_file(path, &err);
+    bool ok = tools::keygen_file(path, &err);
     umask(old);
     REQUIRE_MESSAGE(ok, err);
     struct stat st {};
@@ -232,13 +233,13 @@ TEST_CASE("spa keygen: a new 0600 file with a usable key, never an overwrite") {
     std::string line;
     std::getline(f, line);
     CHECK(line.size() == 44);
-    CHECK(!action::keygen_file(path, &err));
+    CHECK(!tools::keygen_file(path, &err));
     CHECK(err.find("refusing to overwrite") != std::string::npos);
     std::vector<uint8_t> again;
     action::load_spa_key(path, &again, &err);
     CHECK(again == key);
     std::string p2 = dir + "/k2.key";
-    REQUIRE(action::keygen_file(p2, &err));
+    REQUIRE(tools::keygen_file(p2, &err));
     action::load_spa_key(p2, &again, &err);
     CHECK(again != key);
     std::system(("rm -rf " + dir).c_str());
@@ -246,22 +247,22 @@ TEST_CASE("spa keygen: a new 0600 file with a usable key, never an overwrite") {
 
 TEST_CASE("spa client: send_knock delivers one verifiable datagram") {
     std::string dir = tmpdir(), path = dir + "/k.key", err, where;
-    REQUIRE(action::keygen_file(path, &err));
+    REQUIRE(tools::keygen_file(path, &err));
     std::vector<uint8_t> key;
     REQUIRE(action::load_spa_key(path, &key, &err));
     Receiver rx;
-    REQUIRE_MESSAGE(action::send_knock("127.0.0.1:" + std::to_string(rx.port), "nas", path, 1, &err, &where), err);
+    REQUIRE_MESSAGE(tools::send_knock("127.0.0.1:" + std::to_string(rx.port), "nas", path, 1, &err, &where), err);
     CHECK(where == "127.0.0.1:" + std::to_string(rx.port));
     check_datagram(rx.recv(), key, "nas");
-    REQUIRE(action::send_knock("localhost", "vpn.lab", path, rx.port, &err, &where));   // default port
+    REQUIRE(tools::send_knock("localhost", "vpn.lab", path, rx.port, &err, &where));   // default port
     check_datagram(rx.recv(), key, "vpn.lab");
 
-    CHECK(!action::send_knock("127.0.0.1:0", "nas", path, 1, &err));
-    CHECK(!action::send_knock("127.0.0.1:99999", "nas", path, 1, &err));
-    CHECK(!action::send_knock("[::1", "nas", path, 1, &err));
-    CHECK(!action::send_knock("127.0.0.1:9", "bad name", path, 1, &err));
-    CHECK(!action::send_knock("127.0.0.1:9", "nas", dir + "/missing", 1, &err));
-    CHECK(!action::send_knock("no-such-host.invalid", "nas", path, 9, &err));
+    CHECK(!tools::send_knock("127.0.0.1:0", "nas", path, 1, &err));
+    CHECK(!tools::send_knock("127.0.0.1:99999", "nas", path, 1, &err));
+    CHECK(!tools::send_knock("[::1", "nas", path, 1, &err));
+    CHECK(!tools::send_knock("127.0.0.1:9", "bad name", path, 1, &err));
+    CHECK(!tools::send_knock("127.0.0.1:9", "nas", dir + "/missing", 1, &err));
+    CHECK(!tools::send_knock("no-such-host.invalid", "nas", path, 9, &err));
 
     // the CLI wrappers: usage errors exit 2, runtime failures 1
     auto run = [](std::vector<std::string> args, int (*fn)(int, char**)) {   // output to /dev/null
@@ -276,20 +277,20 @@ TEST_CASE("spa client: send_knock delivers one verifiable datagram") {
         dup2(o, 1), dup2(e, 2), close(o), close(e), close(null);
         return rc;
     };
-    CHECK(run({"knock"}, action::knock_cli_main) == 2);
-    CHECK(run({"knock", "127.0.0.1", "nas"}, action::knock_cli_main) == 2);                       // no key file
-    CHECK(run({"knock", "127.0.0.1", "nas", "--key-file"}, action::knock_cli_main) == 2);
-    CHECK(run({"knock", "127.0.0.1", "nas", "-k", path, "--port", "0"}, action::knock_cli_main) == 2);
-    CHECK(run({"knock", "127.0.0.1", "bad/name", "-k", path}, action::knock_cli_main) == 2);
-    CHECK(run({"knock", "127.0.0.1", "nas", "-k", path, "--bogus"}, action::knock_cli_main) == 2);
-    CHECK(run({"knock", "127.0.0.1", "nas", "-k", dir + "/missing"}, action::knock_cli_main) == 1);
+    CHECK(run({"knock"}, tools::knock_cli_main) == 2);
+    CHECK(run({"knock", "127.0.0.1", "nas"}, tools::knock_cli_main) == 2);                       // no key file
+    CHECK(run({"knock", "127.0.0.1", "nas", "--key-file"}, tools::knock_cli_main) == 2);
+    CHECK(run({"knock", "127.0.0.1", "nas", "-k", path, "--port", "0"}, tools::knock_cli_main) == 2);
+    CHECK(run({"knock", "127.0.0.1", "bad/name", "-k", path}, tools::knock_cli_main) == 2);
+    CHECK(run({"knock", "127.0.0.1", "nas", "-k", path, "--bogus"}, tools::knock_cli_main) == 2);
+    CHECK(run({"knock", "127.0.0.1", "nas", "-k", dir + "/missing"}, tools::knock_cli_main) == 1);
     CHECK(run({"knock", "127.0.0.1", "nas", "--key-file=" + path, "--port=" + std::to_string(rx.port)},
-              action::knock_cli_main) == 0);
+              tools::knock_cli_main) == 0);
     check_datagram(rx.recv(), key, "nas");
-    CHECK(run({"keygen"}, action::keygen_cli_main) == 2);
-    CHECK(run({"keygen", "a", "b"}, action::keygen_cli_main) == 2);
-    CHECK(run({"keygen", path}, action::keygen_cli_main) == 1);                                   // exists
-    CHECK(run({"keygen", dir + "/new.key"}, action::keygen_cli_main) == 0);
+    CHECK(run({"keygen"}, tools::keygen_cli_main) == 2);
+    CHECK(run({"keygen", "a", "b"}, tools::keygen_cli_main) == 2);
+    CHECK(run({"keygen", path}, tools::keygen_cli_main) == 1);                                   // exists
+    CHECK(run({"keygen", dir + "/new.key"}, tools::keygen_cli_main) == 0);
     std::system(("rm -rf " + dir).c_str());
 }
 
@@ -302,7 +303,7 @@ static const char* kShellRecipe =
 
 TEST_CASE("spa: the README shell recipe and doc/spa-knock.py produce datagrams netwaked accepts") {
     std::string dir = tmpdir(), path = dir + "/k.key", err;
-    REQUIRE(action::keygen_file(path, &err));
+    REQUIRE(tools::keygen_file(path, &err));
     std::vector<uint8_t> key;
     REQUIRE(action::load_spa_key(path, &key, &err));
     Receiver rx;

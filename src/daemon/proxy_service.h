@@ -1,6 +1,7 @@
-// proxy/service.h — ProxyService: the sleep proxy assembled for the daemon (host view, packet
-// sockets, nft table, SleepProxy, registration server) behind a few calls, so that
-// daemon/runtime.cc only forwards lifecycle, timers, status, persistence and `forget`.
+// daemon/proxy_service.h — ProxyService: the sleep proxy wired for the daemon (host view, packet
+// sockets, nft table, SleepProxy from proxy/, registration server from control/; wiring, hence
+// in daemon/; namespace nw::proxy kept) behind a few calls, so that daemon/runtime.cc only
+// forwards lifecycle, timers, status, persistence and `forget`.
 // Core thread only; never blocks except shutdown() (bounded removal of the nft table).
 #pragma once
 

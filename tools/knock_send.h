@@ -1,25 +1,14 @@
-// action/knock_send.h — SPA key files (load for the daemon, generate for netwakectl) and the
-// client that sends one authenticated knock datagram (SPEC §10). Never throws, never exits.
+// tools/knock_send.h — netwakectl's SPA client (SPEC §10): new key files and sending one
+// authenticated knock datagram (the daemon loads keys with action/spa_key.h). Never throws, never exits.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "config/model.h"
-
-namespace nw::action {
+namespace nw::tools {
 
 inline constexpr size_t kKeygenBytes = 32;
-
-// Reads a key file: one line of base64 (a trailing newline is fine), at least 32 bytes decoded.
-// Refuses anything but a regular file, and files readable by group or others ("chmod 600").
-bool load_spa_key(const std::string& path, std::vector<uint8_t>* key, std::string* err);
-
-// Loads the key of every SPA knock: keys->at(i) belongs to knocks[i] (empty for sequences),
-// ready for core::KnockEngine. On failure *err names the knock and the file.
-bool load_spa_keys(const std::vector<config::KnockConf>& knocks, std::vector<std::vector<uint8_t>>* keys,
-                   std::string* err);
 
 // Writes 32 random bytes (RAND_bytes) as one line of base64 to a NEW file, mode 0600
 // (O_EXCL: an existing file is never overwritten).
@@ -38,4 +27,4 @@ bool send_knock(const std::string& host_port, const std::string& target, const s
 int keygen_cli_main(int argc, char** argv);
 int knock_cli_main(int argc, char** argv);
 
-}  // namespace nw::action
+}  // namespace nw::tools

@@ -1,6 +1,6 @@
-// proxy/service.cc — ProxyService (see service.h): wiring of the sleep proxy's parts and the
+// daemon/proxy_service.cc — ProxyService (see proxy_service.h): wiring of the sleep proxy's parts and the
 // registration handler (parse -> host checks -> proxy checks -> new proxied machine).
-#include "proxy/service.h"
+#include "daemon/proxy_service.h"
 
 #include <algorithm>
 

@@ -1,15 +1,15 @@
-// action/knock_cli.cc — `netwakectl keygen FILE` and `netwakectl knock HOST[:PORT] TARGET
+// tools/knock_cli.cc — `netwakectl keygen FILE` and `netwakectl knock HOST[:PORT] TARGET
 // --key-file F [--port N]`: argument parsing, messages and exit status only (0/1/2); no daemon.
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "action/knock_send.h"
 #include "config/model.h"
 #include "config/text.h"
+#include "tools/knock_send.h"
 
-namespace nw::action {
+namespace nw::tools {
 namespace {
 
 constexpr const char* kKeygenUsage =
@@ -123,4 +123,4 @@ int knock_cli_main(int argc, char** argv) {
     return 0;
 }
 
-}  // namespace nw::action
+}  // namespace nw::tools

@@ -1,6 +1,6 @@
-// action/knock_send.cc — SPA key files and the one-datagram knock client (SPEC §10).
-// Opens only the key file and one UDP socket per attempt; never logs (callers print *err).
-#include "action/knock_send.h"
+// tools/knock_send.cc — netwakectl's SPA side: writing a new key file and the one-datagram
+// knock client (SPEC §10). Opens only the key file and one UDP socket per attempt; never logs.
+#include "tools/knock_send.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -16,21 +16,14 @@
 #include <cstring>
 #include <ctime>
 
+#include "action/spa_key.h"
 #include "config/text.h"
 #include "packet/spa.h"
 
-namespace nw::action {
+namespace nw::tools {
 namespace {
 
-constexpr size_t kMaxKeyFile = 4096;
-
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
-
-std::string mode_str(mode_t m) {
-    char b[8];
-    std::snprintf(b, sizeof b, "%04o", unsigned(m & 07777));
-    return b;
-}
 
 // Closes an fd on scope exit.
 struct FdGuard {
@@ -91,93 +84,6 @@ bool split_host_port(const std::string& s, uint16_t default_port, std::string* h
 
 }  // namespace
 
-bool load_spa_key(const std::string& path, std::vector<uint8_t>* key, std::string* err) {
-    FdGuard g;
-    g.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (g.fd < 0) {
-        *err = "key file " + quoted(path) + ": " + std::strerror(errno);
-        return false;
-    }
-    struct stat st {};
-    if (fstat(g.fd, &st) != 0) {
-        *err = "key file " + quoted(path) + ": " + std::strerror(errno);
-        return false;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        *err = "key file " + quoted(path) + " is not a regular file";
-        return false;
-    }
-    if (st.st_mode & (S_IRGRP | S_IROTH)) {
-        *err = "key file " + quoted(path) + " is readable by group or others (mode " + mode_str(st.st_mode) +
-               "); make it readable only by its owner: chmod 600 " + path;
-        return false;
-    }
-    std::string text(kMaxKeyFile + 1, '\0');
-    size_t n = 0;
-    while (n < text.size()) {
-        ssize_t r = ::read(g.fd, text.data() + n, text.size() - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            *err = "key file " + quoted(path) + ": " + std::strerror(errno);
-            OPENSSL_cleanse(text.data(), text.size());
-            return false;
-        }
-        if (r == 0) break;
-        n += size_t(r);
-    }
-    bool ok = true;
-    if (n > kMaxKeyFile) {
-        *err = "key file " + quoted(path) + " is too large for a key (max " + std::to_string(kMaxKeyFile) + " bytes)";
-        ok = false;
-    }
-    size_t len = n;
-    if (ok && len > 0 && text[len - 1] == '\n') --len;
-    if (ok && len > 0 && text[len - 1] == '\r') --len;
-    if (ok && len == 0) {
-        *err = "key file " + quoted(path) + " is empty (netwakectl keygen FILE writes a key)";
-        ok = false;
-    }
-    for (size_t i = 0; ok && i < len; ++i) {
-        char c = text[i];
-        if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
-            *err = "key file " + quoted(path) + " must hold the key as ONE line of base64 (no spaces or extra lines)";
-            ok = false;
-        }
-    }
-    std::vector<uint8_t> k;
-    if (ok && !config::base64_decode(std::string_view(text.data(), len), &k)) {
-        *err = "key file " + quoted(path) + " does not hold base64 (A-Z a-z 0-9 + / =)";
-        ok = false;
-    }
-    if (ok && k.size() < packet::kSpaMinKeyLen) {
-        *err = "key file " + quoted(path) + " holds a " + std::to_string(k.size()) + "-byte key; at least " +
-               std::to_string(packet::kSpaMinKeyLen) + " bytes are needed (netwakectl keygen FILE writes one)";
-        ok = false;
-    }
-    OPENSSL_cleanse(text.data(), text.size());
-    if (!ok) {
-        if (!k.empty()) OPENSSL_cleanse(k.data(), k.size());
-        return false;
-    }
-    *key = std::move(k);
-    return true;
-}
-
-bool load_spa_keys(const std::vector<config::KnockConf>& knocks, std::vector<std::vector<uint8_t>>* keys,
-                   std::string* err) {
-    std::vector<std::vector<uint8_t>> out(knocks.size());
-    for (size_t i = 0; i < knocks.size(); ++i) {
-        if (!knocks[i].spa) continue;
-        std::string e;
-        if (!load_spa_key(knocks[i].spa->key_file, &out[i], &e)) {
-            *err = "knock " + quoted(knocks[i].name) + ": " + e;
-            return false;
-        }
-    }
-    *keys = std::move(out);
-    return true;
-}
-
 bool keygen_file(const std::string& path, std::string* err) {
     uint8_t raw[kKeygenBytes];
     if (RAND_bytes(raw, sizeof raw) != 1) {
@@ -236,7 +142,7 @@ bool send_knock(const std::string& host_port, const std::string& target, const s
     uint16_t port = 0;
     if (!split_host_port(host_port, default_port, &host, &port, err)) return false;
     std::vector<uint8_t> key;
-    if (!load_spa_key(key_file, &key, err)) return false;
+    if (!action::load_spa_key(key_file, &key, err)) return false;
     packet::SpaNonce nonce;
     if (RAND_bytes(nonce.data(), int(nonce.size())) != 1) {
         *err = "cannot get random bytes from libcrypto";
@@ -283,4 +189,4 @@ bool send_knock(const std::string& host_port, const std::string& target, const s
     return ok;
 }
 
-}  // namespace nw::action
+}  // namespace nw::tools

@@ -1,0 +1,46 @@
+// core/event.cc — event kind names and the EventBus fan-out (see event.h).
+#include "core/event.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace nw::core {
+
+const char* event_kind_name(EventKind k) {
+    switch (k) {
+        case EventKind::Active: return "active";
+        case EventKind::Idle: return "idle";
+        case EventKind::WakeSent: return "wake-sent";
+        case EventKind::WakeFailed: return "wake-failed";
+        case EventKind::Asleep: return "asleep";
+        case EventKind::Waking: return "waking";
+        case EventKind::Awake: return "awake";
+        case EventKind::Registered: return "registered";
+        case EventKind::Forgotten: return "forgotten";
+        case EventKind::Knock: return "knock";
+    }
+    return "?";
+}
+
+void EventBus::add(EventSink* sink) {
+    if (sink && std::find(sinks_.begin(), sinks_.end(), sink) == sinks_.end()) sinks_.push_back(sink);
+}
+
+void EventBus::remove(EventSink* sink) { sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end()); }
+
+void EventBus::emit(Event e) {
+    ++emitted_;
+    pending_.push_back(std::move(e));
+    if (delivering_) return;  // a sink emitted: delivered by the loop below, after the current one
+    delivering_ = true;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+        const Event ev = std::move(pending_[i]);  // a copy: pending_ may grow meanwhile
+        const std::vector<EventSink*> snapshot = sinks_;
+        for (EventSink* s : snapshot)
+            if (std::find(sinks_.begin(), sinks_.end(), s) != sinks_.end()) s->on_event(ev);
+    }
+    pending_.clear();
+    delivering_ = false;
+}
+
+}  // namespace nw::core
