@@ -199,6 +199,7 @@ bool Runtime::start(std::string* err) {
     });
     loop_.on_timer([this] {
         const int64_t now = clock_.now_ns();
+        if (refresh_due_ns_ && now >= refresh_due_ns_) refresh_state();
         core_->on_time();
         hooks_->on_time(now);
         if (control_) control_->on_time(now);
@@ -206,6 +207,7 @@ bool Runtime::start(std::string* err) {
     });
     for (auto& s : sensors_) s->start();
     started_ = true;
+    schedule_refresh();
     rearm();
     ::malloc_trim(0);  // the configuration parser's tree is gone: give its heap back
     return true;
@@ -250,6 +252,7 @@ void Runtime::rearm() {
     take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
+    take(refresh_due_ns_);
     loop_.arm_timer(next);
 }
 
@@ -280,9 +283,42 @@ void Runtime::persist_replay() {
     if (!state::save_replay(cfg_->daemon.state_dir, entries, &err)) log::warn("cannot write the replay cache: {}", err);
 }
 
+// Active targets' last_seen moves without the core hearing of it (sensors store it), so while
+// any target is active the state file is refreshed every ttl/4 (at least kRefreshMinNs apart),
+// if some last_seen moved: a SIGKILL or power loss then costs at most that much of a TTL, not
+// the whole time since the last start or stop. Nothing is scheduled while every target is idle.
+void Runtime::schedule_refresh() {
+    refresh_due_ns_ = 0;
+    if (cfg_->daemon.state_dir.empty() || !core_) return;
+    int64_t period = 0;
+    for (const auto& t : core_->targets())
+        if (t->state == core::TargetState::Active) {
+            const int64_t p = std::max<int64_t>(int64_t(t->conf.ttl.count()) * 1000000 / 4, kRefreshMinNs);
+            if (!period || p < period) period = p;
+        }
+    if (period) refresh_due_ns_ = clock_.now_ns() + period;
+}
+
+void Runtime::refresh_state() {
+    if (seen_sum() != saved_seen_sum_) dirty_ = true;  // run() persists, which reschedules
+    else schedule_refresh();
+}
+
+// Sum of the active targets' last_seen: each only grows while its target stays active, and a
+// start or stop marks the state dirty anyway, so a change means "some keepalive since the save".
+int64_t Runtime::seen_sum() const {
+    int64_t sum = 0;
+    for (const auto& t : core_->targets())
+        if (t->state == core::TargetState::Active)
+            sum += std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
+    return sum;
+}
+
 void Runtime::persist_now() {
     dirty_ = false;
     if (cfg_->daemon.state_dir.empty() || !core_) return;
+    saved_seen_sum_ = seen_sum();
+    schedule_refresh();
     const int64_t now_ms = wall_ms();
     state::PersistedState ps;
     for (const auto& s : core_->save()) {

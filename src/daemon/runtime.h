@@ -66,6 +66,9 @@ class Runtime {
     void reclaim();
     void rearm();
     void persist_now();
+    void schedule_refresh();
+    void refresh_state();
+    int64_t seen_sum() const;
     void persist_replay();
     std::unique_ptr<core::KnockEngine> make_knocks(const config::Config& cfg, std::vector<std::vector<uint8_t>> keys);
     void restore_state();
@@ -98,6 +101,9 @@ class Runtime {
     std::vector<uint64_t> seen_queue_full_;
     int64_t started_ns_ = 0;
     bool dirty_ = false;
+    static constexpr int64_t kRefreshMinNs = 1'000'000'000;  // state refresh while active (schedule_refresh)
+    int64_t refresh_due_ns_ = 0;
+    int64_t saved_seen_sum_ = 0;
     bool started_ = false;
 };
 
