@@ -170,6 +170,7 @@ bool Runtime::start(std::string* err) {
                 log::warn("savefile: {}", e);
         };
     deps.on_state_changed = [this] { dirty_ = true; };
+    deps.persist_replay = [this] { persist_replay(); };
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -271,8 +272,9 @@ std::unique_ptr<core::KnockEngine> Runtime::make_knocks(const config::Config& cf
     return std::make_unique<core::KnockEngine>(cfg.knocks, std::move(keys));
 }
 
-// The replay cache is saved whenever it changed (an SPA datagram was accepted), before the
-// loop sleeps again, so a restart cannot accept a replayed datagram.
+// The replay cache is saved whenever it changed: the core asks as soon as an SPA datagram is
+// accepted, before acting on it (fwknop's order), so no crash can let it be replayed; run()
+// and shutdown() catch anything else (entries restored by a reload).
 void Runtime::persist_replay() {
     auto* k = core_ ? core_->knocks() : nullptr;
     if (!k || k->replay_generation() == replay_saved_gen_ || cfg_->daemon.state_dir.empty()) return;
