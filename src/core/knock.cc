@@ -295,6 +295,7 @@ void KnockEngine::spa_packet(const packet::Decoded& d, std::span<const uint8_t> 
     e.src = d.src;
     e.accepted_ns = now_ns;
     replay_insert(msg.nonce, e);
+    new_replay_.emplace_back(hex(msg.nonce), e.expires_wall_s);
     ++stats_.accepted;
     out->push_back(KnockEvent{chosen->index, chosen->name, chosen->target, d.src, KnockEvent::Spa});
 }

@@ -109,6 +109,9 @@ class KnockEngine {
                         int64_t wall_s);
     // Bumped whenever the replay cache gains an entry: save when it changed (after each Spa event).
     uint64_t replay_generation() const { return replay_gen_; }
+    // The entries accepted from datagrams since the last call (not restored ones), in order: the
+    // runtime appends them to the replay log. Take them after every on_packet (unbounded otherwise).
+    std::vector<std::pair<std::string, int64_t>> take_new_replay() { return std::exchange(new_replay_, {}); }
 
     const KnockStats& stats() const { return stats_; }
     size_t sources_in_progress() const;          // all sequence knocks together
@@ -163,6 +166,7 @@ class KnockEngine {
     std::map<packet::SpaNonce, ReplayEntry> replay_;
     std::set<std::pair<int64_t, packet::SpaNonce>> replay_by_deadline_;
     uint64_t replay_gen_ = 0;
+    std::vector<std::pair<std::string, int64_t>> new_replay_;
     KnockStats stats_;
 };
 

@@ -17,6 +17,7 @@
 #include "action/wol.h"
 #include "config/load.h"
 #include "proxy/service.h"
+#include "state/replay_log.h"
 #include "state/statefile.h"
 #include "sys/log.h"
 
@@ -179,17 +180,7 @@ bool Runtime::start(std::string* err) {
     core_->configure(cfg_, std::move(slots));
     core_->set_knocks(make_knocks(*cfg_, std::move(spa_keys_)));
     if (!restored_.empty()) core_->restore(restored_);
-    if (core_->knocks() && !cfg_->daemon.state_dir.empty()) {
-        std::vector<state::ReplayEntry> entries;
-        std::string e;
-        auto r = state::load_replay(cfg_->daemon.state_dir, &entries, &e);
-        if (r == state::LoadResult::SetAside || r == state::LoadResult::Failed)
-            log::warn("replay cache in {}: {}", cfg_->daemon.state_dir, e);
-        std::vector<std::pair<std::string, int64_t>> pairs;
-        for (auto& x : entries) pairs.emplace_back(x.nonce_hex, x.expires_wall_s);
-        core_->knocks()->restore_replay(pairs, clock_.now_ns(), clock_.wall_s());
-        replay_saved_gen_ = core_->knocks()->replay_generation();
-    }
+    if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
     if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
@@ -275,14 +266,51 @@ std::unique_ptr<core::KnockEngine> Runtime::make_knocks(const config::Config& cf
 // The replay cache is saved whenever it changed: the core asks as soon as an SPA datagram is
 // accepted, before acting on it (fwknop's order), so no crash can let it be replayed; run()
 // and shutdown() catch anything else (entries restored by a reload).
+// Each new entry is one fdatasync'd append to replay.log (O(1)); the log is folded into the
+// replay.json snapshot once it is as long as the cache (amortized O(1) too).
 void Runtime::persist_replay() {
     auto* k = core_ ? core_->knocks() : nullptr;
-    if (!k || k->replay_generation() == replay_saved_gen_ || cfg_->daemon.state_dir.empty()) return;
-    replay_saved_gen_ = k->replay_generation();
-    std::vector<state::ReplayEntry> entries;
-    for (auto& [nonce, exp] : k->replay_entries()) entries.push_back({nonce, exp});
+    if (!k) return;
+    auto fresh = k->take_new_replay();
+    if (fresh.empty() || cfg_->daemon.state_dir.empty()) return;
+    if (!replay_log_) open_replay_log();
     std::string err;
-    if (!state::save_replay(cfg_->daemon.state_dir, entries, &err)) log::warn("cannot write the replay cache: {}", err);
+    for (size_t i = 0; i < fresh.size() && !replay_compact_; ++i)
+        if (!replay_log_->append({fresh[i].first, fresh[i].second}, &err)) {
+            log::warn("cannot append to the replay cache: {}", err);
+            replay_compact_ = true;
+        }
+    if (replay_compact_ || replay_log_->wants_compaction(k->replay_size())) compact_replay();
+}
+
+// Loads replay.json + replay.log into the engine (a torn log tail is cut off) and compacts them,
+// so later appends start from a clean log.
+void Runtime::open_replay_log() {
+    replay_log_ = std::make_unique<state::ReplayLog>(cfg_->daemon.state_dir);
+    std::vector<state::ReplayEntry> entries;
+    std::string e, notes;
+    auto r = replay_log_->load(&entries, &e, &notes);
+    if (r == state::LoadResult::SetAside || r == state::LoadResult::Failed)
+        log::warn("replay cache in {}: {}", cfg_->daemon.state_dir, e);
+    if (!notes.empty()) log::warn("replay cache: {}", notes);
+    std::vector<std::pair<std::string, int64_t>> pairs;
+    for (auto& x : entries) pairs.emplace_back(x.nonce_hex, x.expires_wall_s);
+    if (auto* k = core_->knocks()) k->restore_replay(pairs, clock_.now_ns(), clock_.wall_s());
+    compact_replay();
+}
+
+void Runtime::compact_replay() {
+    auto* k = core_->knocks();
+    std::vector<state::ReplayEntry> live;
+    if (k)
+        for (auto& [nonce, exp] : k->replay_entries()) live.push_back({nonce, exp});
+    std::string err;
+    if (!replay_log_->compact(live, &err)) {
+        log::warn("cannot write the replay cache: {}", err);
+        replay_compact_ = true;
+        return;
+    }
+    replay_compact_ = false;
 }
 
 // Active targets' last_seen moves without the core hearing of it (sensors store it), so while
@@ -402,6 +430,7 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
     cfg_ = cfg;
     core_->configure(cfg_, std::move(slots));
+    persist_replay();  // the old engine's last entries (if any) before it goes
     auto knocks = make_knocks(*cfg_, std::move(keys));
     if (knocks && core_->knocks())
         knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());
