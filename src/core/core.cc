@@ -227,6 +227,9 @@ void Core::knock_hit(const Hit& h) {
     if (!knocks_) return;
     knock_events_.clear();
     knocks_->on_hit(h, d_.clock->wall_s(), &knock_events_);
+    bool spa = false;
+    for (const auto& ev : knock_events_) spa |= ev.kind == KnockEvent::Spa;
+    if (spa && d_.persist_replay) d_.persist_replay();  // the nonce is durable before anything else
     for (const auto& ev : knock_events_) {
         Target* t = find(ev.target);
         if (!t) {

@@ -56,6 +56,9 @@ struct CoreDeps {
     WolSender* wol = nullptr;                        // null: wol sections are ignored (logged)
     std::function<void(const Hit&)> on_start_packet; // -w savefile; may be empty
     std::function<void()> on_state_changed;          // persist; may be empty
+    // An SPA datagram was accepted: make the replay cache durable now, before the knock is
+    // acted on (events, hooks, state), so a crash cannot let it be replayed. May be empty.
+    std::function<void()> persist_replay;
     bool stop_on_shutdown = false;                   // tuninetd mode: SIGTERM runs stop hooks
 };
 

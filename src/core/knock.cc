@@ -141,7 +141,19 @@ void KnockEngine::on_packet(const packet::Decoded& d, std::span<const uint8_t> p
 
 void KnockEngine::seq_erase(SeqKnock& k, std::list<Progress>::iterator it) {
     k.by_src.erase(it->src);
-    k.order.erase(it);
+    (it->next > 1 ? k.advanced : k.fresh).erase(it);
+}
+
+// A source took step 2: it moves from `fresh` to `advanced` (splice keeps by_src's iterator
+// valid), at its place by first hit. Scanning from the back is O(1) unless hits arrive out of order.
+void KnockEngine::seq_promote(SeqKnock& k, std::list<Progress>::iterator it) {
+    if (k.advanced.size() >= kMaxSourcesPerKnock) {
+        seq_erase(k, k.advanced.begin());
+        ++stats_.sequences_evicted;
+    }
+    auto pos = k.advanced.end();
+    while (pos != k.advanced.begin() && std::prev(pos)->first_ns > it->first_ns) --pos;
+    k.advanced.splice(pos, k.fresh, it);
 }
 
 void KnockEngine::seq_packet(SeqKnock& k, const packet::Decoded& d, int64_t now_ns, std::vector<KnockEvent>* out) {
@@ -164,10 +176,13 @@ void KnockEngine::seq_packet(SeqKnock& k, const packet::Decoded& d, int64_t now_
         Progress& p = *f->second;
         if (is_step(p.next)) {
             p.last_ns = now_ns;
-            if (++p.next == k.steps.size()) {
+            if (p.next + 1 == k.steps.size()) {
                 seq_erase(k, f->second);
                 complete();
+                return;
             }
+            if (p.next == 1) seq_promote(k, f->second);
+            ++p.next;
             return;
         }
         // The step just taken, seen again right away: a retransmitted SYN or a second sensor.
@@ -182,12 +197,12 @@ void KnockEngine::seq_packet(SeqKnock& k, const packet::Decoded& d, int64_t now_
         complete();
         return;
     }
-    if (k.by_src.size() >= kMaxSourcesPerKnock) {
-        seq_erase(k, k.order.begin());                         // oldest attempt goes
+    if (k.fresh.size() >= kMaxFreshPerKnock) {
+        seq_erase(k, k.fresh.begin());                         // oldest step-1 attempt goes
         ++stats_.sequences_evicted;
     }
-    k.order.push_back(Progress{d.src, now_ns, now_ns, 1});
-    k.by_src.emplace(d.src, std::prev(k.order.end()));
+    k.fresh.push_back(Progress{d.src, now_ns, now_ns, 1});
+    k.by_src.emplace(d.src, std::prev(k.fresh.end()));
 }
 
 void KnockEngine::reject(const packet::Addr& src, uint64_t* counter, const std::string& knock, std::string_view why) {
@@ -280,6 +295,7 @@ void KnockEngine::spa_packet(const packet::Decoded& d, std::span<const uint8_t> 
     e.src = d.src;
     e.accepted_ns = now_ns;
     replay_insert(msg.nonce, e);
+    new_replay_.emplace_back(hex(msg.nonce), e.expires_wall_s);
     ++stats_.accepted;
     out->push_back(KnockEvent{chosen->index, chosen->name, chosen->target, d.src, KnockEvent::Spa});
 }
@@ -326,18 +342,23 @@ int64_t KnockEngine::next_deadline_ns() const {
     auto consider = [&](int64_t t) {
         if (best == 0 || t < best) best = t;
     };
-    for (const SeqKnock& k : seqs_)
-        if (!k.order.empty()) consider(k.order.front().first_ns + k.timeout_ns);
+    for (const SeqKnock& k : seqs_) {
+        if (!k.fresh.empty()) consider(k.fresh.front().first_ns + k.timeout_ns);
+        if (!k.advanced.empty()) consider(k.advanced.front().first_ns + k.timeout_ns);
+    }
     if (!replay_by_deadline_.empty()) consider(replay_by_deadline_.begin()->first);
     return best == 0 ? 0 : round_up(best, kTimerSlackNs);
 }
 
 void KnockEngine::on_time(int64_t now_ns) {
-    // `order` is by first hit, so the front expires first. (Hits from two sensors may be a
-    // little out of order; such an entry goes at most a few ms after its deadline, and
+    // `fresh` and `advanced` are by first hit, so their fronts expire first. (Hits from two
+    // sensors may be a little out of order; such an entry goes at most a few ms after its deadline, and
     // seq_packet checks the deadline itself, so this only delays freeing memory.)
-    for (SeqKnock& k : seqs_)
-        while (!k.order.empty() && k.order.front().first_ns + k.timeout_ns <= now_ns) seq_erase(k, k.order.begin());
+    for (SeqKnock& k : seqs_) {
+        while (!k.fresh.empty() && k.fresh.front().first_ns + k.timeout_ns <= now_ns) seq_erase(k, k.fresh.begin());
+        while (!k.advanced.empty() && k.advanced.front().first_ns + k.timeout_ns <= now_ns)
+            seq_erase(k, k.advanced.begin());
+    }
     while (!replay_by_deadline_.empty() && replay_by_deadline_.begin()->first <= now_ns) {
         replay_.erase(replay_by_deadline_.begin()->second);
         replay_by_deadline_.erase(replay_by_deadline_.begin());

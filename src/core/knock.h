@@ -64,6 +64,11 @@ struct KnockStats {
 // everything as bad_hmac). Single-threaded: the core thread owns it.
 class KnockEngine {
    public:
+    // Sources in progress per sequence knock, bounded separately: at most kMaxFreshPerKnock
+    // that have only hit step 1 (cheap to spoof: one SYN each; ~3 s of a 5 kpps spoofed flood
+    // before the oldest goes) and at most kMaxSourcesPerKnock that got further. A flood of
+    // step-1 sources evicts only other step-1 sources, never an attempt that made progress.
+    static constexpr size_t kMaxFreshPerKnock = 16384;
     static constexpr size_t kMaxSourcesPerKnock = 4096;
     static constexpr size_t kMaxReplayEntries = 65536;
     static constexpr int64_t kDuplicateNs = 2'000'000'000;    // see KnockStats::duplicates
@@ -104,6 +109,9 @@ class KnockEngine {
                         int64_t wall_s);
     // Bumped whenever the replay cache gains an entry: save when it changed (after each Spa event).
     uint64_t replay_generation() const { return replay_gen_; }
+    // The entries accepted from datagrams since the last call (not restored ones), in order: the
+    // runtime appends them to the replay log. Take them after every on_packet (unbounded otherwise).
+    std::vector<std::pair<std::string, int64_t>> take_new_replay() { return std::exchange(new_replay_, {}); }
 
     const KnockStats& stats() const { return stats_; }
     size_t sources_in_progress() const;          // all sequence knocks together
@@ -125,7 +133,8 @@ class KnockEngine {
         std::vector<config::KnockStep> steps;
         int64_t timeout_ns = 0;
         config::TcpFlags flags;
-        std::list<Progress> order;   // by first hit (= by expiry); front is oldest
+        std::list<Progress> fresh;     // next == 1, by first hit (= by expiry); front is oldest
+        std::list<Progress> advanced;  // next >= 2, kept sorted by first hit too
         std::unordered_map<packet::Addr, std::list<Progress>::iterator, AddrHash> by_src;
     };
     struct SpaKnock {
@@ -144,6 +153,7 @@ class KnockEngine {
 
     void seq_packet(SeqKnock& k, const packet::Decoded& d, int64_t now_ns, std::vector<KnockEvent>* out);
     void seq_erase(SeqKnock& k, std::list<Progress>::iterator it);
+    void seq_promote(SeqKnock& k, std::list<Progress>::iterator it);
     void spa_packet(const packet::Decoded& d, std::span<const uint8_t> payload, int64_t now_ns,
                     int64_t wall_s, std::vector<KnockEvent>* out);
     void reject(const packet::Addr& src, uint64_t* counter, const std::string& knock, std::string_view why);
@@ -156,6 +166,7 @@ class KnockEngine {
     std::map<packet::SpaNonce, ReplayEntry> replay_;
     std::set<std::pair<int64_t, packet::SpaNonce>> replay_by_deadline_;
     uint64_t replay_gen_ = 0;
+    std::vector<std::pair<std::string, int64_t>> new_replay_;
     KnockStats stats_;
 };
 

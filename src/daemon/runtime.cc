@@ -18,6 +18,7 @@
 #include "config/load.h"
 #include "daemon/proxy_service.h"
 #include "proxy/host.h"
+#include "state/replay_log.h"
 #include "state/statefile.h"
 #include "sys/log.h"
 
@@ -171,6 +172,7 @@ bool Runtime::start(std::string* err) {
                 log::warn("savefile: {}", e);
         };
     deps.on_state_changed = [this] { dirty_ = true; };
+    deps.persist_replay = [this] { persist_replay(); };
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -179,17 +181,7 @@ bool Runtime::start(std::string* err) {
     core_->configure(cfg_, std::move(slots));
     core_->set_knocks(make_knocks(*cfg_, std::move(spa_keys_)));
     if (!restored_.empty()) core_->restore(restored_);
-    if (core_->knocks() && !cfg_->daemon.state_dir.empty()) {
-        std::vector<state::ReplayEntry> entries;
-        std::string e;
-        auto r = state::load_replay(cfg_->daemon.state_dir, &entries, &e);
-        if (r == state::LoadResult::SetAside || r == state::LoadResult::Failed)
-            log::warn("replay cache in {}: {}", cfg_->daemon.state_dir, e);
-        std::vector<std::pair<std::string, int64_t>> pairs;
-        for (auto& x : entries) pairs.emplace_back(x.nonce_hex, x.expires_wall_s);
-        core_->knocks()->restore_replay(pairs, clock_.now_ns(), clock_.wall_s());
-        replay_saved_gen_ = core_->knocks()->replay_generation();
-    }
+    if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
     if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
@@ -200,6 +192,7 @@ bool Runtime::start(std::string* err) {
     });
     loop_.on_timer([this] {
         const int64_t now = clock_.now_ns();
+        if (refresh_due_ns_ && now >= refresh_due_ns_) refresh_state();
         core_->on_time();
         hooks_->on_time(now);
         if (control_) control_->on_time(now);
@@ -207,6 +200,7 @@ bool Runtime::start(std::string* err) {
     });
     for (auto& s : sensors_) s->start();
     started_ = true;
+    schedule_refresh();
     rearm();
     ::malloc_trim(0);  // the configuration parser's tree is gone: give its heap back
     return true;
@@ -251,6 +245,7 @@ void Runtime::rearm() {
     take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
+    take(refresh_due_ns_);
     loop_.arm_timer(next);
 }
 
@@ -269,21 +264,11 @@ std::unique_ptr<core::KnockEngine> Runtime::make_knocks(const config::Config& cf
     return std::make_unique<core::KnockEngine>(cfg.knocks, std::move(keys));
 }
 
-// The replay cache is saved whenever it changed (an SPA datagram was accepted), before the
-// loop sleeps again, so a restart cannot accept a replayed datagram.
-void Runtime::persist_replay() {
-    auto* k = core_ ? core_->knocks() : nullptr;
-    if (!k || k->replay_generation() == replay_saved_gen_ || cfg_->daemon.state_dir.empty()) return;
-    replay_saved_gen_ = k->replay_generation();
-    std::vector<state::ReplayEntry> entries;
-    for (auto& [nonce, exp] : k->replay_entries()) entries.push_back({nonce, exp});
-    std::string err;
-    if (!state::save_replay(cfg_->daemon.state_dir, entries, &err)) log::warn("cannot write the replay cache: {}", err);
-}
-
 void Runtime::persist_now() {
     dirty_ = false;
     if (cfg_->daemon.state_dir.empty() || !core_) return;
+    saved_seen_sum_ = seen_sum();
+    schedule_refresh();
     const int64_t now_ms = wall_ms();
     state::PersistedState ps;
     for (const auto& s : core_->save()) {
@@ -367,6 +352,7 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
     cfg_ = cfg;
     core_->configure(cfg_, std::move(slots));
+    persist_replay();  // the old engine's last entries (if any) before it goes
     auto knocks = make_knocks(*cfg_, std::move(keys));
     if (knocks && core_->knocks())
         knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());

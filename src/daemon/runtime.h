@@ -27,6 +27,9 @@ class Savefile;
 namespace nw::proxy {
 class ProxyService;
 }  // namespace nw::proxy
+namespace nw::state {
+class ReplayLog;
+}  // namespace nw::state
 
 namespace nw::daemon {
 
@@ -66,7 +69,12 @@ class Runtime {
     void reclaim();
     void rearm();
     void persist_now();
+    void schedule_refresh();
+    void refresh_state();
+    int64_t seen_sum() const;
     void persist_replay();
+    void open_replay_log();
+    void compact_replay();
     std::unique_ptr<core::KnockEngine> make_knocks(const config::Config& cfg, std::vector<std::vector<uint8_t>> keys);
     void restore_state();
     std::string handle(const control::Request& r);
@@ -87,7 +95,8 @@ class Runtime {
     };
     std::vector<Retired> retired_;
     std::vector<std::vector<uint8_t>> spa_keys_;   // loaded in open() (before dropping privileges)
-    uint64_t replay_saved_gen_ = 0;
+    std::unique_ptr<state::ReplayLog> replay_log_;  // SPA replay cache on disk (null until needed)
+    bool replay_compact_ = false;                   // an append failed: compact at the next entry
     std::unique_ptr<action::HookRunner> hooks_;
     std::unique_ptr<action::WolSenderImpl> wol_;
     std::unique_ptr<action::Savefile> savefile_;
@@ -98,6 +107,9 @@ class Runtime {
     std::vector<uint64_t> seen_queue_full_;
     int64_t started_ns_ = 0;
     bool dirty_ = false;
+    static constexpr int64_t kRefreshMinNs = 1'000'000'000;  // state refresh while active (schedule_refresh)
+    int64_t refresh_due_ns_ = 0;
+    int64_t saved_seen_sum_ = 0;
     bool started_ = false;
 };
 

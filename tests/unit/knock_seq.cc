@@ -263,7 +263,7 @@ TEST_CASE("knock sequence: IPv6 and IPv4-mapped sources are distinct") {
 
 TEST_CASE("knock sequence: state per knock is bounded, the oldest attempt is evicted") {
     Rig r;
-    const size_t n = core::KnockEngine::kMaxSourcesPerKnock;
+    const size_t n = core::KnockEngine::kMaxFreshPerKnock;
     for (size_t i = 0; i <= n; ++i) r.feed(syn(v4(0x0a000000 + uint32_t(i)), 7000), 1000);
     CHECK(r.eng.sources_in_progress() == n);
     CHECK(r.eng.stats().sequences_evicted == 1);
@@ -271,6 +271,52 @@ TEST_CASE("knock sequence: state per knock is bounded, the oldest attempt is evi
     CHECK(r.feed(udp(v4(0x0a000000), 9000)) == 0);   // the first one was evicted
     r.feed(syn(v4(0x0a000001), 8000));
     CHECK(r.feed(udp(v4(0x0a000001), 9000)) == 1);
+}
+
+TEST_CASE("knock sequence: a spoofed step-1 flood does not evict a source that made progress") {
+    // 10,000 spoofed sources hit step 1 (a SYN flood to the first knock port, 5 kpps) while one
+    // real client walks the 3 steps 1 s apart: it completes, and it is never the one evicted.
+    Rig r;
+    packet::Addr me = v4(0xc0a80105);
+    uint32_t spoofed = 0x0b000000;
+    auto flood = [&](int n) {
+        for (int i = 0; i < n; ++i) r.feed(syn(v4(spoofed++), 7000), kS / 5000);
+    };
+    r.feed(syn(me, 7000));
+    flood(5000);                             // 1 s of flood between the steps
+    r.feed(syn(me, 8000));
+    flood(5000);
+    REQUIRE(r.feed(udp(me, 9000)) == 1);
+    CHECK(r.ev.back().src == me);
+    // and once the step-1 table is full, the flood evicts only other step-1 sources
+    Rig r2;
+    r2.feed(syn(me, 7000));
+    r2.feed(syn(me, 8000));
+    for (size_t i = 0; i < 2 * core::KnockEngine::kMaxFreshPerKnock; ++i) r2.feed(syn(v4(spoofed++), 7000), 1000);
+    CHECK(r2.eng.stats().sequences_evicted == core::KnockEngine::kMaxFreshPerKnock);
+    CHECK(r2.eng.sources_in_progress() == core::KnockEngine::kMaxFreshPerKnock + 1);
+    REQUIRE(r2.feed(udp(me, 9000)) == 1);
+}
+
+TEST_CASE("knock sequence: sources past step 1 have their own bound and expire on timers") {
+    Rig r;
+    const size_t n = core::KnockEngine::kMaxSourcesPerKnock;
+    for (size_t i = 0; i <= n; ++i) {               // n + 1 sources reach step 2
+        r.feed(syn(v4(0x0a000000 + uint32_t(i)), 7000), 1000);
+        r.feed(syn(v4(0x0a000000 + uint32_t(i)), 8000), 1000);
+    }
+    CHECK(r.eng.sources_in_progress() == n);
+    CHECK(r.eng.stats().sequences_evicted == 1);
+    CHECK(r.feed(udp(v4(0x0a000000), 9000)) == 0);  // the oldest advanced attempt went
+    CHECK(r.feed(udp(v4(0x0a000001), 9000)) == 1);
+    r.feed(syn(v4(1), 7000));                       // one fresh source besides them
+    CHECK(r.eng.sources_in_progress() == n);        // n - 2 advanced (one evicted, one done) + 1
+    int64_t dl = r.eng.next_deadline_ns();
+    CHECK(dl >= kT0 + 15 * kS);
+    CHECK(dl < kT0 + 15 * kS + core::KnockEngine::kTimerSlackNs + kS);
+    r.eng.on_time(r.now + 15 * kS);
+    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.eng.next_deadline_ns() == 0);
 }
 
 TEST_CASE("knock sequence: expired attempts are dropped by timers, not by the next packet") {
