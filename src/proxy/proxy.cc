@@ -107,15 +107,18 @@ SleepProxy::Machine* SleepProxy::add_machine(MachineSpec spec, State initial) {
     const int64_t now = d_.clock->now_ns();
     m->since_ns = now;
     timers_.arm({m->id, kProbe}, now);  // first probes right away
-    if (m->spec.registered && initial == State::Up) {
-        const int64_t left_ms =
-            m->spec.registered_wall_ms + m->spec.timing.shutdown_timeout.count() - d_.clock->wall_s() * 1000;
-        timers_.arm({m->id, kShutdown}, now + std::max<int64_t>(left_ms, 0) * kMs);
-    }
+    if (m->spec.registered && initial == State::Up) arm_shutdown(*m);
     Machine* raw = m.get();
     machines_[raw->id] = std::move(m);
     sync_kernel();
     return raw;
+}
+
+// A registration still answering shutdown_timeout after it registered is `lost`.
+void SleepProxy::arm_shutdown(Machine& m) {
+    const int64_t left_ms =
+        m.spec.registered_wall_ms + m.spec.timing.shutdown_timeout.count() - d_.clock->wall_s() * 1000;
+    timers_.arm({m.id, kShutdown}, d_.clock->now_ns() + std::max<int64_t>(left_ms, 0) * kMs);
 }
 
 void SleepProxy::remove_machine(uint64_t id, const char* why) {
@@ -269,12 +272,17 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
         if (!m) continue;
         if (r.state == State::Asleep || r.state == State::Waking) {
             m->resuming = true;  // it did go to sleep: shutdown_timeout no longer applies
+            m->resumed_from = r.state;
             timers_.cancel({m->id, kShutdown});
             log::notice("{}: was {} before the restart: probing again before taking over", m->spec.name,
                         state_name(r.state));
         } else if (r.state == State::Lost && !m->spec.registered) {
             m->state = State::Lost;
             log::notice("{}: restored as lost", m->spec.name);
+        } else if (m->spec.registered) {
+            // Silence now may be the sleep we missed while down: not `lost` before it answers.
+            timers_.cancel({m->id, kShutdown});
+            m->shutdown_on_answer = true;
         }
     }
     sync_kernel();
@@ -431,6 +439,7 @@ std::vector<MachineView> SleepProxy::machines() const {
         MachineView v;
         v.spec = &m->spec;
         v.state = m->state;
+        v.saved = m->resuming ? m->resumed_from : m->state;
         v.wakes = m->wakes;
         for (size_t i = 0; i < m->addr.size(); ++i)
             if (m->addr[i].held) v.held.push_back(m->spec.addresses[i].addr);

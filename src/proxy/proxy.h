@@ -60,6 +60,9 @@ MachineSpec spec_for_registration(const config::RegisterConf& rc, std::string na
 struct MachineView {
     const MachineSpec* spec = nullptr;
     State state = State::Up;
+    State saved = State::Up;          // for the state file: while a restored machine is probed
+                                      // again, the state it was restored in (a second crash
+                                      // before the probes decide must not forget it slept)
     std::vector<packet::Addr> held;   // answered for right now
     uint64_t wakes = 0;               // wake attempts (bursts) started
 };
@@ -108,7 +111,9 @@ class SleepProxy {
     // Drops a registration by name (netwakectl forget), releasing what it holds.
     bool forget(std::string_view name, std::string* err);
     // Re-installs machines from the state file (after configure()). Machines that were asleep
-    // or waking are probed again and taken over quietly if they still do not answer.
+    // or waking are probed again and taken over quietly if they still do not answer (the state
+    // file keeps their old state until then). A registration restored up gets its
+    // shutdown_timeout only once it has been seen answering.
     void restore(const std::vector<RestoredMachine>& saved);
 
     // One frame received on `ifname` (any frame the receive filter passed; everything is
@@ -133,6 +138,7 @@ class SleepProxy {
 
     // --- proxy.cc: lifecycle, the transition function, kernel state ---
     Machine* add_machine(MachineSpec spec, State initial);
+    void arm_shutdown(Machine& m);
     void remove_machine(uint64_t id, const char* why);
     void transition(Machine& m, State to, core::Reason r, const std::string& why, const core::Hit* cause = nullptr);
     void take_over(Machine& m);

@@ -4,6 +4,7 @@
 // Logic over decoded frames only; frames go out through the FrameSink.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/core.h"
 #include "packet/encode.h"
@@ -85,13 +86,15 @@ void SleepProxy::on_frame(const std::string& ifname, std::span<const uint8_t> fr
 }
 
 // The machine is alive (state up): its probes count as answered. A machine restored as asleep
-// that turns out to be awake is not taken over, and its registration has served its sleep.
+// that turns out to be awake is not taken over, and its registration has served its sleep; a
+// registration restored up starts its shutdown_timeout now.
 void SleepProxy::heard_from(Machine& m, const std::string& what) {
     if (m.state != State::Up) return;
     for (auto& a : m.addr) {
         a.awaiting = false;
         a.misses = 0;
     }
+    if (std::exchange(m.shutdown_on_answer, false)) arm_shutdown(m);
     if (!m.resuming) return;
     m.resuming = false;
     sync_kernel();

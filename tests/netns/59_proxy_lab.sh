@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/netns/59_proxy_lab.sh — the sleep-proxy lab, sourced by tests/netns/5[0-8]_*.sh; run on
+# tests/netns/59_proxy_lab.sh — the sleep-proxy lab, sourced by tests/netns/4[5-9]_*.sh and 5[0-8]_*.sh; run on
 # its own it is a smoke test of the lab (namespaces, bridge, daemon up, nft table gone at exit).
 # Creates only namespaces named $NW_ID-*; removes them (and everything in them) at exit.
 #

@@ -173,3 +173,78 @@ TEST_CASE("restore: a registration asleep for longer than shutdown_timeout is st
     CHECK(lab.state("pc") == State::Asleep);
     CHECK(lab.hooks.jobs.empty());
 }
+
+TEST_CASE("restore: a second crash before the probes decide still knows the machines slept") {
+    Lab lab;
+    lab.configure({Lab::target({{kV4, {}}})}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", kRM, {kR1}), &err));
+    lab.put_to_sleep();
+    for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.state("pc") == State::Asleep);
+    state::PersistedState ps;
+    ps.targets.push_back({});
+    ps.targets[0].name = "nas";
+    proxy::save_proxy(*lab.p, &ps);
+    const size_t hooks_before = lab.hooks.jobs.size();
+
+    // First restart, an hour later: restored, probing again; what it writes still says asleep.
+    Lab second;
+    second.clock.t += 3600LL * 1000 * kMs;
+    second.configure({Lab::target({{kV4, {}}})}, true);
+    second.p->restore(proxy::load_proxy(ps));
+    second.advance(500);  // probes out, nothing decided yet
+    REQUIRE(second.state("pc") == State::Up);
+    state::PersistedState ps2;
+    ps2.targets.push_back({});
+    ps2.targets[0].name = "nas";
+    proxy::save_proxy(*second.p, &ps2);
+    CHECK(ps2.targets[0].proxy_state == "asleep");
+    REQUIRE(ps2.registrations.size() == 1);
+    CHECK(ps2.registrations[0].state == "asleep");
+
+    // Killed now; the next start resumes both quietly: no `lost`, no second `asleep`.
+    Lab third;
+    third.clock.t += 3700LL * 1000 * kMs;
+    third.configure({Lab::target({{kV4, {}}})}, true);
+    third.p->restore(proxy::load_proxy(ps2));
+    for (int i = 0; i < 60 && third.state("pc") != State::Asleep; ++i) third.advance(100);
+    CHECK(third.state("pc") == State::Asleep);
+    CHECK(third.state() == State::Asleep);
+    CHECK(third.hooks.jobs.empty());
+    CHECK(hooks_before == lab.hooks.jobs.size());
+    // Once the probes decided, the file says what is true.
+    state::PersistedState ps3;
+    proxy::save_proxy(*third.p, &ps3);
+    REQUIRE(ps3.registrations.size() == 1);
+    CHECK(ps3.registrations[0].state == "asleep");
+}
+
+TEST_CASE("restore: a registration restored up gets its shutdown_timeout only once it answers") {
+    Lab lab;
+    lab.configure({}, true);
+    state::PersistedState ps;
+    state::PersistedRegistration r;
+    r.name = "pc";
+    r.mac = "02:00:00:00:00:50";
+    r.registered_wall_ms = (lab.clock.wall_s() - 7200) * 1000;  // two hours ago; timeout 60 s
+    r.state = "up";
+    r.monitor.push_back({"192.0.2.50", {22}});
+    ps.registrations.push_back(r);
+    SUBCASE("silent: it slept while we were down -> asleep (with the hook: news), never lost") {
+        lab.p->restore(proxy::load_proxy(ps));
+        for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
+        CHECK(lab.state("pc") == State::Asleep);
+        CHECK(lab.hooks.events() == "asleep");
+    }
+    SUBCASE("answering: past its shutdown_timeout -> lost after the answer") {
+        lab.p->restore(proxy::load_proxy(ps));
+        lab.advance(100);
+        CHECK(lab.state("pc") == State::Up);
+        CHECK(lab.hooks.jobs.empty());
+        lab.rx(arp_reply(kRM, kR1, Lab::P, A("192.0.2.1")));
+        lab.advance(100);
+        CHECK(count(lab) == 0);
+        CHECK(lab.hooks.events() == "lost");
+    }
+}
