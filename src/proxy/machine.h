@@ -49,6 +49,8 @@ struct SleepProxy::Machine {
     uint32_t wol_left = 0;                 // magic packets left in the current burst
     uint64_t wakes = 0;
     std::unique_ptr<core::Hit> wake_cause; // the packet that started the current wake cycle
+    int64_t cycle_ns = 0;                  // start of the last wake cycle not answered yet (wol.cooldown)
+    std::unique_ptr<core::Hit> deferred;   // wake-worthy traffic during the cooldown: wakes when it ends
     std::deque<WakeKey> keys;              // recent wake-worthy connection attempts
     bool said_other_mac = false;           // logged once: a probe was answered by another MAC
 };

@@ -126,7 +126,7 @@ void SleepProxy::remove_machine(uint64_t id, const char* why) {
     if (it == machines_.end()) return;
     Machine& m = *it->second;
     give_back(m, true);
-    for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce}) timers_.cancel({id, k});
+    for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
     announcer_.cancel(id);
     log::notice("{}: no longer proxied ({})", m.spec.name, why);
     machines_.erase(it);
@@ -299,6 +299,8 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
     log::notice("{}: proxy {} -> {} ({}: {})", m.spec.name, state_name(from), state_name(to), core::reason_name(r), why);
     timers_.cancel({m.id, kWake});
     timers_.cancel({m.id, kWol});
+    timers_.cancel({m.id, kCooldown});
+    m.deferred.reset();
     m.wol_left = 0;
     const bool quiet = std::exchange(m.resuming, false);
     switch (to) {
@@ -309,6 +311,7 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
             timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             break;
         case State::Waking:
+            m.cycle_ns = now;  // wol.cooldown: no new cycle sooner after this one
             m.wake_attempt = 0;
             m.wake_cause = cause ? std::make_unique<core::Hit>(*cause) : nullptr;
             start_attempt(m, r);
@@ -316,6 +319,7 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
         case State::Up:
             give_back(m, true);
             for (auto& a : m.addr) a = AddrState{};
+            m.cycle_ns = 0;  // it answered: its next sleep's wake owes nothing to this one
             timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             if (from != State::Lost) run_hook(m, "awake", r, cause);
             if (m.spec.registered) doomed_.push_back(m.id);  // one sleep per registration
@@ -427,7 +431,7 @@ void SleepProxy::shutdown() {
         if (std::any_of(m->addr.begin(), m->addr.end(), [](const AddrState& a) { return a.held; }))
             log::notice("{}: releasing its addresses (shutdown)", m->spec.name);
         give_back(*m, true);
-        for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce}) timers_.cancel({id, k});
+        for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
     }
     // The loop stops after this: send what the rate limit still holds back, now.
     for (int64_t t = d_.clock->now_ns(); announcer_.queued() > 0; t += kAnnounceGapNs) announcer_.on_time(t);

@@ -82,6 +82,7 @@ struct ProxyStats {
     uint64_t frames = 0, malformed = 0, own = 0, bad_nd = 0;
     uint64_t arp_answered = 0, ns_answered = 0, probes_sent = 0, send_errors = 0;
     uint64_t conflicts = 0, wake_packets = 0, retransmits = 0, ignored_traffic = 0;
+    uint64_t wakes_deferred = 0;  // wake-worthy packets that arrived during wol.cooldown
 };
 
 // A restored machine (state file): registrations carry their spec, config targets only a name.
@@ -134,7 +135,7 @@ class SleepProxy {
     struct Machine;  // proxy/machine.h
 
    private:
-    enum TimerKind : uint8_t { kProbe = 0, kWake = 1, kWol = 2, kShutdown = 3, kAnnounce = 4 };
+    enum TimerKind : uint8_t { kProbe = 0, kWake = 1, kWol = 2, kShutdown = 3, kAnnounce = 4, kCooldown = 5 };
 
     // --- proxy.cc: lifecycle, the transition function, kernel state ---
     Machine* add_machine(MachineSpec spec, State initial);

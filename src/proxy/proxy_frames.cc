@@ -220,6 +220,18 @@ void SleepProxy::on_traffic(const std::string& ifname, const packet::Decoded& d,
     if (m->state != State::Asleep) return;  // waking: the burst in progress is not restarted
     ++stats_.wake_packets;
     const core::Hit h = make_hit(ifname, d, t_ns);
+    // wol.cooldown: a new cycle no sooner than `cooldown` after the last one that was not
+    // answered; what arrives meanwhile wakes the machine when it ends (one cycle, the first cause).
+    const int64_t ready = m->cycle_ns + int64_t(m->spec.wol.cooldown.count()) * 1000000;
+    if (m->cycle_ns != 0 && d_.clock->now_ns() < ready) {
+        ++stats_.wakes_deferred;
+        if (m->deferred) return;
+        m->deferred = std::make_unique<core::Hit>(h);
+        timers_.arm({m->id, kCooldown}, ready);
+        log::info("{}: wake deferred by wol.cooldown ({} ms left): {}", m->spec.name,
+                  (ready - d_.clock->now_ns()) / 1000000, packet::summarize(d));
+        return;
+    }
     transition(*m, State::Waking, core::Reason::Traffic, packet::summarize(d), &h);
 }
 

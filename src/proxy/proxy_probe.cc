@@ -66,6 +66,11 @@ void SleepProxy::on_timer(Machine& m, uint8_t kind, int64_t now) {
         case kAnnounce:
             if (m.state == State::Asleep || m.state == State::Waking) announce_takeover(m);
             break;
+        case kCooldown:
+            if (auto cause = std::move(m.deferred); cause && m.state == State::Asleep)
+                transition(m, State::Waking, core::Reason::Traffic,
+                           "after the cooldown: " + packet::summarize(cause->d), cause.get());
+            break;
         case kShutdown:
             if (m.state == State::Up)
                 transition(m, State::Lost, core::Reason::Probe,

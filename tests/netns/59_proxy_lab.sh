@@ -84,7 +84,7 @@ EOF
 sleeper_target_yaml() {
     cat <<EOF
   - name: nas
-    wol: { mac: "$SL_MAC", interface: $PX_IF, repeat: 3, interval: 200ms }
+    wol: { mac: "$SL_MAC", interface: $PX_IF, repeat: 3, interval: 200ms, cooldown: ${COOLDOWN:-30s} }
     sleep_proxy:
       addresses: [$SL_IP, "$SL_IP6"]
       ports: [2222]
