@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/shared.h"
@@ -18,6 +19,7 @@ struct AddrState {
     bool conflict = false;     // released because another MAC claimed it (until the next cycle)
     bool awaiting = false;     // a probe went out and nothing answered yet
     uint32_t misses = 0;       // consecutive unanswered probes
+    std::optional<packet::Mac> answered_by;  // who last answered for it while the machine was up
 };
 
 // A connection attempt that caused (or arrived during) a wake: its retransmissions must not

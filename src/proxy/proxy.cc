@@ -188,7 +188,8 @@ void SleepProxy::configure(const config::Config& cfg) {
     changed();
 }
 
-bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err) const {
+bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err, const Neighbours& neigh,
+                                    std::vector<uint64_t>* replaced) const {
     for (const auto& n : config_names_)
         if (n == spec.name) {
             *err = fmt::format("name: \"{}\" is the name of a configured target", spec.name);
@@ -198,34 +199,62 @@ bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err) c
         *err = fmt::format("mac: {} belongs to this host", packet::mac_str(spec.mac));
         return false;
     }
-    for (const auto& [id, m] : machines_) {
-        const MachineSpec& o = m->spec;
-        if (!o.registered && o.mac == spec.mac) {
-            *err = fmt::format("mac: {} is configured as target \"{}\"", packet::mac_str(spec.mac), o.name);
+    for (const auto& [id, m] : machines_)
+        if (!m->spec.registered && m->spec.mac == spec.mac) {
+            *err = fmt::format("mac: {} is configured as target \"{}\"", packet::mac_str(spec.mac), m->spec.name);
             return false;
         }
-        if (o.mac == spec.mac) continue;  // the same machine registering again: replaces
-        if (o.name == spec.name) {
-            *err = fmt::format("name: \"{}\" is registered for another MAC ({})", spec.name, packet::mac_str(o.mac));
+    std::vector<uint64_t> out;
+    for (size_t i = 0; i < spec.addresses.size(); ++i) {
+        const packet::Addr& x = spec.addresses[i].addr;
+        std::optional<packet::Mac> who = answerer(spec.interface, x);
+        const char* how = "probe answer";
+        if (!who && i < neigh.size() && neigh[i]) who = neigh[i], how = "neighbour entry";
+        const std::string said = who ? fmt::format("; {} answers for it ({})", packet::mac_str(*who), how) : "";
+        for (const auto& [id, m] : machines_) {
+            const MachineSpec& o = m->spec;
+            if (o.mac == spec.mac) continue;  // the same machine registering again: replaces
+            if (std::none_of(o.addresses.begin(), o.addresses.end(), [&](const ProxyAddr& a) { return a.addr == x; }))
+                continue;
+            if (o.registered && who == spec.mac) {  // it answers for it: the other registration goes
+                if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+                continue;
+            }
+            *err = fmt::format("monitor[{}].ip: {} is held for another MAC ({}, \"{}\"){}", i, x.str(),
+                               packet::mac_str(o.mac), o.name, said);
             return false;
         }
-        for (size_t i = 0; i < spec.addresses.size(); ++i)
-            for (const auto& a : o.addresses)
-                if (a.addr == spec.addresses[i].addr) {
-                    *err = fmt::format("monitor[{}].ip: {} is held for another MAC ({}, \"{}\")", i, a.addr.str(),
-                                       packet::mac_str(o.mac), o.name);
-                    return false;
-                }
+        if (who && *who != spec.mac) {
+            *err = fmt::format("monitor[{}].ip: {} is answered by another MAC ({}, {}), not by {}", i, x.str(),
+                               packet::mac_str(*who), how, packet::mac_str(spec.mac));
+            return false;
+        }
     }
+    if (replaced) *replaced = std::move(out);
     return true;
 }
 
-bool SleepProxy::add_registration(MachineSpec spec, std::string* err) {
-    if (!check_registration(spec, err)) return false;
+bool SleepProxy::add_registration(MachineSpec spec, std::string* err, const Neighbours& neigh) {
+    std::vector<uint64_t> squatters;
+    if (!check_registration(spec, err, neigh, &squatters)) return false;
+    std::vector<uint64_t> same;
     for (auto& [id, m] : machines_)
-        if (m->spec.registered && m->spec.mac == spec.mac) doomed_.push_back(id);
-    for (uint64_t id : doomed_) remove_machine(id, "replaced by a new registration");
-    doomed_.clear();
+        if (m->spec.registered && m->spec.mac == spec.mac) same.push_back(id);
+    std::vector<uint64_t> leaving = same;
+    leaving.insert(leaving.end(), squatters.begin(), squatters.end());
+    if (!pick_name(spec, leaving, err)) return false;
+    for (uint64_t id : squatters) {
+        Machine& o = *machines_.at(id);
+        for (size_t i = 0; i < o.addr.size(); ++i)
+            for (const auto& a : spec.addresses)
+                if (a.addr == o.spec.addresses[i].addr && o.addr[i].held) {
+                    o.addr[i].held = false;  // it is the new registrant's: nothing announced for o
+                    log::warn("{}: {} is answered by {}, which registered it: the registration of {} ends",
+                              o.spec.name, a.addr.str(), packet::mac_str(spec.mac), packet::mac_str(o.spec.mac));
+                }
+        remove_machine(id, "replaced by the registration of the MAC that answers for its address");
+    }
+    for (uint64_t id : same) remove_machine(id, "replaced by a new registration");
     std::string addrs;
     for (const auto& a : spec.addresses) addrs += (addrs.empty() ? "" : ", ") + a.addr.str();
     const std::string name = spec.name, mac = packet::mac_str(spec.mac);
@@ -260,7 +289,7 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
             MachineSpec s = spec_for_registration(*reg_, r.spec.name, r.spec.mac, r.spec.addresses,
                                                   r.spec.registered_wall_ms);
             std::string err;
-            if (!check_registration(s, &err)) {
+            if (!check_registration(s, &err) || !pick_name(s, {}, &err)) {
                 log::warn("{}: registration in the state file dropped: {}", r.spec.name, err);
                 continue;
             }
@@ -337,7 +366,10 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
 }
 
 void SleepProxy::take_over(Machine& m) {
-    for (auto& a : m.addr) a = AddrState{true, false, false, 0};
+    for (auto& a : m.addr) {
+        a = AddrState{};
+        a.held = true;
+    }
     announce_takeover(m);
     timers_.arm({m.id, kAnnounce}, d_.clock->now_ns() + kAnnounceIntervalNs);
     sync_kernel();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -103,12 +104,20 @@ class SleepProxy {
     // changed ones are released first; registrations that now clash are dropped.
     void configure(const config::Config& cfg);
 
-    // Registration checks that need the proxy's view: the name is not a config target's or
-    // another MAC's registration, the MAC is not a config target's, no address is held for
-    // another MAC. Sets *err to a one-line message naming the field.
-    bool check_registration(const MachineSpec& spec, std::string* err) const;
-    // Adds a registration (replacing one for the same MAC); it starts in `up`, probing.
-    bool add_registration(MachineSpec spec, std::string* err);
+    // Per address of a registration (parallel to spec.addresses): the MAC the host's neighbour
+    // table holds for it, if any.
+    using Neighbours = std::vector<std::optional<packet::Mac>>;
+    // Registration checks that need the proxy's view. The MAC that answers for an address owns
+    // it (what our probes saw answering, else `neigh`): an address answered by another MAC is
+    // refused; one another MAC's registration lists is refused unless this MAC answers for it,
+    // and then that registration is put in *replaced. Also refused: a configured target's name,
+    // MAC or address, the host's own MAC. Sets *err to a one-line message naming the field.
+    bool check_registration(const MachineSpec& spec, std::string* err, const Neighbours& neigh = {},
+                            std::vector<uint64_t>* replaced = nullptr) const;
+    // Adds a registration (replacing one for the same MAC, and those check_registration says it
+    // replaces); it starts in `up`, probing. A name another MAC's registration uses is
+    // qualified with this MAC ("name-d8cb8a39bea1"): the MAC is the identity, names are labels.
+    bool add_registration(MachineSpec spec, std::string* err, const Neighbours& neigh = {});
     // Drops a registration by name (netwakectl forget), releasing what it holds.
     bool forget(std::string_view name, std::string* err);
     // Re-installs machines from the state file (after configure()). Machines that were asleep
@@ -152,6 +161,10 @@ class SleepProxy {
     void changed();
     Machine* by_name(std::string_view name);
     Machine* holder(const std::string& ifname, const packet::Addr& a);  // holds `a` right now
+
+    // --- proxy_names.cc: who owns an address (probe answers), registration names ---
+    std::optional<packet::Mac> answerer(const std::string& ifname, const packet::Addr& a) const;
+    bool pick_name(MachineSpec& spec, const std::vector<uint64_t>& leaving, std::string* err) const;
 
     // --- proxy_frames.cc: received frames ---
     void heard_from(Machine& m, const std::string& what);

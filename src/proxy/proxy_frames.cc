@@ -110,6 +110,7 @@ void SleepProxy::answered(const std::string& ifname, const packet::Addr& a, cons
         if (m->spec.interface != ifname || (m->state != State::Up && m->state != State::Lost)) continue;
         for (size_t i = 0; i < m->addr.size(); ++i) {
             if (m->spec.addresses[i].addr != a) continue;
+            m->addr[i].answered_by = from;  // who owns it (registration checks)
             if (from == m->spec.mac) {
                 heard_from(*m, "answered a probe");
                 if (m->state == State::Lost) transition(*m, State::Up, core::Reason::Probe, a.str() + " answers again");

@@ -59,8 +59,10 @@ TEST_CASE("registration: checks, replacement and forget") {
     REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", kRM, {kR1}), &err));
     CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "other", Lab::X, {kR1}), &err));
     CHECK(err.find("is held for another MAC (02:00:00:00:00:50, \"pc\")") != std::string::npos);
-    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "pc", Lab::X, {A("192.0.2.51")}), &err));
-    CHECK(err == "name: \"pc\" is registered for another MAC (02:00:00:00:00:50)");
+    // Names are scoped to the MAC: the same name from another MAC is qualified, not refused.
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", Lab::X, {A("192.0.2.51")}), &err));
+    CHECK(lab.state("pc-020000000040") == State::Up);
+    CHECK(lab.p->forget("pc-020000000040", &err));
     // The same MAC again replaces (new addresses), also while it is asleep.
     for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
     REQUIRE(lab.state("pc") == State::Asleep);
@@ -247,4 +249,54 @@ TEST_CASE("restore: a registration restored up gets its shutdown_timeout only on
         CHECK(count(lab) == 0);
         CHECK(lab.hooks.events() == "lost");
     }
+}
+
+TEST_CASE("registration: the MAC that answers for an address owns it (no squatting)") {
+    Lab lab;
+    lab.configure({}, true);
+    std::string err;
+    const proxy::SleepProxy::Neighbours none, t_owns{Lab::M};
+    // Another machine K (kRM) registers T's (Lab::M's) address while the neighbour table says
+    // T has it: refused.
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "T", kRM, {kV4}), &err, t_owns));
+    CHECK(err == "monitor[0].ip: 192.0.2.20 is answered by another MAC (02:00:00:00:00:20, neighbour entry), "
+                 "not by 02:00:00:00:00:50");
+    // With no evidence it is accepted; its probes are then answered by T...
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "T", kRM, {kV4}), &err, none));
+    lab.advance(100);
+    lab.rx(arp_reply(Lab::M, kV4, Lab::P, A("192.0.2.1")));
+    CHECK(lab.state("T") == State::Up);
+    // ...so K renewing it is refused (probe answer), and a third MAC too.
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "T", kRM, {kV4}), &err, none));
+    CHECK(err.find("is answered by another MAC (02:00:00:00:00:20, probe answer)") != std::string::npos);
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "x", Lab::X, {kV4}), &err, none));
+    CHECK(err == "monitor[0].ip: 192.0.2.20 is held for another MAC (02:00:00:00:00:50, \"T\"); "
+                 "02:00:00:00:00:20 answers for it (probe answer)");
+    // T registers itself (same name): accepted, K's registration is replaced, T gets its name.
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "T", Lab::M, {kV4}), &err, t_owns));
+    CHECK(count(lab) == 1);
+    CHECK(lab.logged("T: no longer proxied (replaced by the registration of the MAC that answers for its address)"));
+    CHECK(lab.p->machines()[0].spec->mac == Lab::M);
+    // T sleeps; traffic for its address wakes T.
+    for (int i = 0; i < 60 && lab.state("T") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.state("T") == State::Asleep);
+    lab.rx(tcp4(Lab::C, Lab::P, A("192.0.2.30"), kV4, 40000, 22, packet::kTcpSyn));
+    REQUIRE(!lab.wol.sent.empty());
+    for (auto& [t, mac] : lab.wol.sent) CHECK(mac == Lab::M);
+}
+
+TEST_CASE("registration: a squatter holding the owner's address is replaced without announcing it") {
+    Lab lab;
+    lab.configure({}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "K", kRM, {kV4, kR1}), &err));
+    for (int i = 0; i < 60 && lab.state("K") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.held("K").size() == 2);
+    const size_t from = lab.sink.sent.size();
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "T", Lab::M, {kV4}), &err, {Lab::M}));
+    CHECK(count(lab) == 1);
+    lab.advance(1000);
+    // K's MAC is announced for its other address only, never for T's.
+    CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == kRM && d.src == kR1; }) == 1);
+    CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == kRM && d.src == kV4; }) == 0);
 }
