@@ -20,6 +20,7 @@ struct AddrState {
     bool awaiting = false;     // a probe went out and nothing answered yet
     uint32_t misses = 0;       // consecutive unanswered probes
     std::optional<packet::Mac> answered_by;  // who last answered for it while the machine was up
+    bool disowned = false;     // registrations: another MAC answered for it, so it is never taken over
 };
 
 // A connection attempt that caused (or arrived during) a wake: its retransmissions must not

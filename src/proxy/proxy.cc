@@ -367,8 +367,10 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
 
 void SleepProxy::take_over(Machine& m) {
     for (auto& a : m.addr) {
+        const bool disowned = a.disowned;  // another MAC's (registrations): not ours to answer
         a = AddrState{};
-        a.held = true;
+        a.held = !disowned;
+        a.disowned = disowned;
     }
     announce_takeover(m);
     timers_.arm({m.id, kAnnounce}, d_.clock->now_ns() + kAnnounceIntervalNs);

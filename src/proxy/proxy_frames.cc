@@ -121,6 +121,9 @@ void SleepProxy::answered(const std::string& ifname, const packet::Addr& a, cons
             if (!std::exchange(m->said_other_mac, true))
                 log::warn("{}: {} is answered by {}, not by {}: not taken over while that lasts", m->spec.name,
                           a.str(), packet::mac_str(from), packet::mac_str(m->spec.mac));
+            // The MAC that answers owns it: never taken over for this registration (one with
+            // nothing else never sleeps; shutdown_timeout ends it).
+            if (m->spec.registered) m->addr[i].disowned = true;
         }
     }
 }

@@ -94,10 +94,11 @@ void SleepProxy::on_timer(Machine& m, uint8_t kind, int64_t now) {
 void SleepProxy::probe_tick(Machine& m, int64_t now) {
     timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
     if (m.state == State::Up && !m.addr.empty()) {
-        bool all = true;
+        bool all = std::any_of(m.addr.begin(), m.addr.end(), [](const AddrState& a) { return !a.disowned; });
         uint32_t least = UINT32_MAX;
         for (auto& a : m.addr) {
             if (a.awaiting) ++a.misses;
+            if (a.disowned) continue;  // another MAC's: its silence is not this machine's sleep
             least = std::min(least, a.misses);
             all = all && a.misses >= m.spec.timing.probe_misses;
         }

@@ -300,3 +300,26 @@ TEST_CASE("registration: a squatter holding the owner's address is replaced with
     CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == kRM && d.src == kR1; }) == 1);
     CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == kRM && d.src == kV4; }) == 0);
 }
+
+TEST_CASE("registration: an address another MAC answered for is never taken over for it") {
+    Lab lab;
+    lab.configure({}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "K", kRM, {kR1, kV4}), &err));
+    lab.advance(100);
+    lab.rx(arp_reply(Lab::M, kV4, Lab::P, A("192.0.2.1")));  // T answers for kV4
+    // K goes silent; so does T later: K is taken over for its own address only.
+    for (int i = 0; i < 60 && lab.state("K") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.state("K") == State::Asleep);
+    CHECK(lab.held("K") == std::vector<Addr>{kR1});
+    lab.rx(tcp4(Lab::C, Lab::P, A("192.0.2.30"), kV4, 40000, 22, packet::kTcpSyn));
+    CHECK(lab.state("K") == State::Asleep);  // traffic for T does not wake K
+    CHECK(lab.wol.sent.empty());
+    // A registration of nothing but T's address never sleeps; shutdown_timeout ends it.
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "K2", Lab::X, {A("192.0.2.21")}), &err));
+    lab.advance(100);
+    lab.rx(arp_reply(Lab::C, A("192.0.2.21"), Lab::P, A("192.0.2.1")));
+    lab.advance(10000);
+    CHECK(lab.state("K2") == State::Up);
+    CHECK(lab.held("K2").empty());
+}
