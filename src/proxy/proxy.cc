@@ -209,7 +209,10 @@ bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err, c
         const packet::Addr& x = spec.addresses[i].addr;
         std::optional<packet::Mac> who = answerer(spec.interface, x);
         const char* how = "probe answer";
-        if (!who && i < neigh.size() && neigh[i]) who = neigh[i], how = "neighbour entry";
+        if (!who && i < neigh.size() && neigh[i]) {
+            who = neigh[i];
+            how = "neighbour entry";
+        }
         const std::string said = who ? fmt::format("; {} answers for it ({})", packet::mac_str(*who), how) : "";
         for (const auto& [id, m] : machines_) {
             const MachineSpec& o = m->spec;

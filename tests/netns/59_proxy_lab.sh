@@ -1,6 +1,7 @@
 #!/bin/bash
-# tests/netns/59_proxy_lab.sh — the sleep-proxy lab, sourced by tests/netns/4[5-9]_*.sh and 5[0-8]_*.sh; run on
-# its own it is a smoke test of the lab (namespaces, bridge, daemon up, nft table gone at exit).
+# tests/netns/59_proxy_lab.sh — the sleep-proxy lab, sourced by tests/netns/4[5-9]_*.sh and
+# 5[0-8]_*.sh; run on its own it is a smoke test of the lab (namespaces, bridge, daemon up, nft
+# table gone at exit).
 # Creates only namespaces named $NW_ID-*; removes them (and everything in them) at exit.
 #
 #   proxy netns ($NW_ID-px)     sleeper netns ($NW_ID-sl)    client netns ($NW_ID-cl)
