@@ -136,8 +136,17 @@ std::string ProxyService::on_register(const control::Registration& r, const pack
         if (m.ports.empty()) a.ports = kNoPortWakes;  // "port": [] — held, nothing wakes it
         addrs.push_back(std::move(a));
     }
+    // Who answers for each address, as far as the kernel's neighbour table knows (the proxy
+    // adds what its probes saw): the MAC that answers for an address owns it.
+    SleepProxy::Neighbours neigh;
+    for (const auto& a : addrs) {
+        packet::Mac mac{};
+        std::string why;
+        const bool known = neighbor_mac(cfg_->reg->interface, a.addr, &mac, &why) && !host_->own_mac(mac);
+        neigh.push_back(known ? std::optional<packet::Mac>(mac) : std::nullopt);
+    }
     MachineSpec spec = spec_for_registration(*cfg_->reg, r.name, r.mac, std::move(addrs), clock_.wall_s() * 1000);
-    if (!proxy_->add_registration(std::move(spec), &err)) {
+    if (!proxy_->add_registration(std::move(spec), &err, neigh)) {
         log_refusal(r.name, peer, err);
         return err;
     }

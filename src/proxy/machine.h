@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/shared.h"
@@ -18,6 +19,8 @@ struct AddrState {
     bool conflict = false;     // released because another MAC claimed it (until the next cycle)
     bool awaiting = false;     // a probe went out and nothing answered yet
     uint32_t misses = 0;       // consecutive unanswered probes
+    std::optional<packet::Mac> answered_by;  // who last answered for it while the machine was up
+    bool disowned = false;     // registrations: another MAC answered for it, so it is never taken over
 };
 
 // A connection attempt that caused (or arrived during) a wake: its retransmissions must not
@@ -42,11 +45,15 @@ struct SleepProxy::Machine {
     State state = State::Up;
     std::vector<AddrState> addr;           // parallel to spec.addresses
     bool resuming = false;                 // restored asleep/waking: take over quietly if silent
+    State resumed_from = State::Up;        // while resuming: the state the state file keeps
+    bool shutdown_on_answer = false;       // restored registration: shutdown_timeout starts at its first answer
     int64_t since_ns = 0;                  // entered `state`
     uint32_t wake_attempt = 0;             // bursts in the current wake cycle
     uint32_t wol_left = 0;                 // magic packets left in the current burst
     uint64_t wakes = 0;
     std::unique_ptr<core::Hit> wake_cause; // the packet that started the current wake cycle
+    int64_t cycle_ns = 0;                  // start of the last wake cycle not answered yet (wol.cooldown)
+    std::unique_ptr<core::Hit> deferred;   // wake-worthy traffic during the cooldown: wakes when it ends
     std::deque<WakeKey> keys;              // recent wake-worthy connection attempts
     bool said_other_mac = false;           // logged once: a probe was answered by another MAC
     uint64_t drops_seen = 0;               // FrameSink::drops() at the last probe round

@@ -12,14 +12,14 @@ void save_proxy(const SleepProxy& p, state::PersistedState* ps) {
         const MachineSpec& s = *v.spec;
         if (!s.registered) {
             for (auto& t : ps->targets)
-                if (t.name == s.name) t.proxy_state = state_name(v.state);
+                if (t.name == s.name) t.proxy_state = state_name(v.saved);
             continue;
         }
         state::PersistedRegistration r;
         r.name = s.name;
         r.mac = packet::mac_str(s.mac);
         r.registered_wall_ms = s.registered_wall_ms;
-        r.state = state_name(v.state);
+        r.state = state_name(v.saved);
         for (const auto& a : s.addresses) {
             state::MonitoredAddress m;
             m.ip = a.addr.str();

@@ -107,15 +107,18 @@ SleepProxy::Machine* SleepProxy::add_machine(MachineSpec spec, State initial) {
     const int64_t now = d_.clock->now_ns();
     m->since_ns = now;
     timers_.arm({m->id, kProbe}, now);  // first probes right away
-    if (m->spec.registered && initial == State::Up) {
-        const int64_t left_ms =
-            m->spec.registered_wall_ms + m->spec.timing.shutdown_timeout.count() - d_.clock->wall_s() * 1000;
-        timers_.arm({m->id, kShutdown}, now + std::max<int64_t>(left_ms, 0) * kMs);
-    }
+    if (m->spec.registered && initial == State::Up) arm_shutdown(*m);
     Machine* raw = m.get();
     machines_[raw->id] = std::move(m);
     sync_kernel();
     return raw;
+}
+
+// A registration still answering shutdown_timeout after it registered is `lost`.
+void SleepProxy::arm_shutdown(Machine& m) {
+    const int64_t left_ms =
+        m.spec.registered_wall_ms + m.spec.timing.shutdown_timeout.count() - d_.clock->wall_s() * 1000;
+    timers_.arm({m.id, kShutdown}, d_.clock->now_ns() + std::max<int64_t>(left_ms, 0) * kMs);
 }
 
 void SleepProxy::remove_machine(uint64_t id, const char* why) {
@@ -123,7 +126,7 @@ void SleepProxy::remove_machine(uint64_t id, const char* why) {
     if (it == machines_.end()) return;
     Machine& m = *it->second;
     give_back(m, true);
-    for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce}) timers_.cancel({id, k});
+    for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
     announcer_.cancel(id);
     log::notice("{}: no longer proxied ({})", m.spec.name, why);
     machines_.erase(it);
@@ -185,7 +188,8 @@ void SleepProxy::configure(const config::Config& cfg) {
     changed();
 }
 
-bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err) const {
+bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err, const Neighbours& neigh,
+                                    std::vector<uint64_t>* replaced) const {
     for (const auto& n : config_names_)
         if (n == spec.name) {
             *err = fmt::format("name: \"{}\" is the name of a configured target", spec.name);
@@ -195,34 +199,65 @@ bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err) c
         *err = fmt::format("mac: {} belongs to this host", packet::mac_str(spec.mac));
         return false;
     }
-    for (const auto& [id, m] : machines_) {
-        const MachineSpec& o = m->spec;
-        if (!o.registered && o.mac == spec.mac) {
-            *err = fmt::format("mac: {} is configured as target \"{}\"", packet::mac_str(spec.mac), o.name);
+    for (const auto& [id, m] : machines_)
+        if (!m->spec.registered && m->spec.mac == spec.mac) {
+            *err = fmt::format("mac: {} is configured as target \"{}\"", packet::mac_str(spec.mac), m->spec.name);
             return false;
         }
-        if (o.mac == spec.mac) continue;  // the same machine registering again: replaces
-        if (o.name == spec.name) {
-            *err = fmt::format("name: \"{}\" is registered for another MAC ({})", spec.name, packet::mac_str(o.mac));
+    std::vector<uint64_t> out;
+    for (size_t i = 0; i < spec.addresses.size(); ++i) {
+        const packet::Addr& x = spec.addresses[i].addr;
+        std::optional<packet::Mac> who = answerer(spec.interface, x);
+        const char* how = "probe answer";
+        if (!who && i < neigh.size() && neigh[i]) {
+            who = neigh[i];
+            how = "neighbour entry";
+        }
+        const std::string said = who ? fmt::format("; {} answers for it ({})", packet::mac_str(*who), how) : "";
+        for (const auto& [id, m] : machines_) {
+            const MachineSpec& o = m->spec;
+            if (o.mac == spec.mac) continue;  // the same machine registering again: replaces
+            if (std::none_of(o.addresses.begin(), o.addresses.end(), [&](const ProxyAddr& a) { return a.addr == x; }))
+                continue;
+            if (o.registered && who == spec.mac) {  // it answers for it: the other registration goes
+                if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+                continue;
+            }
+            *err = fmt::format("monitor[{}].ip: {} is held for another MAC ({}, \"{}\"){}", i, x.str(),
+                               packet::mac_str(o.mac), o.name, said);
             return false;
         }
-        for (size_t i = 0; i < spec.addresses.size(); ++i)
-            for (const auto& a : o.addresses)
-                if (a.addr == spec.addresses[i].addr) {
-                    *err = fmt::format("monitor[{}].ip: {} is held for another MAC ({}, \"{}\")", i, a.addr.str(),
-                                       packet::mac_str(o.mac), o.name);
-                    return false;
-                }
+        if (who && *who != spec.mac) {
+            *err = fmt::format("monitor[{}].ip: {} is answered by another MAC ({}, {}), not by {}", i, x.str(),
+                               packet::mac_str(*who), how, packet::mac_str(spec.mac));
+            return false;
+        }
     }
+    if (replaced) *replaced = std::move(out);
     return true;
 }
 
-bool SleepProxy::add_registration(MachineSpec spec, std::string* err) {
-    if (!check_registration(spec, err)) return false;
+bool SleepProxy::add_registration(MachineSpec spec, std::string* err, const Neighbours& neigh) {
+    std::vector<uint64_t> squatters;
+    if (!check_registration(spec, err, neigh, &squatters)) return false;
+    std::vector<uint64_t> same;
     for (auto& [id, m] : machines_)
-        if (m->spec.registered && m->spec.mac == spec.mac) doomed_.push_back(id);
-    for (uint64_t id : doomed_) remove_machine(id, "replaced by a new registration");
-    doomed_.clear();
+        if (m->spec.registered && m->spec.mac == spec.mac) same.push_back(id);
+    std::vector<uint64_t> leaving = same;
+    leaving.insert(leaving.end(), squatters.begin(), squatters.end());
+    if (!pick_name(spec, leaving, err)) return false;
+    for (uint64_t id : squatters) {
+        Machine& o = *machines_.at(id);
+        for (size_t i = 0; i < o.addr.size(); ++i)
+            for (const auto& a : spec.addresses)
+                if (a.addr == o.spec.addresses[i].addr && o.addr[i].held) {
+                    o.addr[i].held = false;  // it is the new registrant's: nothing announced for o
+                    log::warn("{}: {} is answered by {}, which registered it: the registration of {} ends",
+                              o.spec.name, a.addr.str(), packet::mac_str(spec.mac), packet::mac_str(o.spec.mac));
+                }
+        remove_machine(id, "replaced by the registration of the MAC that answers for its address");
+    }
+    for (uint64_t id : same) remove_machine(id, "replaced by a new registration");
     std::string addrs;
     for (const auto& a : spec.addresses) addrs += (addrs.empty() ? "" : ", ") + a.addr.str();
     const std::string name = spec.name, mac = packet::mac_str(spec.mac);
@@ -257,7 +292,7 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
             MachineSpec s = spec_for_registration(*reg_, r.spec.name, r.spec.mac, r.spec.addresses,
                                                   r.spec.registered_wall_ms);
             std::string err;
-            if (!check_registration(s, &err) || !check_host(s, &err)) {
+            if (!check_registration(s, &err) || !check_host(s, &err) || !pick_name(s, {}, &err)) {
                 log::warn("{}: registration in the state file dropped: {}", r.spec.name, err);
                 continue;
             }
@@ -269,12 +304,17 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
         if (!m) continue;
         if (r.state == State::Asleep || r.state == State::Waking) {
             m->resuming = true;  // it did go to sleep: shutdown_timeout no longer applies
+            m->resumed_from = r.state;
             timers_.cancel({m->id, kShutdown});
             log::notice("{}: was {} before the restart: probing again before taking over", m->spec.name,
                         state_name(r.state));
         } else if (r.state == State::Lost && !m->spec.registered) {
             m->state = State::Lost;
             log::notice("{}: restored as lost", m->spec.name);
+        } else if (m->spec.registered) {
+            // Silence now may be the sleep we missed while down: not `lost` before it answers.
+            timers_.cancel({m->id, kShutdown});
+            m->shutdown_on_answer = true;
         }
     }
     sync_kernel();
@@ -291,6 +331,8 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
     log::notice("{}: proxy {} -> {} ({}: {})", m.spec.name, state_name(from), state_name(to), core::reason_name(r), why);
     timers_.cancel({m.id, kWake});
     timers_.cancel({m.id, kWol});
+    timers_.cancel({m.id, kCooldown});
+    m.deferred.reset();
     m.wol_left = 0;
     const bool quiet = std::exchange(m.resuming, false);
     switch (to) {
@@ -301,6 +343,7 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
             timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             break;
         case State::Waking:
+            m.cycle_ns = now;  // wol.cooldown: no new cycle sooner after this one
             m.wake_attempt = 0;
             m.wake_cause = cause ? std::make_unique<core::Hit>(*cause) : nullptr;
             start_attempt(m, r);
@@ -308,6 +351,7 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
         case State::Up:
             give_back(m, true);
             for (auto& a : m.addr) a = AddrState{};
+            m.cycle_ns = 0;  // it answered: its next sleep's wake owes nothing to this one
             timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             if (from != State::Lost) run_hook(m, "awake", r, cause);
             if (m.spec.registered) doomed_.push_back(m.id);  // one sleep per registration
@@ -325,7 +369,13 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
 }
 
 void SleepProxy::take_over(Machine& m) {
-    for (size_t i = 0; i < m.addr.size(); ++i) m.addr[i] = AddrState{!host_owns(m, i), false, false, 0};
+    for (size_t i = 0; i < m.addr.size(); ++i) {
+        AddrState& a = m.addr[i];
+        const bool disowned = a.disowned;  // another MAC's (registrations): not ours to answer
+        a = AddrState{};
+        a.disowned = disowned;
+        a.held = !disowned && !host_owns(m, i);  // the host's own addresses are never held
+    }
     announce_takeover(m);
     timers_.arm({m.id, kAnnounce}, d_.clock->now_ns() + kAnnounceIntervalNs);
     sync_kernel();
@@ -419,7 +469,7 @@ void SleepProxy::shutdown() {
         if (std::any_of(m->addr.begin(), m->addr.end(), [](const AddrState& a) { return a.held; }))
             log::notice("{}: releasing its addresses (shutdown)", m->spec.name);
         give_back(*m, true);
-        for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce}) timers_.cancel({id, k});
+        for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
     }
     // The loop stops after this: send what the rate limit still holds back, now.
     for (int64_t t = d_.clock->now_ns(); announcer_.queued() > 0; t += kAnnounceGapNs) announcer_.on_time(t);
@@ -431,6 +481,7 @@ std::vector<MachineView> SleepProxy::machines() const {
         MachineView v;
         v.spec = &m->spec;
         v.state = m->state;
+        v.saved = m->resuming ? m->resumed_from : m->state;
         v.wakes = m->wakes;
         for (size_t i = 0; i < m->addr.size(); ++i)
             if (m->addr[i].held) v.held.push_back(m->spec.addresses[i].addr);

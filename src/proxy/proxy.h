@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,6 +63,9 @@ MachineSpec spec_for_registration(const config::RegisterConf& rc, std::string na
 struct MachineView {
     const MachineSpec* spec = nullptr;
     State state = State::Up;
+    State saved = State::Up;          // for the state file: while a restored machine is probed
+                                      // again, the state it was restored in (a second crash
+                                      // before the probes decide must not forget it slept)
     std::vector<packet::Addr> held;   // answered for right now
     uint64_t wakes = 0;               // wake attempts (bursts) started
 };
@@ -83,6 +87,7 @@ struct ProxyStats {
     uint64_t conflicts = 0, wake_packets = 0, retransmits = 0, ignored_traffic = 0;
     uint64_t own_addresses = 0;  // takeovers of an address that is the host's own, refused or ended
     uint64_t lossy_rounds = 0;   // probe rounds not counted: the kernel dropped frames meanwhile
+    uint64_t wakes_deferred = 0;  // wake-worthy packets that arrived during wol.cooldown
 };
 
 // A restored machine (state file): registrations carry their spec, config targets only a name.
@@ -103,16 +108,26 @@ class SleepProxy {
     // changed ones are released first; registrations that now clash are dropped.
     void configure(const config::Config& cfg);
 
-    // Registration checks that need the proxy's view: the name is not a config target's or
-    // another MAC's registration, the MAC is not a config target's, no address is held for
-    // another MAC. Sets *err to a one-line message naming the field.
-    bool check_registration(const MachineSpec& spec, std::string* err) const;
-    // Adds a registration (replacing one for the same MAC); it starts in `up`, probing.
-    bool add_registration(MachineSpec spec, std::string* err);
+    // Per address of a registration (parallel to spec.addresses): the MAC the host's neighbour
+    // table holds for it, if any.
+    using Neighbours = std::vector<std::optional<packet::Mac>>;
+    // Registration checks that need the proxy's view. The MAC that answers for an address owns
+    // it (what our probes saw answering, else `neigh`): an address answered by another MAC is
+    // refused; one another MAC's registration lists is refused unless this MAC answers for it,
+    // and then that registration is put in *replaced. Also refused: a configured target's name,
+    // MAC or address, the host's own MAC. Sets *err to a one-line message naming the field.
+    bool check_registration(const MachineSpec& spec, std::string* err, const Neighbours& neigh = {},
+                            std::vector<uint64_t>* replaced = nullptr) const;
+    // Adds a registration (replacing one for the same MAC, and those check_registration says it
+    // replaces); it starts in `up`, probing. A name another MAC's registration uses is
+    // qualified with this MAC ("name-d8cb8a39bea1"): the MAC is the identity, names are labels.
+    bool add_registration(MachineSpec spec, std::string* err, const Neighbours& neigh = {});
     // Drops a registration by name (netwakectl forget), releasing what it holds.
     bool forget(std::string_view name, std::string* err);
     // Re-installs machines from the state file (after configure()). Machines that were asleep
-    // or waking are probed again and taken over quietly if they still do not answer.
+    // or waking are probed again and taken over quietly if they still do not answer (the state
+    // file keeps their old state until then). A registration restored up gets its
+    // shutdown_timeout only once it has been seen answering.
     void restore(const std::vector<RestoredMachine>& saved);
     // The host's addresses changed (RTNETLINK): an address held for a machine that is now the
     // host's own (added by an admin, VRRP, DHCP) is released at once, without announcing the
@@ -137,10 +152,11 @@ class SleepProxy {
     struct Machine;  // proxy/machine.h
 
    private:
-    enum TimerKind : uint8_t { kProbe = 0, kWake = 1, kWol = 2, kShutdown = 3, kAnnounce = 4 };
+    enum TimerKind : uint8_t { kProbe = 0, kWake = 1, kWol = 2, kShutdown = 3, kAnnounce = 4, kCooldown = 5 };
 
     // --- proxy.cc: lifecycle, the transition function, kernel state ---
     Machine* add_machine(MachineSpec spec, State initial);
+    void arm_shutdown(Machine& m);
     void remove_machine(uint64_t id, const char* why);
     void transition(Machine& m, State to, core::Reason r, const std::string& why, const core::Hit* cause = nullptr);
     void take_over(Machine& m);
@@ -157,6 +173,9 @@ class SleepProxy {
     // --- proxy_host.cc: the host's own addresses are never held ---
     bool host_owns(Machine& m, size_t i);  // address i is the host's: logged, counted
     bool check_host(const MachineSpec& s, std::string* err) const;  // the registration's host rule
+    // --- proxy_names.cc: who owns an address (probe answers), registration names ---
+    std::optional<packet::Mac> answerer(const std::string& ifname, const packet::Addr& a) const;
+    bool pick_name(MachineSpec& spec, const std::vector<uint64_t>& leaving, std::string* err) const;
 
     // --- proxy_frames.cc: received frames ---
     void heard_from(Machine& m, const std::string& what);

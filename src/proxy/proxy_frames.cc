@@ -4,6 +4,7 @@
 // Logic over decoded frames only; frames go out through the FrameSink.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/core.h"
 #include "packet/encode.h"
@@ -85,13 +86,15 @@ void SleepProxy::on_frame(const std::string& ifname, std::span<const uint8_t> fr
 }
 
 // The machine is alive (state up): its probes count as answered. A machine restored as asleep
-// that turns out to be awake is not taken over, and its registration has served its sleep.
+// that turns out to be awake is not taken over, and its registration has served its sleep; a
+// registration restored up starts its shutdown_timeout now.
 void SleepProxy::heard_from(Machine& m, const std::string& what) {
     if (m.state != State::Up) return;
     for (auto& a : m.addr) {
         a.awaiting = false;
         a.misses = 0;
     }
+    if (std::exchange(m.shutdown_on_answer, false)) arm_shutdown(m);
     if (!m.resuming) return;
     m.resuming = false;
     sync_kernel();
@@ -107,6 +110,7 @@ void SleepProxy::answered(const std::string& ifname, const packet::Addr& a, cons
         if (m->spec.interface != ifname || (m->state != State::Up && m->state != State::Lost)) continue;
         for (size_t i = 0; i < m->addr.size(); ++i) {
             if (m->spec.addresses[i].addr != a) continue;
+            m->addr[i].answered_by = from;  // who owns it (registration checks)
             if (from == m->spec.mac) {
                 heard_from(*m, "answered a probe");
                 if (m->state == State::Lost) transition(*m, State::Up, core::Reason::Probe, a.str() + " answers again");
@@ -117,6 +121,9 @@ void SleepProxy::answered(const std::string& ifname, const packet::Addr& a, cons
             if (!std::exchange(m->said_other_mac, true))
                 log::warn("{}: {} is answered by {}, not by {}: not taken over while that lasts", m->spec.name,
                           a.str(), packet::mac_str(from), packet::mac_str(m->spec.mac));
+            // The MAC that answers owns it: never taken over for this registration (one with
+            // nothing else never sleeps; shutdown_timeout ends it).
+            if (m->spec.registered) m->addr[i].disowned = true;
         }
     }
 }
@@ -217,6 +224,18 @@ void SleepProxy::on_traffic(const std::string& ifname, const packet::Decoded& d,
     if (m->state != State::Asleep) return;  // waking: the burst in progress is not restarted
     ++stats_.wake_packets;
     const core::Hit h = make_hit(ifname, d, t_ns);
+    // wol.cooldown: a new cycle no sooner than `cooldown` after the last one that was not
+    // answered; what arrives meanwhile wakes the machine when it ends (one cycle, the first cause).
+    const int64_t ready = m->cycle_ns + int64_t(m->spec.wol.cooldown.count()) * 1000000;
+    if (m->cycle_ns != 0 && d_.clock->now_ns() < ready) {
+        ++stats_.wakes_deferred;
+        if (m->deferred) return;
+        m->deferred = std::make_unique<core::Hit>(h);
+        timers_.arm({m->id, kCooldown}, ready);
+        log::info("{}: wake deferred by wol.cooldown ({} ms left): {}", m->spec.name,
+                  (ready - d_.clock->now_ns()) / 1000000, packet::summarize(d));
+        return;
+    }
     transition(*m, State::Waking, core::Reason::Traffic, packet::summarize(d), &h);
 }
 

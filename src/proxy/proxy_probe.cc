@@ -67,6 +67,11 @@ void SleepProxy::on_timer(Machine& m, uint8_t kind, int64_t now) {
         case kAnnounce:
             if (m.state == State::Asleep || m.state == State::Waking) announce_takeover(m);
             break;
+        case kCooldown:
+            if (auto cause = std::move(m.deferred); cause && m.state == State::Asleep)
+                transition(m, State::Waking, core::Reason::Traffic,
+                           "after the cooldown: " + packet::summarize(cause->d), cause.get());
+            break;
         case kShutdown:
             if (m.state == State::Up)
                 transition(m, State::Lost, core::Reason::Probe,
@@ -94,11 +99,13 @@ void SleepProxy::probe_tick(Machine& m, int64_t now) {
         // among them, so the round is not silence (no miss counted; the next round decides).
         const uint64_t drops = d_.frames->drops(m.spec.interface);
         const bool lossy = drops != std::exchange(m.drops_seen, drops);
-        bool all = true, voided = false;
+        bool all = std::any_of(m.addr.begin(), m.addr.end(), [](const AddrState& a) { return !a.disowned; });
+        bool voided = false;
         uint32_t least = UINT32_MAX;
         for (auto& a : m.addr) {
             if (a.awaiting && lossy) voided = true;
             else if (a.awaiting) ++a.misses;
+            if (a.disowned) continue;  // another MAC's: its silence is not this machine's sleep
             least = std::min(least, a.misses);
             all = all && a.misses >= m.spec.timing.probe_misses;
         }

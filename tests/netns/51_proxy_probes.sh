@@ -8,7 +8,7 @@
 # Lab: see tests/netns/59_proxy_lab.sh.
 . "$(dirname "$0")/59_proxy_lab.sh"
 proxy_lab
-ATTEMPTS=2 WAKE_INTERVAL=2s write_conf "$(ATTEMPTS=2 WAKE_INTERVAL=2s sleeper_target_yaml)"
+ATTEMPTS=2 WAKE_INTERVAL=2s write_conf "$(ATTEMPTS=2 WAKE_INTERVAL=2s COOLDOWN=1s sleeper_target_yaml)"  # cooldown: see 47_
 start_proxy
 cap_start main
 sleeper_down

@@ -1,6 +1,7 @@
 #!/bin/bash
-# tests/netns/59_proxy_lab.sh — the sleep-proxy lab, sourced by tests/netns/5[0-8]_*.sh and 9[1-3]_*.sh; run on
-# its own it is a smoke test of the lab (namespaces, bridge, daemon up, nft table gone at exit).
+# tests/netns/59_proxy_lab.sh — the sleep-proxy lab, sourced by tests/netns/4[5-9]_*.sh,
+# 5[0-8]_*.sh and 9[1-3]_*.sh; run on its own it is a smoke test of the lab (namespaces, bridge,
+# daemon up, nft table gone at exit).
 # Creates only namespaces named $NW_ID-*; removes them (and everything in them) at exit.
 #
 #   proxy netns ($NW_ID-px)     sleeper netns ($NW_ID-sl)    client netns ($NW_ID-cl)
@@ -84,7 +85,7 @@ EOF
 sleeper_target_yaml() {
     cat <<EOF
   - name: nas
-    wol: { mac: "$SL_MAC", interface: $PX_IF, repeat: 3, interval: 200ms }
+    wol: { mac: "$SL_MAC", interface: $PX_IF, repeat: 3, interval: 200ms, cooldown: ${COOLDOWN:-30s} }
     sleep_proxy:
       addresses: [$SL_IP, "$SL_IP6"]
       ports: [2222]

@@ -59,8 +59,10 @@ TEST_CASE("registration: checks, replacement and forget") {
     REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", kRM, {kR1}), &err));
     CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "other", Lab::X, {kR1}), &err));
     CHECK(err.find("is held for another MAC (02:00:00:00:00:50, \"pc\")") != std::string::npos);
-    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "pc", Lab::X, {A("192.0.2.51")}), &err));
-    CHECK(err == "name: \"pc\" is registered for another MAC (02:00:00:00:00:50)");
+    // Names are scoped to the MAC: the same name from another MAC is qualified, not refused.
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", Lab::X, {A("192.0.2.51")}), &err));
+    CHECK(lab.state("pc-020000000040") == State::Up);
+    CHECK(lab.p->forget("pc-020000000040", &err));
     // The same MAC again replaces (new addresses), also while it is asleep.
     for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
     REQUIRE(lab.state("pc") == State::Asleep);
@@ -172,4 +174,152 @@ TEST_CASE("restore: a registration asleep for longer than shutdown_timeout is st
     for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
     CHECK(lab.state("pc") == State::Asleep);
     CHECK(lab.hooks.jobs.empty());
+}
+
+TEST_CASE("restore: a second crash before the probes decide still knows the machines slept") {
+    Lab lab;
+    lab.configure({Lab::target({{kV4, {}}})}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "pc", kRM, {kR1}), &err));
+    lab.put_to_sleep();
+    for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.state("pc") == State::Asleep);
+    state::PersistedState ps;
+    ps.targets.push_back({});
+    ps.targets[0].name = "nas";
+    proxy::save_proxy(*lab.p, &ps);
+    const size_t hooks_before = lab.hooks.jobs.size();
+
+    // First restart, an hour later: restored, probing again; what it writes still says asleep.
+    Lab second;
+    second.clock.t += 3600LL * 1000 * kMs;
+    second.configure({Lab::target({{kV4, {}}})}, true);
+    second.p->restore(proxy::load_proxy(ps));
+    second.advance(500);  // probes out, nothing decided yet
+    REQUIRE(second.state("pc") == State::Up);
+    state::PersistedState ps2;
+    ps2.targets.push_back({});
+    ps2.targets[0].name = "nas";
+    proxy::save_proxy(*second.p, &ps2);
+    CHECK(ps2.targets[0].proxy_state == "asleep");
+    REQUIRE(ps2.registrations.size() == 1);
+    CHECK(ps2.registrations[0].state == "asleep");
+
+    // Killed now; the next start resumes both quietly: no `lost`, no second `asleep`.
+    Lab third;
+    third.clock.t += 3700LL * 1000 * kMs;
+    third.configure({Lab::target({{kV4, {}}})}, true);
+    third.p->restore(proxy::load_proxy(ps2));
+    for (int i = 0; i < 60 && third.state("pc") != State::Asleep; ++i) third.advance(100);
+    CHECK(third.state("pc") == State::Asleep);
+    CHECK(third.state() == State::Asleep);
+    CHECK(third.hooks.jobs.empty());
+    CHECK(hooks_before == lab.hooks.jobs.size());
+    // Once the probes decided, the file says what is true.
+    state::PersistedState ps3;
+    proxy::save_proxy(*third.p, &ps3);
+    REQUIRE(ps3.registrations.size() == 1);
+    CHECK(ps3.registrations[0].state == "asleep");
+}
+
+TEST_CASE("restore: a registration restored up gets its shutdown_timeout only once it answers") {
+    Lab lab;
+    lab.configure({}, true);
+    state::PersistedState ps;
+    state::PersistedRegistration r;
+    r.name = "pc";
+    r.mac = "02:00:00:00:00:50";
+    r.registered_wall_ms = (lab.clock.wall_s() - 7200) * 1000;  // two hours ago; timeout 60 s
+    r.state = "up";
+    r.monitor.push_back({"192.0.2.50", {22}});
+    ps.registrations.push_back(r);
+    SUBCASE("silent: it slept while we were down -> asleep (with the hook: news), never lost") {
+        lab.p->restore(proxy::load_proxy(ps));
+        for (int i = 0; i < 60 && lab.state("pc") != State::Asleep; ++i) lab.advance(100);
+        CHECK(lab.state("pc") == State::Asleep);
+        CHECK(lab.hooks.events() == "asleep");
+    }
+    SUBCASE("answering: past its shutdown_timeout -> lost after the answer") {
+        lab.p->restore(proxy::load_proxy(ps));
+        lab.advance(100);
+        CHECK(lab.state("pc") == State::Up);
+        CHECK(lab.hooks.jobs.empty());
+        lab.rx(arp_reply(kRM, kR1, Lab::P, A("192.0.2.1")));
+        lab.advance(100);
+        CHECK(count(lab) == 0);
+        CHECK(lab.hooks.events() == "lost");
+    }
+}
+
+TEST_CASE("registration: the MAC that answers for an address owns it (no squatting)") {
+    Lab lab;
+    lab.configure({}, true);
+    std::string err;
+    const proxy::SleepProxy::Neighbours none, t_owns{Lab::M};
+    // Another machine K (kRM) registers T's (Lab::M's) address while the neighbour table says
+    // T has it: refused.
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "T", kRM, {kV4}), &err, t_owns));
+    CHECK(err == "monitor[0].ip: 192.0.2.20 is answered by another MAC (02:00:00:00:00:20, neighbour entry), "
+                 "not by 02:00:00:00:00:50");
+    // With no evidence it is accepted; its probes are then answered by T...
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "T", kRM, {kV4}), &err, none));
+    lab.advance(100);
+    lab.rx(arp_reply(Lab::M, kV4, Lab::P, A("192.0.2.1")));
+    CHECK(lab.state("T") == State::Up);
+    // ...so K renewing it is refused (probe answer), and a third MAC too.
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "T", kRM, {kV4}), &err, none));
+    CHECK(err.find("is answered by another MAC (02:00:00:00:00:20, probe answer)") != std::string::npos);
+    CHECK_FALSE(lab.p->add_registration(reg_spec(lab, "x", Lab::X, {kV4}), &err, none));
+    CHECK(err == "monitor[0].ip: 192.0.2.20 is held for another MAC (02:00:00:00:00:50, \"T\"); "
+                 "02:00:00:00:00:20 answers for it (probe answer)");
+    // T registers itself (same name): accepted, K's registration is replaced, T gets its name.
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "T", Lab::M, {kV4}), &err, t_owns));
+    CHECK(count(lab) == 1);
+    CHECK(lab.logged("T: no longer proxied (replaced by the registration of the MAC that answers for its address)"));
+    CHECK(lab.p->machines()[0].spec->mac == Lab::M);
+    // T sleeps; traffic for its address wakes T.
+    for (int i = 0; i < 60 && lab.state("T") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.state("T") == State::Asleep);
+    lab.rx(tcp4(Lab::C, Lab::P, A("192.0.2.30"), kV4, 40000, 22, packet::kTcpSyn));
+    REQUIRE(!lab.wol.sent.empty());
+    for (auto& [t, mac] : lab.wol.sent) CHECK(mac == Lab::M);
+}
+
+TEST_CASE("registration: a squatter holding the owner's address is replaced without announcing it") {
+    Lab lab;
+    lab.configure({}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "K", kRM, {kV4, kR1}), &err));
+    for (int i = 0; i < 60 && lab.state("K") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.held("K").size() == 2);
+    const size_t from = lab.sink.sent.size();
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "T", Lab::M, {kV4}), &err, {Lab::M}));
+    CHECK(count(lab) == 1);
+    lab.advance(1000);
+    // K's MAC is announced for its other address only, never for T's.
+    CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == kRM && d.src == kR1; }) == 1);
+    CHECK(lab.count_sent(from, [](const packet::Decoded& d) { return d.l3 == 'a' && d.arp_sha == kRM && d.src == kV4; }) == 0);
+}
+
+TEST_CASE("registration: an address another MAC answered for is never taken over for it") {
+    Lab lab;
+    lab.configure({}, true);
+    std::string err;
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "K", kRM, {kR1, kV4}), &err));
+    lab.advance(100);
+    lab.rx(arp_reply(Lab::M, kV4, Lab::P, A("192.0.2.1")));  // T answers for kV4
+    // K goes silent; so does T later: K is taken over for its own address only.
+    for (int i = 0; i < 60 && lab.state("K") != State::Asleep; ++i) lab.advance(100);
+    REQUIRE(lab.state("K") == State::Asleep);
+    CHECK(lab.held("K") == std::vector<Addr>{kR1});
+    lab.rx(tcp4(Lab::C, Lab::P, A("192.0.2.30"), kV4, 40000, 22, packet::kTcpSyn));
+    CHECK(lab.state("K") == State::Asleep);  // traffic for T does not wake K
+    CHECK(lab.wol.sent.empty());
+    // A registration of nothing but T's address never sleeps; shutdown_timeout ends it.
+    REQUIRE(lab.p->add_registration(reg_spec(lab, "K2", Lab::X, {A("192.0.2.21")}), &err));
+    lab.advance(100);
+    lab.rx(arp_reply(Lab::C, A("192.0.2.21"), Lab::P, A("192.0.2.1")));
+    lab.advance(10000);
+    CHECK(lab.state("K2") == State::Up);
+    CHECK(lab.held("K2").empty());
 }

@@ -187,3 +187,44 @@ TEST_CASE("wake: the machine answering during waking -> up, given back") {
     lab.advance(30000);
     CHECK(lab.wol.sent.size() == 3);  // no further attempts
 }
+
+TEST_CASE("wake: wol.cooldown spaces wake cycles; traffic meanwhile wakes when it ends; an answer resets it") {
+    Lab lab;
+    auto t = Lab::target({{kV4, {port(22)}}});
+    t.wol->cooldown = std::chrono::seconds(10);
+    t.sleep_proxy->wake_attempts = 1;
+    t.sleep_proxy->wake_interval = std::chrono::seconds(2);
+    lab.configure({t});
+    lab.put_to_sleep();
+    lab.hooks.jobs.clear();
+    const int64_t t0 = lab.clock.t;
+    lab.rx(tcp4(Lab::C, Lab::P, kClient, kV4, 40000, 22, S));
+    CHECK(lab.state() == State::Waking);
+    lab.advance(2100);
+    REQUIRE(lab.state() == State::Asleep);  // keep
+    // A storm of new connection attempts: nothing until 10 s after the first cycle began.
+    for (uint16_t sp = 40001; sp < 40060; ++sp) {
+        lab.rx(tcp4(Lab::C, Lab::P, kClient, kV4, sp, 22, S));
+        lab.advance(100);
+    }
+    CHECK(lab.clock.t - t0 < 10000 * kMs);
+    CHECK(lab.state() == State::Asleep);
+    CHECK(lab.hooks.events() == "wake asleep");
+    CHECK(lab.wol.sent.size() == 3);
+    CHECK(lab.p->stats().wakes_deferred == 59);
+    CHECK(lab.logged("nas: wake deferred by wol.cooldown"));
+    lab.advance((t0 + 10000 * kMs - lab.clock.t) / kMs - 1);  // to 1 ms before the cooldown ends
+    CHECK(lab.state() == State::Asleep);
+    lab.advance(2);
+    CHECK(lab.state() == State::Waking);  // the first deferred packet starts the cycle
+    CHECK(lab.hooks.events() == "wake asleep wake");
+    CHECK(lab.hooks.env(2, "NETWAKED_SRC_PORT") == "40001");
+    CHECK(lab.wol.sent.size() == 4);
+    CHECK(lab.wol.sent.back().first - t0 >= 10000 * kMs);
+    // The machine answers: its next sleep is woken at once, whatever the cooldown says.
+    lab.rx(arp_request(Lab::M, kV4, A("192.0.2.1")));
+    REQUIRE(lab.state() == State::Up);
+    lab.put_to_sleep();
+    lab.rx(tcp4(Lab::C, Lab::P, kClient, kV4, 41000, 22, S));
+    CHECK(lab.state() == State::Waking);
+}
