@@ -9,7 +9,8 @@ PKGS="build-essential g++ make pkg-config
 libpcap-dev libnetfilter-log-dev libnfnetlink-dev libyaml-cpp-dev libfmt-dev
 doctest-dev nlohmann-json3-dev libssl-dev libcap-dev
 clang libclang-rt-14-dev
-iproute2 iptables nftables tcpdump procps psmisc python3 iputils-ping netcat-openbsd util-linux"
+iproute2 iptables nftables tcpdump procps psmisc python3 iputils-ping netcat-openbsd util-linux
+libmosquitto-dev mosquitto mosquitto-clients openssl"
 
 [ $# -gt 0 ] && PKGS="$*"
 who=${DEPS_NAME:-deps.sh}
