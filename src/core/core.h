@@ -57,6 +57,7 @@ struct CoreDeps {
     std::function<void(const Hit&)> on_start_packet; // -w savefile; may be empty
     std::function<void()> on_state_changed;          // persist; may be empty
     bool stop_on_shutdown = false;                   // tuninetd mode: SIGTERM runs stop hooks
+    std::function<void(const HookJob&)> on_event;    // event sink (MQTT publisher); may be empty
 };
 
 // Persisted form of a target's state (times relative to "now" so they survive a reboot's

@@ -15,6 +15,7 @@
 #include "action/knock_send.h"
 #include "action/savefile.h"
 #include "action/wol.h"
+#include "bridge/bridge.h"
 #include "config/load.h"
 #include "proxy/service.h"
 #include "state/statefile.h"
@@ -106,6 +107,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
         control_->set_deadline_changed([this] { rearm(); });
         if (!control_->open(cfg_->daemon.control_socket, err)) return false;
     }
+    if (cfg_->mqtt && !open_mqtt(err)) return false;  // MQTT bridge (SPEC §16): reads its secret files now
     if (!cfg_->daemon.state_dir.empty()) {
         state::PersistedState ps;
         std::string e;
@@ -170,6 +172,7 @@ bool Runtime::start(std::string* err) {
                 log::warn("savefile: {}", e);
         };
     deps.on_state_changed = [this] { dirty_ = true; };
+    if (mqtt_) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT event sink
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -190,6 +193,7 @@ bool Runtime::start(std::string* err) {
         replay_saved_gen_ = core_->knocks()->replay_generation();
     }
     if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
+    if (mqtt_ && !start_mqtt(err)) return false;
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
         uint64_t v;
@@ -264,7 +268,7 @@ void Runtime::run() {
 
 std::unique_ptr<core::KnockEngine> Runtime::make_knocks(const config::Config& cfg,
                                                         std::vector<std::vector<uint8_t>> keys) {
-    if (cfg.knocks.empty()) return nullptr;
+    if (cfg.knocks.empty() && !cfg.mqtt) return nullptr;  // MQTT signed commands share the replay cache
     return std::make_unique<core::KnockEngine>(cfg.knocks, std::move(keys));
 }
 
@@ -320,6 +324,7 @@ void Runtime::shutdown() {
         persist_now();
         persist_replay();
     }
+    if (mqtt_) mqtt_->stop();  // `offline` on <base>/status, then disconnect
     if (control_) control_->close();
 }
 
@@ -369,6 +374,7 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());
     core_->set_knocks(std::move(knocks));
     if (proxy_) proxy_->reload(*cfg_);
+    if (mqtt_) mqtt_targets();  // retained state + discovery for added targets; removed ones cleared
     else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
     log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
     dirty_ = true;
