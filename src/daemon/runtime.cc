@@ -438,6 +438,7 @@ void Runtime::dump_status() {
         if (nl > pos) log::notice("status: {}", std::string_view(text).substr(pos, nl - pos));
         pos = nl + 1;
     }
+    if (mqtt_) log::notice("status: {}", mqtt_status_line());
 }
 
 std::string Runtime::handle(const control::Request& r) {

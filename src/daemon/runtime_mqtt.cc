@@ -84,4 +84,12 @@ void Runtime::mqtt_event(const core::HookJob& job) {
     mqtt_->on_event(job.event, job.target, env, t ? &v : nullptr);
 }
 
+std::string Runtime::mqtt_status_line() const {
+    const auto& s = mqtt_->client_stats();
+    return fmt::format("mqtt {} {} as {} (topic {}): published {}, commands accepted {} refused {}, queue drops {}",
+                       mqtt_->conf().broker, s.connected ? "connected" : "disconnected", mqtt_->conf().client_id,
+                       mqtt_->conf().topic, s.published.load(), mqtt_->commands_accepted(), mqtt_->commands_refused(),
+                       s.queue_drops.load());
+}
+
 }  // namespace nw::daemon

@@ -88,6 +88,12 @@ mask=$(awk '{print $2}' "$f")
 say "hook SigIgn $mask: SIGPIPE at its default"
 log_has "$MQ_PASS" && fail "the MQTT password appears in the daemon log"
 
+# SIGUSR1 reports the bridge: connected, commands accepted and refused (7: the six above and the
+# empty retained message that cleared the retained command).
+kill -USR1 "$DAEMON_PID"
+wait_for 5 log_has 'status: mqtt mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): published [1-9][0-9]*, commands accepted 1 refused 7' ||
+    fail "SIGUSR1 does not report the bridge: $(grep 'status: mqtt' "$DAEMON_LOG")"
+
 # The will: SIGKILL -> the broker publishes offline (retained).
 kill -KILL "$DAEMON_PID"
 wait_for 30 mq_seen "$OBS" '^[01] netwaked/r1/status offline$' || fail "no offline will after SIGKILL: $(tail -3 "$OBS")"
