@@ -82,7 +82,7 @@ log_has 'mqtt: nas: start refused: replayed nonce' || fail "refusal not logged"
 say "replay, bad HMAC, stale, unsigned, not-allowed and retained commands refused and logged"
 
 # Hooks keep the default SIGPIPE although libmosquitto ignores it process-wide (bit 13 of SigIgn).
-f=$(ls "$NW_TMP"/sigign.* | head -1)
+f=$(find "$NW_TMP" -maxdepth 1 -name "sigign.*" | head -1)
 mask=$(awk '{print $2}' "$f")
 (((16#$mask >> 12) & 1)) && fail "hook started with SIGPIPE ignored (SigIgn $mask)"
 say "hook SigIgn $mask: SIGPIPE at its default"

@@ -3,7 +3,7 @@
 # namespace, and mosquitto_sub/mosquitto_pub wrappers. Sourced after lib.sh.
 # shellcheck shell=bash
 
-command -v mosquitto >/dev/null && command -v mosquitto_sub >/dev/null || skip "mosquitto/mosquitto-clients not installed"
+if ! command -v mosquitto >/dev/null || ! command -v mosquitto_sub >/dev/null; then skip "mosquitto/mosquitto-clients not installed"; fi
 MQ_DIR=$NW_TMP/mq
 MQ_PORT=$((20000 + RANDOM % 20000))
 MQ_PASS=router-secret-$RANDOM$RANDOM   # netwaked's broker password (must never reach its log)
@@ -58,17 +58,20 @@ EOF
 }
 mq_listening() { ip netns exec "$1" ss -ltn "sport = :$MQ_PORT" | grep LISTEN >/dev/null; }
 
-# mq_sub NS FILE TOPIC...: background observer writing "<retain> <topic> <payload>" lines to FILE.
+# mq_sub NS FILE TOPIC...: background observer writing "<retain> <topic> <payload>" lines to FILE;
+# returns once it is subscribed (it has received a marker message published after its start).
 mq_sub() {
-    local ns=$1 file=$2
+    local ns=$1 file=$2 mark=nwtest/ready/$RANDOM
     shift 2
-    local t args=()
+    local t args=(-t "$mark")
     for t in "$@"; do args+=(-t "$t"); done
     : >"$file"
     ip netns exec "$ns" stdbuf -oL mosquitto_sub -h localhost -p "$MQ_PORT" --cafile "$MQ_DIR/ca.pem" \
         -u observer -P "$MQ_OBS_PASS" -F '%r %t %p' "${args[@]}" >"$file" 2>&1 &
     NW_BGPIDS+=("$!")
+    wait_for 5 _mq_ping "$ns" "$mark" "$file" || fail "mosquitto_sub did not subscribe: $(cat "$file")"
 }
+_mq_ping() { mq_pub "$1" "$2" ready; mq_seen "$3" "^0 $2 ready\$"; }
 # mq_pub NS TOPIC PAYLOAD [extra mosquitto_pub args]: one QoS 1 message as the observer.
 mq_pub() {
     local ns=$1 topic=$2 payload=$3
