@@ -374,7 +374,7 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());
     core_->set_knocks(std::move(knocks));
     if (proxy_) proxy_->reload(*cfg_);
-    if (mqtt_) mqtt_targets();  // retained state + discovery for added targets; removed ones cleared
+    if (mqtt_ || cfg_->mqtt) mqtt_reloaded();  // MQTT: targets republished/cleared; connection changes need a restart
     else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
     log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
     dirty_ = true;

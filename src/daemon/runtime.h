@@ -78,6 +78,7 @@ class Runtime {
     bool start_mqtt(std::string* err);
     void mqtt_event(const core::HookJob& job);
     void mqtt_targets();
+    void mqtt_reloaded();
     std::string mqtt_status_line() const;
 
     core::Clock& clock_;

@@ -84,6 +84,14 @@ void Runtime::mqtt_event(const core::HookJob& job) {
     mqtt_->on_event(job.event, job.target, env, t ? &v : nullptr);
 }
 
+// After a reload: the bridge keeps its connection settings (a restart applies changes to the
+// mqtt section); added targets get their state and discovery, removed ones are cleared.
+void Runtime::mqtt_reloaded() {
+    if (!mqtt_ || !cfg_->mqtt || !(*cfg_->mqtt == mqtt_->conf()))
+        log::warn("reload: changes to the mqtt section take effect at the next restart");
+    if (mqtt_) mqtt_targets();
+}
+
 std::string Runtime::mqtt_status_line() const {
     const auto& s = mqtt_->client_stats();
     return fmt::format("mqtt {} {} as {} (topic {}): published {}, commands accepted {} refused {}, queue drops {}",

@@ -94,6 +94,16 @@ kill -USR1 "$DAEMON_PID"
 wait_for 5 log_has 'status: mqtt mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): published [1-9][0-9]*, commands accepted 1 refused 7' ||
     fail "SIGUSR1 does not report the bridge: $(grep 'status: mqtt' "$DAEMON_LOG")"
 
+# Clean exit publishes offline; the replay cache (shared with SPA) survives the restart.
+stop_daemon
+wait_for 5 mq_seen "$OBS" '^[01] netwaked/r1/status offline$' || fail "no offline on clean exit"
+n=$(grep -c '"why":"replayed nonce"' "$OBS")
+start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
+wait_for 10 mq_seen "$OBS" '^[01] netwaked/r1/status online$' 2 || fail "not online after the restart"
+mq_pub "$NS" netwaked/r1/nas/set "$CMD"
+wait_for 5 mq_seen "$OBS" '"why":"replayed nonce"' $((n + 1)) || fail "replay accepted after a restart: $(tail -3 "$OBS")"
+say "offline on clean exit; the nonce is still refused after a restart"
+
 # The will: SIGKILL -> the broker publishes offline (retained).
 kill -KILL "$DAEMON_PID"
 wait_for 30 mq_seen "$OBS" '^[01] netwaked/r1/status offline$' || fail "no offline will after SIGKILL: $(tail -3 "$OBS")"
