@@ -41,7 +41,10 @@ std::unique_ptr<Bridge> Bridge::open(const config::MqttConf& c, BridgeDeps deps,
     cc.keepalive_s = int(c.keepalive.count() / 1000);
     cc.will_topic = status_topic(c.topic);
     cc.subscriptions.push_back(c.topic + "/+/set");
-    if (c.ha_discovery) cc.subscriptions.push_back(c.ha_prefix + "/status");
+    if (c.ha_discovery) {
+        cc.subscriptions.push_back(c.ha_prefix + "/status");
+        cc.subscriptions.push_back(c.ha_prefix + "/+/" + discovery_node_id(c.client_id) + "/+/config");  // leftovers
+    }
     if (!c.command_key_file.empty()) {
         std::string text;
         if (!read_secret(c.command_key_file, &text, err) || !config::base64_decode(text, &b->key_) ||
@@ -75,7 +78,14 @@ void Bridge::handle_message(const Incoming& in) {
         return;
     }
     std::string target;
-    if (parse_set_topic(conf_.topic, in.topic, &target)) handle_command(target, in);
+    if (parse_set_topic(conf_.topic, in.topic, &target)) return handle_command(target, in);
+    // A discovery config under our node id that we do not offer (left by an earlier run with
+    // the same client_id, e.g. a target since deleted): clear it.
+    if (conf_.ha_discovery && in.retained && !in.payload.empty() && in.topic.rfind(conf_.ha_prefix + "/", 0) == 0 &&
+        !offered_.count(in.topic)) {
+        log::info("mqtt: clearing stale Home Assistant discovery {}", in.topic);
+        client_->set_retained(in.topic, "");
+    }
 }
 
 void Bridge::handle_command(const std::string& target, const Incoming& in) {
@@ -129,9 +139,12 @@ void Bridge::publish_discovery() {
     dc.wake_button = plain && (conf_.allow & uint8_t(config::MqttAction::Wake));
     dc.start_button = plain && (conf_.allow & uint8_t(config::MqttAction::Start));
     dc.stop_button = plain && (conf_.allow & uint8_t(config::MqttAction::Stop));
+    offered_.clear();
     for (const TargetInfo& t : targets_)
-        for (const Retained& r : discovery_messages(dc, {t.state.target, t.state.mac, t.state.wol}))
+        for (const Retained& r : discovery_messages(dc, {t.state.target, t.state.mac, t.state.wol})) {
+            if (!r.payload.empty()) offered_.insert(r.topic);
             client_->set_retained(r.topic, r.payload);
+        }
 }
 
 void Bridge::set_targets(const std::vector<TargetInfo>& targets) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,7 @@ class Bridge {
     std::unique_ptr<Client> client_;
     std::vector<uint8_t> key_;
     std::vector<TargetInfo> targets_;
+    std::set<std::string> offered_;   // discovery topics currently offered (non-empty)
     uint64_t accepted_ = 0, refused_ = 0;
     int64_t log_window_ns_ = 0;
     int log_lines_ = 0;

@@ -33,6 +33,8 @@ std::string config_topic(const DiscoveryConf& c, const Entity& e, const std::str
 
 }  // namespace
 
+std::string discovery_node_id(const std::string& client_id) { return "netwaked_" + id_part(client_id); }
+
 std::vector<Retained> discovery_messages(const DiscoveryConf& c, const DiscoveryTarget& t) {
     using nlohmann::json;
     const std::string dev_id = "netwaked_" + id_part(c.client_id) + "_" + id_part(t.name);

@@ -27,6 +27,8 @@ struct Retained {
     std::string topic, payload;       // payload "" = clear
 };
 
+// "netwaked_<client_id>" with HA's [a-zA-Z0-9_-]: the node id of every discovery topic.
+std::string discovery_node_id(const std::string& client_id);
 // Every entity of the target: offered ones with their config, the others cleared.
 std::vector<Retained> discovery_messages(const DiscoveryConf& c, const DiscoveryTarget& t);
 // Empty payloads for every entity a target can have (a target deleted by a reload).

@@ -2,7 +2,7 @@
 # tests/netns/67_mqtt_discovery.sh — Home Assistant discovery through a real mosquitto: one
 # device per target with availability on <base>/status, a Wake button only when plain wake is
 # obeyed (the others cleared), republished when HA announces itself, cleared for a target a
-# reload deletes; a plain wake pressed on the button sends the wake.
+# reload deletes and for entities an earlier run left; a plain wake pressed on the button sends the wake.
 #
 #   router netns ($NW_ID-rtr), all on loopback:
 #     mosquitto 127.0.0.1:$MQ_PORT (TLS) <--- netwaked -C conf.yaml (targets nas [wol on lo], pc)
@@ -42,6 +42,9 @@ conf "  - name: pc
     match: [{ dst_port: 4243 }]"
 OBS=$NW_TMP/obs.txt
 mq_sub "$NS" "$OBS" 'homeassistant/#' 'netwaked/r1/+/result' 'netwaked/r1/+/event'
+# Left on the broker by an earlier run with the same client_id: must be cleared.
+mq_pub "$NS" homeassistant/sensor/netwaked_r1/old_state/config '{"name":"State"}' -r
+wait_for 5 mq_seen "$OBS" '^[01] homeassistant/sensor/netwaked_r1/old_state/config \{' || fail "stale config not seen"
 start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
 B='homeassistant/button/netwaked_r1'
 wait_for 10 mq_seen "$OBS" "^[01] $B/nas_wake/config \{.*\"command_topic\":\"netwaked/r1/nas/set\"" ||
@@ -53,7 +56,8 @@ mq_seen "$OBS" "^[01] $B/pc_wake/config \{" && fail "a Wake button for pc, which
 wait_for 5 mq_seen "$OBS" "^[01] $B/pc_wake/config \$" || fail "pc's Wake button not cleared"
 grep -E "nas_state/config" "$OBS" | grep -F '"connections":[["mac","02:00:00:00:00:07"]]' >/dev/null ||
     fail "nas's device has no MAC connection"
-say "discovery: devices, availability, Wake button only for the wol target"
+wait_for 5 mq_seen "$OBS" '^[01] homeassistant/sensor/netwaked_r1/old_state/config $' || fail "stale discovery from an earlier run not cleared"
+say "discovery: devices, availability, Wake button only for the wol target; a stale entity cleared"
 
 # HA restarts: it publishes "online" on <prefix>/status and gets the discovery again.
 n=$(grep -c "nas_wake/config {" "$OBS")
