@@ -146,4 +146,11 @@ void read_mqtt(Ctx& c, const Val& v, const Config& cfg, MqttConf* out) {
     if (Val x = m.get("metrics"); x.present) read_bool(c, x, &out->metrics);
 }
 
+void read_metrics(Ctx& c, const Val& v, MetricsConf* out) {
+    MapReader m(c, v, "metrics", "metrics", {"textfile"});
+    if (!m.ok()) return;
+    m.require("textfile");
+    if (Val x = m.get("textfile"); x.present) read_path(c, x, &out->textfile, false);
+}
+
 }  // namespace nw::config::detail

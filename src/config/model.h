@@ -183,6 +183,7 @@ struct Config {
     std::optional<RegisterConf> reg;
     std::vector<KnockConf> knocks;
     std::optional<MqttConf> mqtt;                    // SPEC §16 (config/model_mqtt.h)
+    std::optional<MetricsConf> metrics;              // SPEC §17 (config/model_mqtt.h)
     // tuninetd mode only
     std::string savefile;                            // -w: append start packets here
     bool operator==(const Config&) const = default;

@@ -34,4 +34,10 @@ struct MqttConf {
     bool operator==(const MqttConf&) const = default;
 };
 
+// The top-level `metrics:` section (SPEC §17).
+struct MetricsConf {
+    std::string textfile;                            // Prometheus textfile path (absolute)
+    bool operator==(const MetricsConf&) const = default;
+};
+
 }  // namespace nw::config

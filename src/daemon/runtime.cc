@@ -172,7 +172,7 @@ bool Runtime::start(std::string* err) {
                 log::warn("savefile: {}", e);
         };
     deps.on_state_changed = [this] { dirty_ = true; };
-    if (mqtt_) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT event sink
+    if (mqtt_ || cfg_->metrics) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -254,6 +254,7 @@ void Runtime::rearm() {
     take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
+    take(metrics_due_ns_);
     loop_.arm_timer(next);
 }
 
@@ -262,6 +263,7 @@ void Runtime::run() {
         if (!loop_.run_once()) break;
         if (dirty_) persist_now();
         persist_replay();
+        if (cfg_->metrics) metrics_tick();
         rearm();
     }
 }

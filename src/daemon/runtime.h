@@ -80,6 +80,7 @@ class Runtime {
     void mqtt_targets();
     void mqtt_reloaded();
     std::string mqtt_status_line() const;
+    void metrics_tick();  // metrics textfile (SPEC §17): on change, at most once a second
 
     core::Clock& clock_;
     sys::Loop loop_;
@@ -111,6 +112,9 @@ class Runtime {
     };
     std::map<std::string, MqttSeen> mqtt_seen_;  // per target: last event, for the retained state
     bool mqtt_origin_ = false;                   // a command from MQTT is being executed
+    std::map<std::string, std::map<std::string, uint64_t>> event_counts_;  // target -> event -> n
+    std::string metrics_last_;
+    int64_t metrics_next_ns_ = 0, metrics_due_ns_ = 0;
     std::vector<core::SavedTarget> restored_;
     std::vector<uint64_t> seen_queue_full_;
     int64_t started_ns_ = 0;

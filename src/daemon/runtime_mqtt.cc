@@ -3,7 +3,11 @@
 // Runtime::handle) and the shared replay cache (KnockEngine::claim_nonce).
 #include <sys/epoll.h>
 
+#include <sys/stat.h>
+
 #include "bridge/bridge.h"
+#include "bridge/metrics.h"
+#include "state/statefile.h"
 #include "daemon/runtime.h"
 #include "packet/parse.h"
 #include "sys/log.h"
@@ -70,6 +74,8 @@ void Runtime::mqtt_targets() {
 }
 
 void Runtime::mqtt_event(const core::HookJob& job) {
+    ++event_counts_[job.target][job.event];
+    if (!mqtt_) return;
     bridge::Env env = job.env;
     if (mqtt_origin_) env.emplace_back("NETWAKED_ORIGIN", "mqtt");
     MqttSeen& s = mqtt_seen_[job.target];
@@ -90,6 +96,35 @@ void Runtime::mqtt_reloaded() {
     if (!mqtt_ || !cfg_->mqtt || !(*cfg_->mqtt == mqtt_->conf()))
         log::warn("reload: changes to the mqtt section take effect at the next restart");
     if (mqtt_) mqtt_targets();
+}
+
+void Runtime::metrics_tick() {
+    const int64_t now = clock_.now_ns();
+    if (now < metrics_next_ns_) {  // written less than a second ago: look again then
+        metrics_due_ns_ = metrics_next_ns_;
+        return;
+    }
+    metrics_due_ns_ = 0;
+    const control::Status st = status();
+    bridge::MetricsSnapshot m;
+    for (const auto& t : st.targets)
+        m.targets.push_back({t.name, t.state, event_counts_[t.name], t.hook_runs, t.wakes, -1});
+    for (const auto& s : st.sensors) m.sensors.push_back({s.name, s.packets, s.drops + s.queue_full});
+    if (auto* k = core_->knocks()) m.rejected["spa"] = k->stats().rejected();
+    m.rejected["malformed"] = st.counters.malformed;
+    if (mqtt_) m.rejected["mqtt"] = mqtt_->commands_refused();
+    m.counters = {{"truncated", st.counters.truncated}, {"dropped", st.counters.dropped}};
+    std::string text = bridge::render_metrics(m);
+    if (text == metrics_last_) return;
+    metrics_next_ns_ = now + 1'000'000'000;
+    metrics_last_ = std::move(text);
+    const std::string& path = cfg_->metrics->textfile;
+    const size_t slash = path.rfind('/');
+    std::string err;
+    if (!state::write_file_atomic(path.substr(0, slash), path.substr(slash + 1), metrics_last_, &err))
+        log::warn("metrics: cannot write {}: {}", path, err);
+    else
+        ::chmod(path.c_str(), 0644);  // node-exporter runs as another user
 }
 
 std::string Runtime::mqtt_status_line() const {

@@ -149,3 +149,12 @@ TEST_CASE("mqtt config: a group/world-readable password file is refused, an owne
     CHECK(config::print_normalized(c).find("s3cret") == std::string::npos);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("metrics config: textfile required, absolute, printed and read back") {
+    config::Config c = good(kHead + "metrics: { textfile: /var/lib/prometheus/node-exporter/netwaked.prom }\n");
+    REQUIRE(c.metrics);
+    config::Config back = good(config::print_normalized(c));
+    CHECK(back.metrics == c.metrics);
+    CHECK(errors(kHead + "metrics: {}\n") == "t.yaml:6:10: metrics: missing key \"textfile\"\n");
+    CHECK(errors(kHead + "metrics: { textfile: rel.prom }\n").find("t.yaml:6:22: metrics.textfile:") == 0);
+}
