@@ -87,9 +87,12 @@ void Client::run() {
                        : mosquitto_reconnect(mosq_);
         first = false;
         if (rc == MOSQ_ERR_SUCCESS) {
-            delay = 1;
+            // A TCP connection is not yet a session (the TLS handshake and CONNACK follow in
+            // the loop): the backoff restarts only once the broker has accepted us.
+            const uint64_t before = stats_.connects.load();
             rc = mosquitto_loop_forever(mosq_, -1, 1);  // returns on disconnect or a fatal error
             if (stopping_) break;
+            if (stats_.connects.load() != before) delay = 1;
         }
         if (stopping_) break;
         const char* why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
