@@ -19,7 +19,7 @@ WERROR   ?=
 BUILD    ?= build$(if $(SANITIZE),-san)
 
 CXX      ?= g++
-PKGS     := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohmann_json libcap
+PKGS     := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohmann_json libcap libmosquitto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -Isrc -I. $(PKG_CFLAGS) -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "remote.h"
 #include "action/wol.h"
 #include "config/model.h"
 #include "control/protocol.h"
@@ -158,6 +159,7 @@ int run_argv(int (*fn)(int, char**), const char* name, const Args& args) {
 }
 int cmd_keygen(const Ctx&, const Args& args) { return run_argv(nw::tools::keygen_cli_main, "keygen", args); }
 int cmd_knock(const Ctx&, const Args& args) { return run_argv(nw::tools::knock_cli_main, "knock", args); }
+int cmd_remote(const Ctx&, const Args& args) { return run_argv(nw::tools::remote_main, "remote", args); }  // tools/remote.cc
 
 // ---- daemon commands ---------------------------------------------------------------
 
@@ -230,6 +232,7 @@ constexpr Subcommand kCommands[] = {
     {"reload", "reload", "reload the configuration file", cmd_reload},
     {"keygen", "keygen FILE", "write a new authenticated-knock key to FILE", cmd_keygen},
     {"knock", "knock HOST[:PORT] TARGET --key-file F", "send one authenticated knock for TARGET", cmd_knock},
+    {"remote", "remote ACTION TARGET --broker URL [--key-file F] ...", "publish one MQTT command, wait for the result", cmd_remote},
     {"help", "help [COMMAND]", "show this help, or COMMAND's (every COMMAND also takes --help)", cmd_help},
 };
 

@@ -150,7 +150,7 @@ namespace {
 
 void read_root(Ctx& c, const YAML::Node& root, Config* cfg) {
     Val rv(root, root.Mark(), "");
-    MapReader m(c, rv, "the top level", "", {"daemon", "sensors", "defaults", "targets", "register", "knock"});
+    MapReader m(c, rv, "the top level", "", {"daemon", "sensors", "defaults", "targets", "register", "knock", "mqtt", "metrics"});
     if (!m.ok()) return;
     if (Val d = m.get("daemon"); d.present) read_daemon(c, d, &cfg->daemon);
     if (Val s = m.get("sensors"); s.present) {
@@ -175,6 +175,8 @@ void read_root(Ctx& c, const YAML::Node& root, Config* cfg) {
         cfg->reg = std::move(rc);
     }
     if (Val k = m.get("knock"); k.present) read_knocks(c, k, cfg);
+    if (Val q = m.get("mqtt"); q.present) read_mqtt(c, q, *cfg, &cfg->mqtt.emplace());
+    if (Val x = m.get("metrics"); x.present) read_metrics(c, x, &cfg->metrics.emplace());
 
     // A target must be startable by something.
     for (size_t i = 0; i < info.size() && i < cfg->targets.size(); ++i) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/model_mqtt.h"
 #include "packet/decode.h"
 
 namespace nw::config {
@@ -181,6 +182,8 @@ struct Config {
     std::vector<TargetConf> targets;
     std::optional<RegisterConf> reg;
     std::vector<KnockConf> knocks;
+    std::optional<MqttConf> mqtt;                    // SPEC §16 (config/model_mqtt.h)
+    std::optional<MetricsConf> metrics;              // SPEC §17 (config/model_mqtt.h)
     // tuninetd mode only
     std::string savefile;                            // -w: append start packets here
     bool operator==(const Config&) const = default;

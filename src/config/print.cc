@@ -221,6 +221,8 @@ std::string print_normalized(const Config& c) {
         o.line(0, "knock:");
         for (const KnockConf& k : c.knocks) print_knock(o, k);
     }
+    if (c.mqtt) o.s += print_mqtt(*c.mqtt);
+    if (c.metrics) o.s += "\nmetrics:\n  textfile: " + sc(c.metrics->textfile) + "\n";
     return o.s;
 }
 

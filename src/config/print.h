@@ -11,5 +11,7 @@ namespace nw::config {
 
 // YAML text of the whole model with every default written out.
 std::string print_normalized(const Config& c);
+// The `mqtt:` section alone (config/print_mqtt.cc).
+std::string print_mqtt(const MqttConf& m);
 
 }  // namespace nw::config

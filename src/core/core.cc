@@ -386,7 +386,7 @@ bool Core::send_wol_copy(Target& t) {
 
 void Core::run_hook(Target& t, const char* event, Reason r, const Hit* cause,
                     std::vector<std::pair<std::string, std::string>> extra) {
-    if (t.conf.hook.empty() || !d_.hooks) return;
+    if ((t.conf.hook.empty() || !d_.hooks) && !d_.on_event) return;
     HookJob job;
     job.target = t.conf.name;
     job.path = t.conf.hook;
@@ -397,6 +397,8 @@ void Core::run_hook(Target& t, const char* event, Reason r, const Hit* cause,
     job.env.emplace_back("NETWAKED_REASON", reason_name(r));
     if (cause) packet_env(*cause, sensor_name(cause->sensor), &job.env);
     for (auto& e : extra) job.env.push_back(std::move(e));
+    if (d_.on_event) d_.on_event(job);  // event sink (MQTT); issue 18 turns this into the Event stream
+    if (t.conf.hook.empty() || !d_.hooks) return;
     d_.hooks->submit(std::move(job));
 }
 

@@ -60,6 +60,7 @@ struct CoreDeps {
     // acted on (events, hooks, state), so a crash cannot let it be replayed. May be empty.
     std::function<void()> persist_replay;
     bool stop_on_shutdown = false;                   // tuninetd mode: SIGTERM runs stop hooks
+    std::function<void(const HookJob&)> on_event;    // event sink (MQTT publisher); may be empty
 };
 
 // Persisted form of a target's state (times relative to "now" so they survive a reboot's

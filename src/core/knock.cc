@@ -315,6 +315,16 @@ void KnockEngine::replay_insert(const packet::SpaNonce& n, ReplayEntry e) {
     ++replay_gen_;
 }
 
+bool KnockEngine::claim_nonce(const packet::SpaNonce& n, int64_t expires_wall_s, int64_t now_ns, int64_t wall_s) {
+    if (replay_.count(n)) return false;
+    ReplayEntry e;
+    e.expires_wall_s = expires_wall_s;
+    e.deadline_ns = now_ns + std::max<int64_t>(0, expires_wall_s - wall_s) * 1'000'000'000;
+    e.accepted_ns = now_ns;
+    replay_insert(n, e);
+    return true;
+}
+
 std::vector<std::pair<std::string, int64_t>> KnockEngine::replay_entries() const {
     std::vector<std::pair<std::string, int64_t>> v;
     v.reserve(replay_.size());

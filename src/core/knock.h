@@ -107,6 +107,9 @@ class KnockEngine {
     // window (at least 1 day if there is no SPA knock) are clamped to it.
     void restore_replay(const std::vector<std::pair<std::string, int64_t>>& entries, int64_t now_ns,
                         int64_t wall_s);
+    // Records a nonce accepted by another authenticated channel (MQTT signed commands, SPEC
+    // §16) in this same cache, persisted like SPA's; false if it was already there.
+    bool claim_nonce(const packet::SpaNonce& n, int64_t expires_wall_s, int64_t now_ns, int64_t wall_s);
     // Bumped whenever the replay cache gains an entry: save when it changed (after each Spa event).
     uint64_t replay_generation() const { return replay_gen_; }
     // The entries accepted from datagrams since the last call (not restored ones), in order: the

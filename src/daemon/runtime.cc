@@ -15,6 +15,7 @@
 #include "action/spa_key.h"
 #include "action/savefile.h"
 #include "action/wol.h"
+#include "bridge/bridge.h"
 #include "config/load.h"
 #include "daemon/proxy_service.h"
 #include "proxy/host.h"
@@ -108,6 +109,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
         control_->set_deadline_changed([this] { rearm(); });
         if (!control_->open(cfg_->daemon.control_socket, err)) return false;
     }
+    if (cfg_->mqtt && !open_mqtt(err)) return false;  // MQTT bridge (SPEC §16): reads its secret files now
     if (!cfg_->daemon.state_dir.empty()) {
         state::PersistedState ps;
         std::string e;
@@ -173,6 +175,7 @@ bool Runtime::start(std::string* err) {
         };
     deps.on_state_changed = [this] { dirty_ = true; };
     deps.persist_replay = [this] { persist_replay(); };
+    if (mqtt_ || cfg_->metrics) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -183,6 +186,7 @@ bool Runtime::start(std::string* err) {
     if (!restored_.empty()) core_->restore(restored_);
     if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
     if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
+    if (mqtt_ && !start_mqtt(err)) return false;
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
         uint64_t v;
@@ -246,6 +250,7 @@ void Runtime::rearm() {
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
     take(refresh_due_ns_);
+    take(metrics_due_ns_);
     loop_.arm_timer(next);
 }
 
@@ -254,13 +259,14 @@ void Runtime::run() {
         if (!loop_.run_once()) break;
         if (dirty_) persist_now();
         persist_replay();
+        if (cfg_->metrics) metrics_tick();
         rearm();
     }
 }
 
 std::unique_ptr<core::KnockEngine> Runtime::make_knocks(const config::Config& cfg,
                                                         std::vector<std::vector<uint8_t>> keys) {
-    if (cfg.knocks.empty()) return nullptr;
+    if (cfg.knocks.empty() && !cfg.mqtt) return nullptr;  // MQTT signed commands share the replay cache
     return std::make_unique<core::KnockEngine>(cfg.knocks, std::move(keys));
 }
 
@@ -306,6 +312,7 @@ void Runtime::shutdown() {
         persist_now();
         persist_replay();
     }
+    if (mqtt_) mqtt_->stop();  // `offline` on <base>/status, then disconnect
     if (control_) control_->close();
 }
 
@@ -358,6 +365,7 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());
     core_->set_knocks(std::move(knocks));
     if (proxy_) proxy_->reload(*cfg_);
+    if (mqtt_ || cfg_->mqtt) mqtt_reloaded();  // MQTT: targets republished/cleared; connection changes need a restart
     else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
     log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
     dirty_ = true;
@@ -421,6 +429,7 @@ void Runtime::dump_status() {
         if (nl > pos) log::notice("status: {}", std::string_view(text).substr(pos, nl - pos));
         pos = nl + 1;
     }
+    if (mqtt_) log::notice("status: {}", mqtt_status_line());
 }
 
 std::string Runtime::handle(const control::Request& r) {

@@ -30,6 +30,9 @@ class ProxyService;
 namespace nw::state {
 class ReplayLog;
 }  // namespace nw::state
+namespace nw::bridge {
+class Bridge;
+}  // namespace nw::bridge
 
 namespace nw::daemon {
 
@@ -78,6 +81,14 @@ class Runtime {
     std::unique_ptr<core::KnockEngine> make_knocks(const config::Config& cfg, std::vector<std::vector<uint8_t>> keys);
     void restore_state();
     std::string handle(const control::Request& r);
+    // MQTT bridge glue (daemon/runtime_mqtt.cc): open before privileges drop, start with the core.
+    bool open_mqtt(std::string* err);
+    bool start_mqtt(std::string* err);
+    void mqtt_event(const core::HookJob& job);
+    void mqtt_targets();
+    void mqtt_reloaded();
+    std::string mqtt_status_line() const;
+    void metrics_tick();  // metrics textfile (SPEC §17): on change, at most once a second
 
     core::Clock& clock_;
     sys::Loop loop_;
@@ -103,6 +114,16 @@ class Runtime {
     std::unique_ptr<core::Core> core_;
     std::unique_ptr<control::Server> control_;
     std::unique_ptr<proxy::ProxyService> proxy_;  // sleep proxy + registration (null if unused)
+    std::unique_ptr<bridge::Bridge> mqtt_;        // MQTT bridge (null without an mqtt section)
+    struct MqttSeen {
+        int64_t since_wall_s = 0;
+        std::string last_event, reason;
+    };
+    std::map<std::string, MqttSeen> mqtt_seen_;  // per target: last event, for the retained state
+    bool mqtt_origin_ = false;                   // a command from MQTT is being executed
+    std::map<std::string, std::map<std::string, uint64_t>> event_counts_;  // target -> event -> n
+    std::string metrics_last_;
+    int64_t metrics_next_ns_ = 0, metrics_due_ns_ = 0;
     std::vector<core::SavedTarget> restored_;
     std::vector<uint64_t> seen_queue_full_;
     int64_t started_ns_ = 0;

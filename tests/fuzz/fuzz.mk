@@ -15,7 +15,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_CXX     ?= clang++
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-PKGS       := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohmann_json libcap
+PKGS       := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohmann_json libcap libmosquitto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.1.0)

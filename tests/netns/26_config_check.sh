@@ -30,7 +30,7 @@ for f in "$NW_ROOT"/conf/examples/*.yaml "$NW_ROOT"/conf/netwaked.yaml; do
     n=$((n + 1))
     name=${f#"$NW_ROOT"/}
     copy=$NW_TMP/$(basename "$f")
-    sed -E "s#^([[:space:]]*(- )?hook:[[:space:]]*)[^[:space:]\#]+#\1$HOOK#; s#^([[:space:]]*key_file:[[:space:]]*)[^[:space:]\#,}]+#\1$KEY#" \
+    sed -E "s#^([[:space:]]*(- )?hook:[[:space:]]*)[^[:space:]\#]+#\1$HOOK#; s#^([[:space:]]*(key|password)_file:[[:space:]]*)[^[:space:]\#,}]+#\1$KEY#" \
         "$f" >"$copy"
     [[ $(wc -l <"$copy") -eq $(wc -l <"$f") ]] || fail "test bug: sed changed the line count of $name"
     check "$copy"

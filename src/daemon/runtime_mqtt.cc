@@ -1,0 +1,138 @@
+// daemon/runtime_mqtt.cc — wiring of the MQTT bridge into the Runtime (SPEC §16): the event
+// sink (every core event -> bridge), the command source (bridge -> the netwakectl command path,
+// Runtime::handle) and the shared replay cache (KnockEngine::claim_nonce).
+#include <sys/epoll.h>
+
+#include <sys/stat.h>
+
+#include "bridge/bridge.h"
+#include "bridge/metrics.h"
+#include "state/statefile.h"
+#include "daemon/runtime.h"
+#include "packet/parse.h"
+#include "sys/log.h"
+
+namespace nw::daemon {
+
+bool Runtime::open_mqtt(std::string* err) {
+    bridge::BridgeDeps d;
+    d.execute = [this](bridge::Action a, const std::string& target, std::string* e) {
+        control::Request r;
+        r.cmd = a == bridge::Action::Wake ? control::Cmd::Wake : a == bridge::Action::Start ? control::Cmd::Start
+                                                                                            : control::Cmd::Stop;
+        r.target = target;
+        mqtt_origin_ = true;
+        const std::string reply = handle(r);  // the same path as netwakectl's commands
+        mqtt_origin_ = false;
+        control::Reply rep;
+        std::string perr;
+        if (!control::parse_reply(reply, &rep, &perr)) return *e = perr, false;
+        if (!rep.ok) *e = rep.error;
+        return rep.ok;
+    };
+    d.claim_nonce = [this](const std::array<uint8_t, bridge::kNonceLen>& n, int64_t expires) {
+        auto* k = core_ ? core_->knocks() : nullptr;
+        return k && k->claim_nonce(n, expires, clock_.now_ns(), clock_.wall_s());
+    };
+    d.wall_s = [this] { return clock_.wall_s(); };
+    d.now_ns = [this] { return clock_.now_ns(); };
+    mqtt_ = bridge::Bridge::open(*cfg_->mqtt, std::move(d), err);
+    return mqtt_ != nullptr;
+}
+
+bool Runtime::start_mqtt(std::string* err) {
+    mqtt_targets();
+    if (!mqtt_->start(err)) return false;
+    loop_.add(mqtt_->fd(), EPOLLIN, [this](uint32_t) { mqtt_->on_readable(); });
+    return true;
+}
+
+namespace {
+bridge::StateView view_of(const core::Target& t, int64_t since_wall_s, const std::string& last_event,
+                          const std::string& reason) {
+    bridge::StateView v;
+    v.target = t.conf.name;
+    v.state = core::state_name(t.state);
+    v.since_wall_s = since_wall_s;
+    v.last_event = last_event;
+    v.reason = reason;
+    v.wol = t.conf.wol.has_value();
+    if (t.conf.wol) v.mac = packet::mac_str(t.conf.wol->mac);
+    if (t.conf.sleep_proxy)
+        for (const auto& a : t.conf.sleep_proxy->addresses) v.addresses.push_back(a.addr.str());
+    return v;
+}
+}  // namespace
+
+void Runtime::mqtt_targets() {
+    std::vector<bridge::TargetInfo> v;
+    for (const auto& t : core_->targets()) {
+        const MqttSeen& s = mqtt_seen_[t->conf.name];
+        v.push_back({view_of(*t, s.since_wall_s, s.last_event, s.reason)});
+    }
+    mqtt_->set_targets(v);
+}
+
+void Runtime::mqtt_event(const core::HookJob& job) {
+    ++event_counts_[job.target][job.event];
+    if (!mqtt_) return;
+    bridge::Env env = job.env;
+    if (mqtt_origin_) env.emplace_back("NETWAKED_ORIGIN", "mqtt");
+    MqttSeen& s = mqtt_seen_[job.target];
+    s.since_wall_s = clock_.wall_s();
+    s.last_event = job.event;
+    s.reason.clear();
+    for (const auto& [k, val] : env)
+        if (k == "NETWAKED_REASON") s.reason = val;
+    const core::Target* t = core_ ? core_->find(job.target) : nullptr;
+    bridge::StateView v;
+    if (t) v = view_of(*t, s.since_wall_s, s.last_event, s.reason);
+    mqtt_->on_event(job.event, job.target, env, t ? &v : nullptr);
+}
+
+// After a reload: the bridge keeps its connection settings (a restart applies changes to the
+// mqtt section); added targets get their state and discovery, removed ones are cleared.
+void Runtime::mqtt_reloaded() {
+    if (!mqtt_ || !cfg_->mqtt || !(*cfg_->mqtt == mqtt_->conf()))
+        log::warn("reload: changes to the mqtt section take effect at the next restart");
+    if (mqtt_) mqtt_targets();
+}
+
+void Runtime::metrics_tick() {
+    const int64_t now = clock_.now_ns();
+    if (now < metrics_next_ns_) {  // written less than a second ago: look again then
+        metrics_due_ns_ = metrics_next_ns_;
+        return;
+    }
+    metrics_due_ns_ = 0;
+    const control::Status st = status();
+    bridge::MetricsSnapshot m;
+    for (const auto& t : st.targets)
+        m.targets.push_back({t.name, t.state, event_counts_[t.name], t.hook_runs, t.wakes, -1});
+    for (const auto& s : st.sensors) m.sensors.push_back({s.name, s.packets, s.drops + s.queue_full});
+    if (auto* k = core_->knocks()) m.rejected["spa"] = k->stats().rejected();
+    m.rejected["malformed"] = st.counters.malformed;
+    if (mqtt_) m.rejected["mqtt"] = mqtt_->commands_refused();
+    m.counters = {{"truncated", st.counters.truncated}, {"dropped", st.counters.dropped}};
+    std::string text = bridge::render_metrics(m);
+    if (text == metrics_last_) return;
+    metrics_next_ns_ = now + 1'000'000'000;
+    metrics_last_ = std::move(text);
+    const std::string& path = cfg_->metrics->textfile;
+    const size_t slash = path.rfind('/');
+    std::string err;
+    if (!state::write_file_atomic(path.substr(0, slash), path.substr(slash + 1), metrics_last_, &err))
+        log::warn("metrics: cannot write {}: {}", path, err);
+    else
+        ::chmod(path.c_str(), 0644);  // node-exporter runs as another user
+}
+
+std::string Runtime::mqtt_status_line() const {
+    const auto& s = mqtt_->client_stats();
+    return fmt::format("mqtt {} {} as {} (topic {}): published {}, commands accepted {} refused {}, queue drops {}",
+                       mqtt_->conf().broker, s.connected ? "connected" : "disconnected", mqtt_->conf().client_id,
+                       mqtt_->conf().topic, s.published.load(), mqtt_->commands_accepted(), mqtt_->commands_refused(),
+                       s.queue_drops.load());
+}
+
+}  // namespace nw::daemon

@@ -1,0 +1,59 @@
+// tests/unit/bridge_discovery.cc — Home Assistant discovery (SPEC §16): one device per target,
+// availability on <base>/status, buttons only when obeyed, removal of entities not offered.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "bridge/discovery.h"
+
+using namespace nw;
+using nlohmann::json;
+
+TEST_CASE("discovery: entities, device, availability; buttons follow what is obeyed") {
+    bridge::DiscoveryConf c;
+    c.base = "netwaked/r1";
+    c.client_id = "router.1";
+    c.wake_button = true;
+    bridge::DiscoveryTarget t{"nas", "d8:cb:8a:39:be:a1", true};
+    auto msgs = bridge::discovery_messages(c, t);
+    REQUIRE(msgs.size() == 7);
+    int offered = 0, cleared = 0;
+    for (const auto& m : msgs) {
+        CAPTURE(m.topic);
+        CHECK(m.topic.rfind("homeassistant/", 0) == 0);
+        CHECK(m.topic.find("/netwaked_router_1/nas_") != std::string::npos);
+        if (m.payload.empty()) {
+            ++cleared;
+            continue;
+        }
+        ++offered;
+        json j = json::parse(m.payload);
+        CHECK(j["availability_topic"] == "netwaked/r1/status");
+        CHECK(j["device"]["identifiers"][0] == "netwaked_router_1_nas");
+        CHECK(j["device"]["connections"][0] == json::array({"mac", "d8:cb:8a:39:be:a1"}));
+        CHECK(j["unique_id"].get<std::string>().rfind("netwaked_router_1_nas_", 0) == 0);
+    }
+    CHECK(offered == 5);  // active, state, last_event, wake, events
+    CHECK(cleared == 2);  // start, stop
+    bool wake = false;
+    for (const auto& m : msgs)
+        if (m.topic == "homeassistant/button/netwaked_router_1/nas_wake/config") {
+            json j = json::parse(m.payload);
+            CHECK(j["command_topic"] == "netwaked/r1/nas/set");
+            CHECK(j["payload_press"] == "wake");
+            wake = true;
+        }
+    CHECK(wake);
+    // Signed-only (no plain wake): the Wake button is removed; a target without wol never has one.
+    c.wake_button = false;
+    for (const auto& m : bridge::discovery_messages(c, t))
+        if (m.topic.find("nas_wake") != std::string::npos) CHECK(m.payload.empty());
+    c.wake_button = true;
+    t.wol = false;
+    t.mac.clear();
+    for (const auto& m : bridge::discovery_messages(c, t)) {
+        if (m.topic.find("nas_wake") != std::string::npos) CHECK(m.payload.empty());
+        if (!m.payload.empty()) CHECK(!json::parse(m.payload)["device"].contains("connections"));
+    }
+    for (const auto& m : bridge::discovery_clear(c, "nas")) CHECK(m.payload.empty());
+}
