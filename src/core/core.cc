@@ -387,6 +387,7 @@ void Core::run_hook(Target& t, const char* event, Reason r, const Hit* cause,
     HookJob job;
     job.target = t.conf.name;
     job.path = t.conf.hook;
+    job.shell = t.conf.hook_shell;
     job.event = event;
     job.timeout = t.conf.hook_timeout;
     job.env.emplace_back("NETWAKED_EVENT", event);
