@@ -1,6 +1,7 @@
 // daemon/runtime.cc — implementation of Runtime (see runtime.h): lifecycle, the hit drain,
 // timer re-arming, reload, status and persistence glue.
 #include "daemon/runtime.h"
+#include "daemon/config_dump.h"
 
 #include <malloc.h>
 #include <sys/epoll.h>
@@ -424,6 +425,7 @@ control::Status Runtime::status() const {
 
 void Runtime::dump_status() {
     log::notice("status (SIGUSR1): configuration {}", cfg_->source);
+    for (const std::string& l : config_lines(*cfg_)) log::notice("{}", l);
     const std::string text = control::render_status_text(status());
     size_t pos = 0;
     while (pos < text.size()) {
