@@ -127,7 +127,7 @@ int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
     bool have_n = false, have_t = false, have_f = false, have_C = false, ack = false;
     unsigned long group = 0, ttl = 600;
     opterr = 0;
-    optind = 1;
+    optind = 0;  // glibc: 0 also resets getopt's state left by an earlier parse stopped mid-argument
     int c;
     while ((c = getopt_long(argc, argv, ":C:dDi:f:n:c:t:aw:hv", longopts, nullptr)) != -1) {
         switch (c) {
@@ -219,7 +219,8 @@ int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
     if (have_n) {
         config::SensorConf s;
         s.name = fmt::format("nflog:{}", group);
-        s.nflog = config::NflogConf{static_cast<uint16_t>(group), 128};
+        // -w keeps whole packets (SPEC §2.2): the copy range and snap length grow to hold them.
+        s.nflog = config::NflogConf{static_cast<uint16_t>(group), savefile.empty() ? 128u : 65535u};
         cfg.sensors.push_back(s);
     }
     if (!iface.empty()) {
@@ -228,6 +229,7 @@ int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
         config::PcapConf p;
         p.interface = iface;
         p.filter = filter;
+        if (!savefile.empty()) p.snaplen = 65535;
         s.pcap = p;
         cfg.sensors.push_back(s);
     }

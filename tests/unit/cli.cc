@@ -111,7 +111,7 @@ TEST_CASE("config-file mode flags") {
 TEST_CASE("tuninetd -c command lines run through /bin/sh (SPEC 2.2)") {
     CliOptions o;
     std::string err;
-    REQUIRE(parse({"-n", "1", "-c", "/bin/true --vpn wg0"}, &o, &err) == 0);
+    REQUIRE_MESSAGE(parse({"-n", "1", "-c", "/bin/true --vpn wg0"}, &o, &err) == 0, err);
     CHECK(o.tuninetd.targets[0].hook == "/bin/sh");
     CHECK(o.tuninetd.targets[0].hook_shell == "/bin/true --vpn wg0");
     REQUIRE(parse({"-n", "1", "-c", "true x"}, &o, &err) == 0);  // a bare name: found in PATH
