@@ -1,5 +1,6 @@
 // action/hooks.cc — implementation of HookRunner (action/hooks.h): posix_spawn, pidfd reaping,
-// per-line output logging, timeouts. Must never block the loop, fork the parent or use a shell.
+// per-line output logging, timeouts. Never blocks the loop or forks the parent; a shell only for
+// the tuninetd-mode `-c` command line form (SPEC §2.2).
 #include "action/hooks.h"
 
 #include <fcntl.h>
@@ -186,8 +187,13 @@ bool HookRunner::spawn(Run& r) {
     std::vector<char*> envp;
     for (auto& s : env_s) envp.push_back(s.data());
     envp.push_back(nullptr);
-    std::string a0 = j.path, a1 = j.event, a2 = j.target;
-    char* argv[] = {a0.data(), a1.data(), a2.data(), nullptr};
+    // tuninetd's -c command line form (SPEC §2.2): /bin/sh -c '<cmd> "$@"' netwaked event target.
+    std::vector<std::string> args{j.path};
+    if (!j.shell.empty()) args.insert(args.end(), {"-c", j.shell + " \"$@\"", "netwaked"});
+    args.insert(args.end(), {j.event, j.target});
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
 
     // Order matters if the pipe landed on fd 0-2 (daemon with closed stdio): dup2 first.
     posix_spawn_file_actions_t fa;
@@ -210,7 +216,7 @@ bool HookRunner::spawn(Run& r) {
     posix_spawnattr_setsigdefault(&at, &all);
 
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, j.path.c_str(), &fa, &at, argv, envp.data());
+    const int rc = ::posix_spawn(&pid, j.path.c_str(), &fa, &at, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {

@@ -136,6 +136,7 @@ struct TargetConf {
     Duration min_active{0};
     Duration ttl = std::chrono::minutes(10);
     std::string hook;                                // absolute path; empty = no hook
+    std::string hook_shell;                          // tuninetd -c command line (hook = /bin/sh)
     Duration hook_timeout = std::chrono::seconds(60);
     std::optional<WolConf> wol;
     std::optional<SleepProxyConf> sleep_proxy;

@@ -113,6 +113,8 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
         ++t.starts;
         if (cause) {
             t.trigger = std::make_unique<Hit>(*cause);
+            t.trigger->full = nullptr;  // the whole frame is only valid during on_hit
+            t.trigger->full_len = 0;
             log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf.name, state_name(from), state_name(to),
                         reason_name(r), sensor_name(cause->sensor));
             log::notice("{}: trigger packet: {}{}", t.conf.name, packet::summarize(cause->d),
@@ -390,6 +392,7 @@ void Core::run_hook(Target& t, const char* event, Reason r, const Hit* cause,
     HookJob job;
     job.target = t.conf.name;
     job.path = t.conf.hook;
+    job.shell = t.conf.hook_shell;
     job.event = event;
     job.timeout = t.conf.hook_timeout;
     job.env.emplace_back("NETWAKED_EVENT", event);

@@ -127,9 +127,9 @@ KnockEngine::KnockEngine(const std::vector<config::KnockConf>& knocks, std::vect
 
 std::span<const uint8_t> KnockEngine::hit_payload(const Hit& h) {
     const packet::Decoded& d = h.d;
-    if (!d.has_l4 || d.payload_offset >= h.raw_len) return {};
-    size_t n = std::min<size_t>(d.payload_len, h.raw_len - d.payload_offset);
-    return {h.raw + d.payload_offset, n};
+    const std::span<const uint8_t> f = core::frame_bytes(h);
+    if (!d.has_l4 || d.payload_offset >= f.size()) return {};
+    return f.subspan(d.payload_offset, std::min<size_t>(d.payload_len, f.size() - d.payload_offset));
 }
 
 void KnockEngine::on_packet(const packet::Decoded& d, std::span<const uint8_t> payload, int64_t now_ns,
@@ -235,7 +235,7 @@ void KnockEngine::spa_packet(const packet::Decoded& d, std::span<const uint8_t> 
     packet::SpaMessage msg;
     std::string err;
     if (!packet::spa_parse(payload, &msg, &err)) {
-        reject(d.src, &stats_.malformed, label, "malformed datagram (" + std::to_string(payload.size()) + " bytes): " + err);
+        reject(d.src, &stats_.malformed, label, "malformed datagram (" + std::to_string(claimed) + " bytes): " + err);
         return;
     }
 

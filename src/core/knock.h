@@ -88,7 +88,7 @@ class KnockEngine {
     // `now_ns` monotonic, `wall_s` unix seconds. Appends completed knocks to *out.
     void on_packet(const packet::Decoded& d, std::span<const uint8_t> payload, int64_t now_ns,
                    int64_t wall_s, std::vector<KnockEvent>* out);
-    // Convenience for the core: the payload is taken from h.raw (see hit_payload).
+    // Convenience for the core: the payload is taken from the Hit's frame (whole if it travelled; see hit_payload).
     void on_hit(const Hit& h, int64_t wall_s, std::vector<KnockEvent>* out) {
         on_packet(h.d, hit_payload(h), h.t_ns, wall_s, out);
     }

@@ -29,6 +29,7 @@ class Clock {
 struct HookJob {
     std::string target;
     std::string path;
+    std::string shell;        // non-empty: argv is path -c '<shell> "$@"' netwaked event target
     std::string event;
     std::vector<std::pair<std::string, std::string>> env;  // NETWAKED_* only; runner adds PATH/LANG/TZ
     std::chrono::milliseconds timeout{60000};

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <span>
 #include <string>
 
 #include "packet/decode.h"
@@ -41,7 +43,22 @@ struct Hit {
     packet::LinkType linktype = packet::LinkType::Ethernet;  // of raw[]
     uint16_t raw_len = 0;                     // bytes in raw[] (a prefix of the frame)
     uint32_t orig_len = 0;                    // length of the whole frame on the wire
-    uint8_t raw[192] = {};                    // the frame's head, for `-w` and the start log
+    uint8_t raw[192] = {};                    // the frame's head (matching, the start log)
+    // The whole captured frame, on the heap, only when raw[] is too short and something needs
+    // it (the -w savefile for Traffic hits, SPA for Knock hits); null otherwise. Owned by whoever
+    // pops the Hit (release_full after Core::on_hit); never valid in a stored copy.
+    uint8_t* full = nullptr;
+    uint32_t full_len = 0;
 };
+
+// The captured bytes of a Hit's frame: the whole capture when it travelled, else raw[].
+inline std::span<const uint8_t> frame_bytes(const Hit& h) {
+    return h.full ? std::span<const uint8_t>(h.full, h.full_len) : std::span<const uint8_t>(h.raw, h.raw_len);
+}
+inline void release_full(Hit& h) {
+    std::free(h.full);
+    h.full = nullptr;
+    h.full_len = 0;
+}
 
 }  // namespace nw::core

@@ -33,7 +33,8 @@ const char* usage_text() {
            "  -i IFNAME           pcap sensor on interface IFNAME\n"
            "  -f FILTER           BPF filter (tcpdump syntax) for the pcap sensor\n"
            "  -n GROUP            NFLOG sensor on netfilter log group GROUP (0-65535)\n"
-           "  -c HOOK             hook executable, run as: HOOK start|stop default\n"
+           "  -c HOOK             hook executable, run as: HOOK start|stop default; a command\n"
+           "                      line (\"HOOK ARGS\") is run with /bin/sh -c, as tuninetd does\n"
            "  -t TTL              idle seconds before stop (default 600)\n"
            "  -a                  only TCP packets with ACK reset the idle timer\n"
            "  -w FILE             append the packets that caused each start to a pcap file\n"
@@ -53,22 +54,62 @@ bool parse_uint(const char* s, unsigned long max, unsigned long* out) {
 }
 
 // A hook must be an existing, executable regular file; relative paths become absolute here,
-// before daemonizing changes directory.
-bool check_hook(const std::string& path, std::string* abs, std::string* err) {
+// before daemonizing changes directory. `what` names the path in messages.
+bool check_hook(const std::string& path, const std::string& what, std::string* abs, std::string* err) {
     *abs = sys::absolute_path(path);
     struct stat st {};
     if (stat(abs->c_str(), &st) != 0) {
-        *err = fmt::format("-c: hook \"{}\": {}", path, std::strerror(errno));
+        *err = fmt::format("-c: {} \"{}\": {}", what, path, std::strerror(errno));
         return false;
     }
     if (!S_ISREG(st.st_mode)) {
-        *err = fmt::format("-c: hook \"{}\" is not a regular file", path);
+        *err = fmt::format("-c: {} \"{}\" is not a regular file", what, path);
         return false;
     }
     if ((st.st_mode & 0111) == 0 || access(abs->c_str(), X_OK) != 0) {
-        *err = fmt::format("-c: hook \"{}\" is not executable", path);
+        *err = fmt::format("-c: {} \"{}\" is not executable", what, path);
         return false;
     }
+    return true;
+}
+
+// A bare command name as the shell would find it (PATH, or the shell's default).
+bool in_path(const std::string& name) {
+    const char* env = std::getenv("PATH");
+    std::string path = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";
+    for (size_t pos = 0; pos <= path.size();) {
+        size_t end = path.find(':', pos);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = end > pos ? path.substr(pos, end - pos) : ".";
+        if (access((dir + "/" + name).c_str(), X_OK) == 0) return true;
+        pos = end + 1;
+    }
+    return false;
+}
+
+// tuninetd hands -c to a shell (SPEC §2.2): a value that is not an existing file but a command
+// line ("/path/hook --vpn wg0", "/bin/sh /path/toggle.sh") becomes *shell, run later as
+// /bin/sh -c '<value> "$@"' netwaked <event> <target>. Its first word is checked like a hook
+// (made absolute if relative: hooks run in /); a bare command name is looked up in PATH.
+bool hook_command(const std::string& value, config::TargetConf* t, std::string* err) {
+    struct stat st {};
+    const size_t b = value.find_first_not_of(" \t");
+    const bool words = b != std::string::npos && value.find_first_of(" \t", b) != std::string::npos;
+    if (!words || stat(sys::absolute_path(value).c_str(), &st) == 0) return check_hook(value, "hook", &t->hook, err);
+    const size_t e = value.find_first_of(" \t", b);
+    std::string first = value.substr(b, e - b), rest = value.substr(e);
+    if (first.find_first_of("'\"\\$`;|&<>()=*?~") == std::string::npos) {
+        std::string abs;
+        if (first.find('/') != std::string::npos) {
+            if (!check_hook(first, fmt::format("command \"{}\": program", value), &abs, err)) return false;
+            first = abs;
+        } else if (!in_path(first)) {
+            *err = fmt::format("-c: command \"{}\": program \"{}\" not found in PATH", value, first);
+            return false;
+        }
+    }
+    t->hook = "/bin/sh";
+    t->hook_shell = first + rest;
     return true;
 }
 
@@ -86,7 +127,7 @@ int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
     bool have_n = false, have_t = false, have_f = false, have_C = false, ack = false;
     unsigned long group = 0, ttl = 600;
     opterr = 0;
-    optind = 1;
+    optind = 0;  // glibc: 0 also resets getopt's state left by an earlier parse stopped mid-argument
     int c;
     while ((c = getopt_long(argc, argv, ":C:dDi:f:n:c:t:aw:hv", longopts, nullptr)) != -1) {
         switch (c) {
@@ -168,9 +209,6 @@ int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
         *err = "-f FILTER needs -i IFNAME";
         return 2;
     }
-    std::string abs_hook;
-    if (!check_hook(hook, &abs_hook, err)) return 2;
-
     o->mode = CliOptions::Mode::Tuninetd;
     config::Config& cfg = o->tuninetd;
     cfg = config::Config{};
@@ -181,7 +219,8 @@ int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
     if (have_n) {
         config::SensorConf s;
         s.name = fmt::format("nflog:{}", group);
-        s.nflog = config::NflogConf{static_cast<uint16_t>(group), 128};
+        // -w keeps whole packets (SPEC §2.2): the copy range and snap length grow to hold them.
+        s.nflog = config::NflogConf{static_cast<uint16_t>(group), savefile.empty() ? 128u : 65535u};
         cfg.sensors.push_back(s);
     }
     if (!iface.empty()) {
@@ -190,6 +229,7 @@ int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
         config::PcapConf p;
         p.interface = iface;
         p.filter = filter;
+        if (!savefile.empty()) p.snaplen = 65535;
         s.pcap = p;
         cfg.sensors.push_back(s);
     }
@@ -203,7 +243,7 @@ int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
         t.keepalive = std::vector<config::Rule>{k};
     }
     t.ttl = std::chrono::seconds(ttl);
-    t.hook = abs_hook;
+    if (!hook_command(hook, &t, err)) return 2;
     cfg.targets.push_back(t);
     if (!savefile.empty()) cfg.savefile = sys::absolute_path(savefile);
     if (o->daemonize && o->pidfile.empty()) o->pidfile = "/run/netwaked.pid";

@@ -25,6 +25,7 @@
 #include "control/server.h"
 #include "core/core.h"
 #include "core/match.h"
+#include "daemon/config_dump.h"
 #include "daemon/runtime.h"
 #include "sensor/sensor.h"
 #include "sys/log.h"
@@ -172,6 +173,8 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
 
     log::notice("netwaked {} running: {} sensor(s), {} target(s)", NETWAKED_VERSION, rt.config().sensors.size(),
                 rt.config().targets.size());
+    for (const auto& t : rt.config().targets)
+        if (!t.hook_shell.empty()) log::notice("{}: -c is a command line; the hook runs as {}", t.name, hook_form(t));
     rt.run();
     rt.shutdown();
     sys::remove_pidfile(pidfile);

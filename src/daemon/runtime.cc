@@ -1,6 +1,7 @@
 // daemon/runtime.cc — implementation of Runtime (see runtime.h): lifecycle, the hit drain,
 // timer re-arming, reload, status and persistence glue.
 #include "daemon/runtime.h"
+#include "daemon/config_dump.h"
 
 #include <malloc.h>
 #include <sys/epoll.h>
@@ -89,6 +90,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
     if (!action::load_spa_keys(cfg_->knocks, &spa_keys_, err)) return false;
     if (!cfg_->savefile.empty()) {
         savefile_ = std::make_unique<action::Savefile>();
+        shared_.full_frames = true;  // start packets are saved whole (SPEC §2.2)
         bool any_nflog = false;
         for (const auto& sc : cfg_->sensors) any_nflog |= sc.nflog.has_value();
         if (!savefile_->open(cfg_->savefile, any_nflog ? packet::LinkType::RawIp : packet::LinkType::Ethernet, err))
@@ -170,7 +172,7 @@ bool Runtime::start(std::string* err) {
     if (savefile_)
         deps.on_start_packet = [this](const core::Hit& h) {
             std::string e;
-            if (!savefile_->write(h.linktype, std::span<const uint8_t>(h.raw, h.raw_len), h.orig_len, &e))
+            if (!savefile_->write(h.linktype, core::frame_bytes(h), h.orig_len, &e))
                 log::warn("savefile: {}", e);
         };
     deps.on_state_changed = [this] { dirty_ = true; };
@@ -215,7 +217,10 @@ void Runtime::drain() {
     core::Hit h;
     for (size_t i = 0; i < sensors_.size(); ++i) {
         auto& s = *sensors_[i];
-        while (s.queue().pop(&h)) core_->on_hit(h);
+        while (s.queue().pop(&h)) {
+            core_->on_hit(h);
+            core::release_full(h);
+        }
         const uint64_t qf = s.stats().queue_full.load();
         if (qf != seen_queue_full_[i]) {
             seen_queue_full_[i] = qf;
@@ -235,7 +240,10 @@ void Runtime::reclaim() {
     if (!any) return;
     core::Hit h;
     for (auto& s : sensors_)
-        while (s->queue().pop(&h)) core_->on_hit(h);
+        while (s->queue().pop(&h)) {
+            core_->on_hit(h);
+            core::release_full(h);
+        }
     retired_.erase(std::remove_if(retired_.begin(), retired_.end(), [&](auto& r) { return r.epoch <= min_epoch; }),
                    retired_.end());
 }
@@ -421,6 +429,7 @@ control::Status Runtime::status() const {
 
 void Runtime::dump_status() {
     log::notice("status (SIGUSR1): configuration {}", cfg_->source);
+    for (const std::string& l : config_lines(*cfg_)) log::notice("{}", l);
     const std::string text = control::render_status_text(status());
     size_t pos = 0;
     while (pos < text.size()) {

@@ -6,10 +6,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace nw::sensor {
 namespace {
+
+// Bytes of a knock-port UDP frame kept for SPA: any valid datagram (121 bytes) behind any headers.
+constexpr size_t kKnockFrameMax = 1024;
 
 // Counters have a single writer (the sensor thread): a plain load+store avoids a locked RMW.
 inline void bump(std::atomic<uint64_t>& c) {
@@ -40,7 +45,7 @@ const core::Ruleset* Sensor::begin_batch() {
 }
 
 void Sensor::fill_hit(core::Hit& h, const packet::Decoded& d, const core::PacketMeta& meta, const Raw& raw,
-                      int64_t now_ns) {
+                      size_t full_max, int64_t now_ns) {
     h.sensor = index_;
     h.t_ns = now_ns;
     h.d = d;
@@ -55,6 +60,14 @@ void Sensor::fill_hit(core::Hit& h, const packet::Decoded& d, const core::Packet
     h.raw_len = uint16_t(std::min(raw.bytes.size(), sizeof h.raw));
     if (h.raw_len) std::memcpy(h.raw, raw.bytes.data(), h.raw_len);
     h.orig_len = std::max<uint32_t>(raw.orig_len, uint32_t(raw.bytes.size()));
+    if (full_max && raw.bytes.size() > sizeof h.raw) {
+        const size_t n = std::min(raw.bytes.size(), full_max);
+        h.full = static_cast<uint8_t*>(std::malloc(n));
+        if (h.full) {
+            std::memcpy(h.full, raw.bytes.data(), n);
+            h.full_len = uint32_t(n);
+        }
+    }
 }
 
 void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::PacketMeta& meta,
@@ -70,9 +83,13 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
         // Knock ports: the core tracks sequences and verifies SPA; every such packet is queued.
         knock = true;
         core::Hit h;
-        fill_hit(h, d, meta, raw, now_ns);
+        // SPA needs the datagram (at most kKnockFrameMax bytes of it) even past raw[].
+        fill_hit(h, d, meta, raw, d.proto == packet::kProtoUdp ? kKnockFrameMax : 0, now_ns);
         h.kind = core::HitKind::Knock;
-        if (!queue_.push(h)) bump(stats_.queue_full);
+        if (!queue_.push(h)) {
+            bump(stats_.queue_full);
+            core::release_full(h);
+        }
         else pushed_ = true;
     }
     rules_->classify(d, meta, &verdicts_);
@@ -92,7 +109,7 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
         if (!v.match) continue;
 
         core::Hit h;
-        fill_hit(h, d, meta, raw, now_ns);
+        fill_hit(h, d, meta, raw, shared_->full_frames ? SIZE_MAX : 0, now_ns);
         h.kind = core::HitKind::Traffic;
         h.match = v.match;
         h.keepalive = v.keepalive;
@@ -101,6 +118,7 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
             // The core collects overflow_hits as hits at its own "now": nothing is lost.
             bump(stats_.queue_full);
             t->overflow_hits.fetch_add(1);
+            core::release_full(h);
         }
         pushed_ = true;  // the core must look at the queue or at overflow_hits
     }

@@ -42,6 +42,7 @@ struct Shared {
     int wake_fd = -1;                                   // eventfd: written once per batch that queued a Hit
                                                         // or bumped a target's overflow_hits
     std::atomic<const core::KnockPorts*> knocks{nullptr};  // knock ports; swapped with `rules`
+    bool full_frames = false;    // Traffic hits carry the whole frame (-w savefile); set before start
 };
 
 class Sensor {
@@ -86,7 +87,8 @@ class Sensor {
                  const Raw& raw, int64_t now_ns);
     // Fills the packet part of a Hit (sensor, time, decoded fields, meta, raw head). Interface
     // names the sensor left unresolved (meta.*_ifindex set, name empty) are looked up here.
-    void fill_hit(core::Hit& h, const packet::Decoded& d, const core::PacketMeta& meta, const Raw& raw,
+    // `full_max` > 0: frames longer than raw[] also travel whole (up to full_max bytes) on the heap.
+    void fill_hit(core::Hit& h, const packet::Decoded& d, const core::PacketMeta& meta, const Raw& raw, size_t full_max,
                   int64_t now_ns);
     // Should the sensor resolve interface names for classify()? Only if a rule compares them.
     bool want_ifnames() const { return rules_ && rules_->uses_ifaces(); }

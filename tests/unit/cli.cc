@@ -107,3 +107,20 @@ TEST_CASE("config-file mode flags") {
     CHECK(parse({"--version"}, &v, &err) == 0);
     CHECK(v.mode == CliOptions::Mode::Version);
 }
+
+TEST_CASE("tuninetd -c command lines run through /bin/sh (SPEC 2.2)") {
+    CliOptions o;
+    std::string err;
+    REQUIRE_MESSAGE(parse({"-n", "1", "-c", "/bin/true --vpn wg0"}, &o, &err) == 0, err);
+    CHECK(o.tuninetd.targets[0].hook == "/bin/sh");
+    CHECK(o.tuninetd.targets[0].hook_shell == "/bin/true --vpn wg0");
+    REQUIRE(parse({"-n", "1", "-c", "true x"}, &o, &err) == 0);  // a bare name: found in PATH
+    CHECK(o.tuninetd.targets[0].hook_shell == "true x");
+    REQUIRE(parse({"-n", "1", "-c", "/bin/true"}, &o, &err) == 0);  // a plain path: no shell
+    CHECK(o.tuninetd.targets[0].hook == "/bin/true");
+    CHECK(o.tuninetd.targets[0].hook_shell.empty());
+    CHECK(error_of({"-n", "1", "-c", "/nonexistent/hook --vpn wg0"}) ==
+          "-c: command \"/nonexistent/hook --vpn wg0\": program \"/nonexistent/hook\": No such file or directory");
+    CHECK(error_of({"-n", "1", "-c", "no-such-program-nw x"}) ==
+          "-c: command \"no-such-program-nw x\": program \"no-such-program-nw\" not found in PATH");
+}

@@ -581,3 +581,29 @@ TEST_CASE("spa engine: IPv6 source, and a knock without a key rejects everything
     CHECK(nokey.feed(packet::spa_build(1, uint64_t(nokey.wall), nonce(1), "nas", kKey)) == 0);
     CHECK(nokey.eng.stats().bad_hmac == 1);
 }
+
+TEST_CASE("spa engine: sizes in rejections are the datagram's real length, not the captured part") {
+    SpaRig r;
+    std::vector<uint8_t> dg(1000, 1);
+    packet::Decoded d = udp_to(62201);
+    d.l3_offset = 0;
+    d.l4_offset = 20;
+    d.ip_total_len = uint32_t(20 + 8 + dg.size());
+    r.eng.on_packet(d, std::span(dg).first(150), r.now, r.wall, &r.ev);
+    REQUIRE(r.rejects.size() == 1);
+    CHECK_MESSAGE(r.rejects[0].find("(1000 bytes)") != std::string::npos, r.rejects[0]);
+}
+
+TEST_CASE("knock hits: the payload comes from the whole frame when it travelled") {
+    core::Hit h;
+    h.d.has_l4 = true;
+    h.d.payload_offset = 180;
+    h.d.payload_len = 300;
+    h.raw_len = sizeof h.raw;
+    std::vector<uint8_t> frame(480, 7);
+    CHECK(core::KnockEngine::hit_payload(h).size() == sizeof h.raw - 180);
+    h.full = frame.data();
+    h.full_len = uint32_t(frame.size());
+    CHECK(core::KnockEngine::hit_payload(h).size() == 300);
+    h.full = nullptr;  // not ours to free
+}
