@@ -59,6 +59,16 @@ TEST_CASE("nflog adapt: light until a flood, back to light when it calms down") 
     CHECK(!a.busy);
 }
 
+TEST_CASE("nflog: sequence gaps count lost packets") {
+    sensor::SeqTracker s;
+    CHECK(s.observe(10) == 0);  // first packet: nothing to compare with
+    CHECK(s.observe(11) == 0);
+    CHECK(s.observe(15) == 3);
+    CHECK(s.observe(0xffffffffu) == 0);  // went backwards: resync, not 4 billion drops
+    CHECK(s.observe(0) == 0);            // wrap-around is not a gap
+    CHECK(s.observe(2) == 1);
+}
+
 namespace {
 
 int sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
