@@ -301,6 +301,7 @@ TEST_CASE("live: NFLOG sensor on a plain iptables NFLOG rule") {
 
     report("NFLOG", latencies(lab, c, *s, 20));
     CHECK(c.slot->overflow_hits.load() == 0);
+    CHECK(s->stats().malformed.load() == 0);  // every message of every batch was understood
     check_cloexec();
 
     SUBCASE("the same group twice in one process is refused with a clear message") {
@@ -348,6 +349,8 @@ TEST_CASE("live: NFLOG sensor on a plain iptables NFLOG rule") {
         CHECK(wait_until([&] { return s->stats().packets.load() - before == kN; }, 3000));
         CHECK(s->stats().drops.load() == 0);
         CHECK(logs.has("NFLOG batching on"));
+        CHECK(s->stats().malformed.load() == 0);  // batches end in NLMSG_DONE: not an error
+        CHECK(!logs.has("refused an NFLOG setting"));
         // The idle target saw every packet: queued Hits plus overflow_hits.
         uint64_t hits = 0;
         core::Hit h;
