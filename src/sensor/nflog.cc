@@ -101,6 +101,7 @@ class NflogSensor final : public Sensor {
     bool running_ = false;           // false while open() configures: packets are dropped
     int64_t now_ns_ = 0;             // receive time of the buffer being processed
     const uint8_t* buf_end_ = nullptr;  // end of that buffer: bounds for the getters' pointers
+    const uint8_t* parsed_end_ = nullptr;  // end of the last packet message handed to on_packet
     SeqTracker seq_;
     NflogAdapt adapt_;
     bool warned_config_ = false;
@@ -269,34 +270,42 @@ void NflogSensor::drain() {
     }
 }
 
-// One received buffer (one kernel skb): a batch of packet messages, possibly ending in
-// NLMSG_DONE, or the answer to a config request. Each packet message goes to libnetfilter_log,
-// which checks its attributes and calls on_packet(); answers are handled here.
+// One received buffer (one kernel skb): either a batch of packet messages, which the kernel
+// ends with NLMSG_DONE when it holds more than one, or the answer to a config request.
 void NflogSensor::process(std::span<const uint8_t> buf, int64_t now_ns) {
+    if (buf.size() < NLMSG_HDRLEN) {
+        stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    const auto* first = reinterpret_cast<const nlmsghdr*>(buf.data());
+    if (first->nlmsg_type == NLMSG_ERROR) {
+        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(first));
+        if (first->nlmsg_len < NLMSG_LENGTH(sizeof(int)) || first->nlmsg_len > buf.size()) {
+            stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+        } else if (e->error != 0 && !warned_config_) {
+            log::warn("sensor {}: kernel refused an NFLOG setting: {}", name_, std::strerror(-e->error));
+            warned_config_ = true;
+        }
+        return;
+    }
     now_ns_ = now_ns;
     buf_end_ = buf.data() + buf.size();
-    auto* nlh = reinterpret_cast<nlmsghdr*>(const_cast<uint8_t*>(buf.data()));
-    int len = int(buf.size());
-    for (; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
-        if (nlh->nlmsg_type == NLMSG_ERROR) {
-            const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(nlh));
-            if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(int))) {
-                stats_.malformed.fetch_add(1, std::memory_order_relaxed);
-            } else if (e->error != 0 && !warned_config_) {
-                log::warn("sensor {}: kernel refused an NFLOG setting: {}", name_, std::strerror(-e->error));
-                warned_config_ = true;
-            }
-        } else if (nlh->nlmsg_type != NLMSG_DONE && nlh->nlmsg_type != NLMSG_NOOP &&
-                   nlh->nlmsg_type != NLMSG_OVERRUN) {
-            if (nflog_handle_packet(h_, reinterpret_cast<char*>(nlh), int(nlh->nlmsg_len)) < 0)
-                stats_.malformed.fetch_add(1, std::memory_order_relaxed);
-        }
+    parsed_end_ = buf.data();
+    // libnetfilter_log stops at the first message it cannot use and returns -1: normally the
+    // closing NLMSG_DONE. Anything else left after the last packet it handed over is malformed.
+    if (nflog_handle_packet(h_, reinterpret_cast<char*>(const_cast<uint8_t*>(buf.data())), int(buf.size())) < 0) {
+        const size_t left = size_t(buf_end_ - parsed_end_);
+        const auto* rest = reinterpret_cast<const nlmsghdr*>(parsed_end_);
+        if (!(left >= NLMSG_HDRLEN && rest->nlmsg_type == NLMSG_DONE && NLMSG_ALIGN(rest->nlmsg_len) >= left))
+            stats_.malformed.fetch_add(1, std::memory_order_relaxed);
     }
-    if (len != 0) stats_.malformed.fetch_add(1, std::memory_order_relaxed);  // broken framing
 }
 
-int NflogSensor::on_packet(nflog_g_handle*, nfgenmsg*, nflog_data* nfad, void* self) {
+int NflogSensor::on_packet(nflog_g_handle*, nfgenmsg* nfmsg, nflog_data* nfad, void* self) {
     auto* s = static_cast<NflogSensor*>(self);
+    // nfmsg follows its message's netlink header: note where that message ends.
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const uint8_t*>(nfmsg) - NLMSG_HDRLEN);
+    s->parsed_end_ = reinterpret_cast<const uint8_t*>(nlh) + NLMSG_ALIGN(nlh->nlmsg_len);
     if (s->running_) s->packet(nfad);
     return 1;  // NFNL_CB_CONTINUE: while open() waits for an ack, keep reading until it comes
 }
