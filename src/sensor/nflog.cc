@@ -294,7 +294,7 @@ void NflogSensor::process(std::span<const uint8_t> buf, int64_t now_ns) {
     // libnetfilter_log stops at the first message it cannot use and returns -1: normally the
     // closing NLMSG_DONE. Anything else left after the last packet it handed over is malformed.
     if (nflog_handle_packet(h_, reinterpret_cast<char*>(const_cast<uint8_t*>(buf.data())), int(buf.size())) < 0) {
-        const size_t left = size_t(buf_end_ - parsed_end_);
+        const size_t left = parsed_end_ < buf_end_ ? size_t(buf_end_ - parsed_end_) : 0;
         const auto* rest = reinterpret_cast<const nlmsghdr*>(parsed_end_);
         if (!(left >= NLMSG_HDRLEN && rest->nlmsg_type == NLMSG_DONE && NLMSG_ALIGN(rest->nlmsg_len) >= left))
             stats_.malformed.fetch_add(1, std::memory_order_relaxed);
