@@ -1,6 +1,10 @@
-// sensor/nflog.cc — NFLOG sensor: one netfilter log group on a raw netlink socket, recvmmsg +
-// the pure packet/nflog parser, adaptive kernel batching. No policy, no per-packet logging.
+// sensor/nflog.cc — NFLOG sensor: one netfilter log group through libnetfilter_log, batched
+// recvmmsg into our own buffers, adaptive kernel batching. No policy, no per-packet logging.
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libnetfilter_log/libnetfilter_log.h>
+#include <libnfnetlink/libnfnetlink.h>
 #include <linux/capability.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <linux/netlink.h>
@@ -18,7 +22,6 @@
 #include <sstream>
 #include <thread>
 
-#include "packet/nflog.h"
 #include "sensor/ifnames.h"
 #include "sensor/nflog_adapt.h"
 #include "sensor/sensor.h"
@@ -27,8 +30,6 @@
 
 namespace nw::sensor {
 namespace {
-
-namespace nfl = packet::nflog;
 
 constexpr int kRcvBuf = 4 << 20;        // socket receive buffer (SO_RCVBUFFORCE)
 constexpr uint32_t kBusyQthresh = 64;   // packets per kernel batch while busy
@@ -77,69 +78,72 @@ class NflogSensor final : public Sensor {
     void stop() override;
 
    private:
-    bool request(const nfl::ConfigRequest& r, std::string* err);
+    bool configure(std::string* err);
+    void close_handle();
     bool set_mode(bool busy);
     void run();
     void drain();
     void process(std::span<const uint8_t> buf, int64_t now_ns);
-    void packet(const nfl::Packet& p, int64_t now_ns);
+    static int on_packet(nflog_g_handle*, nfgenmsg*, nflog_data* nfad, void* self);
+    void packet(nflog_data* nfad);
 
     config::NflogConf conf_;
-    sys::unique_fd fd_, stop_fd_;
+    nflog_handle* h_ = nullptr;     // owns the netlink socket (fd_ is its descriptor, not owned)
+    nflog_g_handle* gh_ = nullptr;
+    int fd_ = -1;
+    sys::unique_fd stop_fd_;
     std::thread thread_;
     uint32_t busy_nlbufsiz_ = 0;
     size_t slot_size_ = 0;
     std::unique_ptr<uint8_t[]> bufs_;
     mmsghdr msgs_[kSlots] = {};
     iovec iov_[kSlots] = {};
-    uint32_t nl_seq_ = 1;
-    nfl::SeqTracker seq_;
+    bool running_ = false;           // false while open() configures: packets are dropped
+    int64_t now_ns_ = 0;             // receive time of the buffer being processed
+    const uint8_t* buf_end_ = nullptr;  // end of that buffer: bounds for the getters' pointers
+    const uint8_t* parsed_end_ = nullptr;  // end of the last packet message handed to on_packet
+    SeqTracker seq_;
     NflogAdapt adapt_;
     bool warned_config_ = false;
     unsigned errors_ = 0;          // unexpected recvmmsg errors in a row
     uint8_t eth_[14 + 65536 + 1024];  // hw header + payload, for non-IP packets (ARP)
 };
 
-// Sends one config request and, if it asks for an ack, waits for it (open() only).
-bool NflogSensor::request(const nfl::ConfigRequest& r0, std::string* err) {
-    nfl::ConfigRequest r = r0;
-    r.nl_seq = nl_seq_++;
-    uint8_t msg[128];
-    const size_t n = nfl::build_config(r, msg);
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd_.get(), msg, n, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
-        if (err) *err = log::errno_str("send to the kernel", errno);
+// Binds the group and sets it up with acknowledged requests (the socket is still blocking).
+// Returns false with errno set by the kernel's answer; *err is set only for local failures.
+bool NflogSensor::configure(std::string* err) {
+    h_ = nflog_open();
+    if (!h_) {
+        *err = log::errno_str("netlink socket", errno);
         return false;
     }
-    if (!r.ack) return true;
-    std::vector<uint8_t> buf(slot_size_);
-    const int64_t deadline = monotonic_ns() + 2'000'000'000;
-    for (;;) {
-        const int64_t left_ms = (deadline - monotonic_ns()) / 1'000'000;
-        pollfd p{fd_.get(), POLLIN, 0};
-        if (left_ms <= 0 || ::poll(&p, 1, int(left_ms)) == 0) {
-            if (err) *err = "no answer from the kernel";
-            return false;
-        }
-        const ssize_t got = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
-        if (got < 0) {
-            if (errno == EINTR || errno == EAGAIN) continue;
-            if (errno == ENOBUFS) continue;
-            if (err) *err = log::errno_str("receive from the kernel", errno);
-            return false;
-        }
-        int result = -1;
-        nfl::for_each({buf.data(), size_t(got)}, [&](const nfl::Message& m) {
-            if ((m.kind == nfl::Kind::Ack || m.kind == nfl::Kind::Error) && m.nl_seq == r.nl_seq)
-                result = m.kind == nfl::Kind::Ack ? 0 : m.error;
-        });  // packets that race with the bind are dropped: the thread is not running yet
-        if (result == 0) return true;
-        if (result > 0) {
-            errno = result;
-            return false;  // caller words the message
-        }
-    }
+    fd_ = nflog_fd(h_);
+    ::fcntl(fd_, F_SETFD, FD_CLOEXEC);  // libnfnetlink opens it without SOCK_CLOEXEC
+    gh_ = nflog_bind_group(h_, conf_.group);
+    if (!gh_) return false;
+    // Registered before the settings: packets racing with them are dropped (running_ is false).
+    nflog_callback_register(gh_, &NflogSensor::on_packet, this);
+    // Threshold and flush first, so as little as possible is logged with the kernel defaults
+    // (threshold 100, flush 1 s) that would delay a lone packet by a second.
+    // NFULNL_CFG_F_SEQ: per-group numbers count loss; the global one would cost an atomic per packet.
+    if (nflog_set_qthresh(gh_, 1) < 0 || nflog_set_timeout(gh_, kFlushTimeout) < 0 ||
+        nflog_set_mode(gh_, NFULNL_COPY_PACKET, conf_.copy_range) < 0 ||
+        nflog_set_nlbufsiz(gh_, kLightNlbufsiz) < 0 || nflog_set_flags(gh_, NFULNL_CFG_F_SEQ) < 0)
+        return false;
+    // After nflog_set_nlbufsiz(), which shrinks the receive buffer to ten times nlbufsiz.
+    const int rcv = kRcvBuf;
+    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    return true;
+}
+
+// Closing the socket unbinds the group.
+void NflogSensor::close_handle() {
+    if (h_) nflog_close(h_);
+    h_ = nullptr;
+    gh_ = nullptr;
+    fd_ = -1;
 }
 
 bool NflogSensor::open(std::string* err) {
@@ -150,34 +154,8 @@ bool NflogSensor::open(std::string* err) {
     // the allocator to a power of two; MSG_TRUNC still catches anything larger.
     slot_size_ = std::bit_ceil(size_t(std::max<uint32_t>(busy_nlbufsiz_, std::min<uint32_t>(cr, 0xffff) + 1024)) + 512);
 
-    fd_.reset(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER));
-    if (!fd_) {
-        *err = log::errno_str("NFLOG group " + g + ": netlink socket", errno);
-        return false;
-    }
-    sockaddr_nl local{};
-    local.nl_family = AF_NETLINK;
-    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-        *err = log::errno_str("NFLOG group " + g + ": bind netlink socket", errno);
-        return false;
-    }
-    const int rcv = kRcvBuf;
-    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
-        ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
-
-    // Bind the group and configure it in one request, so nothing is logged with the kernel
-    // defaults (threshold 100, flush 1 s) that would delay a lone packet by a second.
-    nfl::ConfigRequest r;
-    r.group = conf_.group;
-    r.cmd = NFULNL_CFG_CMD_BIND;
-    r.copy_mode = NFULNL_COPY_PACKET;
-    r.copy_range = conf_.copy_range;
-    r.nlbufsiz = kLightNlbufsiz;
-    r.timeout = kFlushTimeout;
-    r.qthresh = 1;
-    r.flags = NFULNL_CFG_F_SEQ;  // per-group numbers count loss; the global one would cost an atomic per packet
     std::string e;
-    if (!request(r, &e)) {
+    if (!configure(&e)) {
         const int en = errno;
         if (!e.empty()) {
             *err = "NFLOG group " + g + ": " + e;
@@ -189,14 +167,14 @@ bool NflogSensor::open(std::string* err) {
         } else {
             *err = log::errno_str("NFLOG group " + g + ": the kernel refused to bind it", en);
         }
-        fd_.reset();
+        close_handle();
         return false;
     }
 
     stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stop_fd_) {
         *err = log::errno_str("NFLOG group " + g + ": eventfd", errno);
-        fd_.reset();
+        close_handle();
         return false;
     }
     bufs_.reset(new uint8_t[slot_size_ * kSlots]);
@@ -205,6 +183,7 @@ bool NflogSensor::open(std::string* err) {
         msgs_[i].msg_hdr.msg_iov = &iov_[i];
         msgs_[i].msg_hdr.msg_iovlen = 1;
     }
+    running_ = true;
     stats_.up.store(true);
     return true;
 }
@@ -215,21 +194,21 @@ void NflogSensor::stop() {
         [[maybe_unused]] ssize_t n = ::write(stop_fd_.get(), &one, sizeof one);
         thread_.join();
     }
-    fd_.reset();  // closing the socket unbinds the group
+    close_handle();
     stop_fd_.reset();
     stats_.up.store(false);
 }
 
-// Switches the kernel's batching (see NflogAdapt). No ack: a failure comes back as NLMSG_ERROR.
+// Switches the kernel's batching (see NflogAdapt). No ack (the thread reads the socket): a
+// failure comes back as NLMSG_ERROR, which process() reports.
 bool NflogSensor::set_mode(bool busy) {
-    nfl::ConfigRequest r;
-    r.group = conf_.group;
-    r.ack = false;
-    r.qthresh = busy ? kBusyQthresh : 1;
-    r.nlbufsiz = busy ? busy_nlbufsiz_ : kLightNlbufsiz;
-    std::string e;
-    if (!request(r, &e)) {
-        if (!warned_config_) log::warn("sensor {}: cannot change NFLOG batching: {}", name_, e);
+    alignas(nlmsghdr) char buf[64];
+    nlmsghdr* nlh = nflog_nlmsg_put_header(buf, NFULNL_MSG_CONFIG, AF_UNSPEC, conf_.group);
+    nfnl_addattr32(nlh, sizeof buf, NFULA_CFG_QTHRESH, htonl(busy ? kBusyQthresh : 1));
+    nfnl_addattr32(nlh, sizeof buf, NFULA_CFG_NLBUFSIZ, htonl(busy ? busy_nlbufsiz_ : kLightNlbufsiz));
+    if (nfnl_send(nflog_nfnlh(h_), nlh) < 0) {
+        if (!warned_config_)
+            log::warn("sensor {}: cannot change NFLOG batching: {}", name_, std::strerror(errno));
         warned_config_ = true;
         return false;
     }
@@ -238,7 +217,7 @@ bool NflogSensor::set_mode(bool busy) {
 }
 
 void NflogSensor::run() {
-    pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     for (;;) {
         quiesce();
         const int r = ::poll(fds, 2, adapt_.poll_timeout_ms());
@@ -265,7 +244,7 @@ void NflogSensor::run() {
 // is one batch, so a Hit reaches the core without waiting for the rest of a flood.
 void NflogSensor::drain() {
     for (int i = 0; i < kMaxRecvPerWake; ++i) {
-        const int n = ::recvmmsg(fd_.get(), msgs_, kSlots, MSG_DONTWAIT, nullptr);
+        const int n = ::recvmmsg(fd_, msgs_, kSlots, MSG_DONTWAIT, nullptr);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == ENOBUFS) {  // the socket overflowed: loss shows up as NFULA_SEQ gaps
@@ -291,61 +270,96 @@ void NflogSensor::drain() {
     }
 }
 
+// One received buffer (one kernel skb): either a batch of packet messages, which the kernel
+// ends with NLMSG_DONE when it holds more than one, or the answer to a config request.
 void NflogSensor::process(std::span<const uint8_t> buf, int64_t now_ns) {
-    const packet::Error fe = nfl::for_each(buf, [&](const nfl::Message& m) {
-        switch (m.kind) {
-            case nfl::Kind::Packet:
-                packet(m.pkt, now_ns);
-                break;
-            case nfl::Kind::Bad:
-                stats_.malformed.fetch_add(1, std::memory_order_relaxed);
-                break;
-            case nfl::Kind::Error:
-                if (!warned_config_)
-                    log::warn("sensor {}: kernel refused an NFLOG setting: {}", name_, std::strerror(m.error));
-                warned_config_ = true;
-                break;
-            default:  // Ack, Done, Other
-                break;
+    if (buf.size() < NLMSG_HDRLEN) {
+        stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    const auto* first = reinterpret_cast<const nlmsghdr*>(buf.data());
+    if (first->nlmsg_type == NLMSG_ERROR) {
+        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(first));
+        if (first->nlmsg_len < NLMSG_LENGTH(sizeof(int)) || first->nlmsg_len > buf.size()) {
+            stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+        } else if (e->error != 0 && !warned_config_) {
+            log::warn("sensor {}: kernel refused an NFLOG setting: {}", name_, std::strerror(-e->error));
+            warned_config_ = true;
         }
-    });
-    if (fe != packet::Error::Ok) stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    now_ns_ = now_ns;
+    buf_end_ = buf.data() + buf.size();
+    parsed_end_ = buf.data();
+    // libnetfilter_log stops at the first message it cannot use and returns -1: normally the
+    // closing NLMSG_DONE. Anything else left after the last packet it handed over is malformed.
+    if (nflog_handle_packet(h_, reinterpret_cast<char*>(const_cast<uint8_t*>(buf.data())), int(buf.size())) < 0) {
+        const size_t left = parsed_end_ < buf_end_ ? size_t(buf_end_ - parsed_end_) : 0;
+        const auto* rest = reinterpret_cast<const nlmsghdr*>(parsed_end_);
+        if (!(left >= NLMSG_HDRLEN && rest->nlmsg_type == NLMSG_DONE && NLMSG_ALIGN(rest->nlmsg_len) >= left))
+            stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
-void NflogSensor::packet(const nfl::Packet& p, int64_t now_ns) {
-    if (p.has_seq) {
-        if (const uint32_t lost = seq_.observe(p.seq)) stats_.drops.fetch_add(lost, std::memory_order_relaxed);
+int NflogSensor::on_packet(nflog_g_handle*, nfgenmsg* nfmsg, nflog_data* nfad, void* self) {
+    auto* s = static_cast<NflogSensor*>(self);
+    // nfmsg follows its message's netlink header: note where that message ends.
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const uint8_t*>(nfmsg) - NLMSG_HDRLEN);
+    s->parsed_end_ = reinterpret_cast<const uint8_t*>(nlh) + NLMSG_ALIGN(nlh->nlmsg_len);
+    if (s->running_) s->packet(nfad);
+    return 1;  // NFNL_CB_CONTINUE: while open() waits for an ack, keep reading until it comes
+}
+
+void NflogSensor::packet(nflog_data* nfad) {
+    const int64_t now_ns = now_ns_;
+    if (uint32_t seq = 0; nflog_get_seq(nfad, &seq) == 0) {
+        if (const uint32_t lost = seq_.observe(seq)) stats_.drops.fetch_add(lost, std::memory_order_relaxed);
     }
+    char* data = nullptr;
+    const int plen = nflog_get_payload(nfad, &data);
+    const std::span<const uint8_t> payload =
+        plen > 0 ? std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), size_t(plen)) : std::span<const uint8_t>{};
+    // The hardware header: used only when it is a whole Ethernet header inside the buffer.
+    std::span<const uint8_t> hwheader;
+    const auto* hw = reinterpret_cast<const uint8_t*>(nflog_get_msg_packet_hwhdr(nfad));
+    const uint16_t hwtype = nflog_get_hwtype(nfad);  // 0 when absent
+    if (hw && nflog_get_msg_packet_hwhdrlen(nfad) == 14 && buf_end_ - hw >= 14 && (hwtype == 0 || hwtype == ARPHRD_ETHER))
+        hwheader = {hw, 14};
+    const nfulnl_msg_packet_hdr* ph = nflog_get_msg_packet_hdr(nfad);
+    const uint16_t proto = ph ? ntohs(ph->hw_protocol) : 0;
+
     packet::Decoded& d = decoded_;  // decode() resets it: no second zeroing per packet
     packet::Error de;
-    std::span<const uint8_t> frame = p.payload;
+    std::span<const uint8_t> frame = payload;
     packet::LinkType lt = packet::LinkType::RawIp;
-    const bool eth_hdr = p.hwheader.size() == 14 && (!p.has_hwtype || p.hwtype == ARPHRD_ETHER);
-    if (p.has_hdr && p.hw_protocol != packet::kEthIpv4 && p.hw_protocol != packet::kEthIpv6 && eth_hdr &&
-        p.payload.size() <= sizeof eth_ - 14) {
+    if (ph && proto != packet::kEthIpv4 && proto != packet::kEthIpv6 && !hwheader.empty() &&
+        payload.size() <= sizeof eth_ - 14) {
         // Not IP (ARP from an arp/bridge-family rule): rebuild the Ethernet frame and decode it.
-        std::memcpy(eth_, p.hwheader.data(), 14);
-        if (!p.payload.empty()) std::memcpy(eth_ + 14, p.payload.data(), p.payload.size());
-        frame = {eth_, 14 + p.payload.size()};
+        std::memcpy(eth_, hwheader.data(), 14);
+        if (!payload.empty()) std::memcpy(eth_ + 14, payload.data(), payload.size());
+        frame = {eth_, 14 + payload.size()};
         lt = packet::LinkType::Ethernet;
         de = packet::decode(lt, frame, &d);
     } else {
-        de = packet::decode_ip(p.payload, eth_hdr ? p.hwheader : std::span<const uint8_t>{}, &d);
+        de = packet::decode_ip(payload, hwheader, &d);
     }
     core::PacketMeta meta;
     meta.sensor = index_;
-    meta.prefix = p.prefix;
-    meta.has_prefix = p.has_prefix;
-    meta.in_ifindex = p.indev;
-    meta.out_ifindex = p.outdev;
+    if (const char* pfx = nflog_get_prefix(nfad)) {
+        const auto* p = reinterpret_cast<const uint8_t*>(pfx);
+        meta.has_prefix = true;
+        meta.prefix = std::string_view(pfx, p < buf_end_ ? strnlen(pfx, size_t(buf_end_ - p)) : 0);
+    }
+    meta.in_ifindex = nflog_get_indev(nfad);
+    meta.out_ifindex = nflog_get_outdev(nfad);
     char in[IF_NAMESIZE];
     if (want_ifnames()) {  // names cost two lookups: only when a rule compares them
         // Two lookups share one cache: copy the first name before asking for the second.
-        const std::string_view in_v = ifnames_.name(p.indev, now_ns);
+        const std::string_view in_v = ifnames_.name(meta.in_ifindex, now_ns);
         const size_t n = std::min(in_v.size(), sizeof in - 1);
         if (n) std::memcpy(in, in_v.data(), n);
         meta.in_iface = std::string_view(in, n);
-        meta.out_iface = ifnames_.name(p.outdev, now_ns);
+        meta.out_iface = ifnames_.name(meta.out_ifindex, now_ns);
     }
     Raw raw;
     raw.bytes = frame;

@@ -1,5 +1,6 @@
 // sensor/nflog_adapt.h — when an NFLOG sensor should batch: a rate estimator with hysteresis.
 // Pure policy (no I/O): the sensor feeds it packet counts and times, it says light or busy.
+// Also the NFULA_SEQ gap counter that turns per-group sequence numbers into a loss count.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +51,24 @@ struct NflogAdapt {
         win_start_ns = now_ns;
         count = 0;
         return true;
+    }
+};
+
+// Sequence-gap accounting for NFULA_SEQ: returns how many packets the kernel lost between the
+// previous packet and this one (0 for the first packet or when the sequence restarted/went back).
+struct SeqTracker {
+    bool started = false;
+    uint32_t next = 0;
+    uint32_t observe(uint32_t seq) {
+        uint32_t lost = 0;
+        if (started) {
+            const uint32_t gap = seq - next;  // modulo 2^32
+            // A "gap" of more than 2^31 means the sequence went backwards (group re-bound): resync.
+            if (gap < 0x80000000u) lost = gap;
+        }
+        started = true;
+        next = seq + 1;
+        return lost;
     }
 };
 

@@ -60,6 +60,16 @@ TEST_CASE("nflog adapt: light until a flood, back to light when it calms down") 
     CHECK(!a.busy);
 }
 
+TEST_CASE("nflog: sequence gaps count lost packets") {
+    sensor::SeqTracker s;
+    CHECK(s.observe(10) == 0);  // first packet: nothing to compare with
+    CHECK(s.observe(11) == 0);
+    CHECK(s.observe(15) == 3);
+    CHECK(s.observe(0xffffffffu) == 0);  // went backwards: resync, not 4 billion drops
+    CHECK(s.observe(0) == 0);            // wrap-around is not a gap
+    CHECK(s.observe(2) == 1);
+}
+
 namespace {
 
 int sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
@@ -293,6 +303,7 @@ TEST_CASE("live: NFLOG sensor on a plain iptables NFLOG rule") {
 
     report("NFLOG", latencies(lab, c, *s, 20));
     CHECK(c.slot->overflow_hits.load() == 0);
+    CHECK(s->stats().malformed.load() == 0);  // every message of every batch was understood
     check_cloexec();
 
     SUBCASE("the same group twice in one process is refused with a clear message") {
@@ -340,6 +351,8 @@ TEST_CASE("live: NFLOG sensor on a plain iptables NFLOG rule") {
         CHECK(wait_until([&] { return s->stats().packets.load() - before == kN; }, 3000));
         CHECK(s->stats().drops.load() == 0);
         CHECK(logs.has("NFLOG batching on"));
+        CHECK(s->stats().malformed.load() == 0);  // batches end in NLMSG_DONE: not an error
+        CHECK(!logs.has("refused an NFLOG setting"));
         // The idle target saw every packet: queued Hits plus overflow_hits.
         uint64_t hits = 0;
         core::Hit h;
