@@ -322,6 +322,7 @@ bool KnockEngine::claim_nonce(const packet::SpaNonce& n, int64_t expires_wall_s,
     e.deadline_ns = now_ns + std::max<int64_t>(0, expires_wall_s - wall_s) * 1'000'000'000;
     e.accepted_ns = now_ns;
     replay_insert(n, e);
+    new_replay_.emplace_back(hex(n), e.expires_wall_s);  // appended to the replay log by the daemon
     return true;
 }
 

@@ -32,7 +32,9 @@ bool Runtime::open_mqtt(std::string* err) {
     };
     d.claim_nonce = [this](const std::array<uint8_t, bridge::kNonceLen>& n, int64_t expires) {
         auto* k = core_ ? core_->knocks() : nullptr;
-        return k && k->claim_nonce(n, expires, clock_.now_ns(), clock_.wall_s());
+        if (!k || !k->claim_nonce(n, expires, clock_.now_ns(), clock_.wall_s())) return false;
+        persist_replay();  // the nonce is durable before the command is acted on (as for SPA)
+        return true;
     };
     d.wall_s = [this] { return clock_.wall_s(); };
     d.now_ns = [this] { return clock_.now_ns(); };

@@ -212,6 +212,23 @@ TEST_CASE("replay log: through the knock engine — expired entries are not rest
     CHECK(eng2.stats().replay == 1);
 }
 
+// A nonce claimed by another channel (signed MQTT commands) is logged like an SPA nonce: before
+// this, claim_nonce() left it out of take_new_replay(), so a restart accepted the command again.
+TEST_CASE("replay log: nonces claimed by MQTT commands are logged and survive a restart") {
+    core::KnockEngine eng({}, {});
+    packet::SpaNonce n{};
+    n.fill(7);
+    const int64_t wall = 1'700'000'000, S = 1'000'000'000;
+    REQUIRE(eng.claim_nonce(n, wall + 60, 10 * S, wall));
+    CHECK_FALSE(eng.claim_nonce(n, wall + 60, 11 * S, wall + 1));  // once only
+    auto fresh = eng.take_new_replay();
+    REQUIRE(fresh.size() == 1);
+    CHECK(fresh[0].second == wall + 60);
+    core::KnockEngine eng2({}, {});
+    eng2.restore_replay(fresh, 20 * S, wall + 10);
+    CHECK_FALSE(eng2.claim_nonce(n, wall + 60, 21 * S, wall + 11));
+}
+
 TEST_CASE("replay log: bytes written per accepted datagram at 3000 entries (figure)") {
     // Steady state: 3000 live entries, each new datagram's nonce replaces the oldest one.
     Dir d;
