@@ -3,7 +3,9 @@
 # into build-ARCH/ and run them under qemu-user (no binfmt needed), then, for arm64 by default,
 # netns scenarios with the ARCH daemon and netwakectl under qemu-user.
 #
-#   tests/cross.sh ARCH [--only REGEX]     (root for the scenarios; tools: scripts/cross-deps.sh ARCH)
+#   tests/cross.sh ARCH [--deb] [--only REGEX]   (root for the scenarios; tools: scripts/cross-deps.sh)
+#     --deb          first `make deb ARCH=ARCH` and check the package (Architecture, ELF machine,
+#                    shlibs Depends, lintian errors); the tests then reuse its objects (debian/build-deb)
 #     --only REGEX   what tests/run.sh runs (default: unit tests + fuzz replays, and for arm64 also
 #                    the tuninetd-mode NFLOG scenario and the Wake-on-LAN scenario)
 #   Environment: NW_CROSS_JOBS (make -j, default 2).
@@ -16,24 +18,50 @@ cd "$ROOT"
 ARCH=${1:-}
 shift || true
 case $ARCH in
-    arm64) QEMU=qemu-aarch64-static ;;
-    armhf) QEMU=qemu-arm-static ;;
+    arm64) QEMU=qemu-aarch64-static ELF='ARM aarch64' ;;
+    armhf) QEMU=qemu-arm-static ELF='ARM, EABI5' ;;
     *) echo "usage: tests/cross.sh arm64|armhf [--only REGEX]" >&2; exit 2 ;;
 esac
 ONLY='^(unit_tests|fuzz_.*)$'
 [[ $ARCH == arm64 ]] && ONLY='^(unit_tests|fuzz_.*|10_nflog_plain|61_wol_start)$'
-if [[ ${1:-} == --only ]]; then ONLY=${2:?--only needs a pattern}; fi
+DEB=0
+while (($#)); do
+    case $1 in
+        --deb) DEB=1 ;;
+        --only) ONLY=${2:?--only needs a pattern}; shift ;;
+        *) echo "cross.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
 
 scripts/cross-deps.sh "$ARCH"
 TRIPLET=$(dpkg-architecture -a"$ARCH" -qDEB_HOST_MULTIARCH 2>/dev/null)
 BUILD=build-$ARCH
 SYSROOT=/usr/$TRIPLET
 
+if ((DEB)); then
+    t0=$SECONDS
+    make --no-print-directory deb ARCH="$ARCH"
+    pkg=$(ls build/netwaked_"$(dpkg-parsechangelog -S Version)"_"$ARCH".deb)
+    dpkg-deb -I "$pkg" | grep -E '^ (Architecture|Depends|Installed-Size):'
+    dpkg-deb -f "$pkg" Architecture | grep -qx "$ARCH" || { echo "cross.sh: $pkg: wrong Architecture" >&2; exit 1; }
+    dpkg-deb -f "$pkg" Depends | grep -q 'libc6 (>=' || { echo "cross.sh: $pkg: no shlibs Depends" >&2; exit 1; }
+    x=$(mktemp -d)
+    dpkg-deb -x "$pkg" "$x"
+    for b in usr/sbin/netwaked usr/bin/netwakectl; do
+        file -b "$x/$b" | grep -q "$ELF" || { echo "cross.sh: $b is not $ELF: $(file -b "$x/$b")" >&2; exit 1; }
+    done
+    rm -rf "$x"
+    lintian --fail-on error "$pkg" || { echo "cross.sh: lintian errors in $pkg" >&2; exit 1; }
+    echo "cross.sh: $ARCH package built and checked: $((SECONDS - t0)) s"
+    BUILD=debian/build-deb
+fi
+
 t0=$SECONDS
 make --no-print-directory -j"${NW_CROSS_JOBS:-2}" BUILD="$BUILD" CXX="$TRIPLET-g++" \
     PKG_CONFIG="$TRIPLET-pkg-config" AR="$TRIPLET-ar" all unit fuzz-replay
 echo "cross.sh: $ARCH build: $((SECONDS - t0)) s"
-file -b "$BUILD/netwaked" | grep -q "$([[ $ARCH == arm64 ]] && echo 'ARM aarch64' || echo 'ARM, EABI5')" \
+file -b "$BUILD/netwaked" | grep -q "$ELF" \
     || { echo "cross.sh: $BUILD/netwaked is not an $ARCH binary: $(file -b "$BUILD/netwaked")" >&2; exit 1; }
 
 # Wrappers: same names as in build/, each execs the ARCH binary under qemu-user.
