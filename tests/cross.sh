@@ -8,9 +8,21 @@
 #                    shlibs Depends, lintian errors); the tests then reuse its objects (debian/build-deb)
 #     --only REGEX   what tests/run.sh runs (default: unit tests + fuzz replays, and for arm64 also
 #                    the tuninetd-mode NFLOG scenario and the Wake-on-LAN scenario)
-#   Environment: NW_CROSS_JOBS (make -j, default 2).
+#   Environment: NW_CROSS_JOBS (make -j, default 2), NW_CROSS_BUILD (build dir, default build-ARCH).
 # The binaries are run as `qemu-ARCH-static -L /usr/TRIPLET BINARY` through wrapper scripts in
 # build-ARCH/qemu/, which tests/run.sh and tests/netns/lib.sh use as their BUILD directory.
+# What qemu-user 7.2 (Debian 12) cannot run, and the workaround:
+#  - the daemon cannot open any sensor, so no scenario with a running daemon can pass:
+#    socket(AF_NETLINK, NETLINK_NETFILTER) gives EPROTONOSUPPORT (qemu passes only ROUTE,
+#    KOBJECT_UEVENT and AUDIT netlink), so no NFLOG; libpcap's ioctl(SIOCETHTOOL) gives ENOSYS and,
+#    with that answered by an LD_PRELOAD shim (tried), getsockopt(SOL_PACKET, PACKET_HDRLEN) for
+#    TPACKET_V2 gives EOPNOTSUPP, so no pcap either. The scenarios are therefore those of the ARCH
+#    netwakectl (control client 30_netwakectl_offline, Wake-on-LAN sender 66_wol_netwakectl) and
+#    the daemon's start-up checks (26_config_check); NFLOG and frame parsing, the core and WoL
+#    encoding of the ARCH build are covered by the unit tests and the fuzz replays.
+#  - unit test cases excluded (QEMU_SKIP): the hook's blocked-signal mask shows qemu's own real-time
+#    signals; exec failures of a vfork'd child are reported differently (qemu runs vfork as fork);
+#    the two-thread queue flood spins too slowly under emulation.
 set -eu -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +35,8 @@ case $ARCH in
     *) echo "usage: tests/cross.sh arm64|armhf [--only REGEX]" >&2; exit 2 ;;
 esac
 ONLY='^(unit_tests|fuzz_.*)$'
-[[ $ARCH == arm64 ]] && ONLY='^(unit_tests|fuzz_.*|10_nflog_plain|61_wol_start)$'
+[[ $ARCH == arm64 ]] && ONLY='^(unit_tests|fuzz_.*|26_config_check|30_netwakectl_offline|66_wol_netwakectl)$'
+QEMU_SKIP='hooks: argv, exact environment*,hooks: exec failures*,hitqueue: two threads*'
 DEB=0
 while (($#)); do
     case $1 in
@@ -36,7 +49,7 @@ done
 
 scripts/cross-deps.sh "$ARCH"
 TRIPLET=$(dpkg-architecture -a"$ARCH" -qDEB_HOST_MULTIARCH 2>/dev/null)
-BUILD=build-$ARCH
+BUILD=${NW_CROSS_BUILD:-build-$ARCH}
 SYSROOT=/usr/$TRIPLET
 
 if ((DEB)); then
@@ -70,7 +83,11 @@ rm -rf "$Q"
 mkdir -p "$Q/replay"
 for b in "$BUILD"/netwaked "$BUILD"/netwakectl "$BUILD"/unit_tests "$BUILD"/replay/fuzz_*; do
     w=$Q/${b#"$BUILD"/}
-    printf '#!/bin/sh\nexec %s -L %s %s "$@"\n' "$QEMU" "$SYSROOT" "$ROOT/$b" >"$w"
+    case $b in
+        */unit_tests) post="'--test-case-exclude=$QEMU_SKIP'" ;;
+        *) post='' ;;
+    esac
+    printf '#!/bin/sh\nexec %s -L %s %s %s "$@"\n' "$QEMU" "$SYSROOT" "$ROOT/$b" "$post" >"$w"
     chmod +x "$w"
 done
 
