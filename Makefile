@@ -21,7 +21,7 @@ PKGS     := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohman
 PKG_CONFIG ?= pkg-config
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -Isrc $(PKG_CFLAGS) -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
+CPPFLAGS += -Isrc $(PKG_CFLAGS) -D_FILE_OFFSET_BITS=64 -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt
 LDFLAGS  += -Wl,--as-needed -pthread
