@@ -20,9 +20,10 @@ BUILD    ?= build$(if $(SANITIZE),-san)
 
 CXX      ?= g++
 PKGS     := libpcap libnetfilter_log libnfnetlink yaml-cpp fmt libcrypto nlohmann_json libcap libmosquitto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -Isrc -I. $(PKG_CFLAGS) -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
+PKG_CONFIG ?= pkg-config
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -Isrc -I. $(PKG_CFLAGS) -D_FILE_OFFSET_BITS=64 -DNETWAKED_VERSION='"$(VERSION)"' -MMD -MP
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt $(if $(WERROR),-Werror)
 LDFLAGS  += -Wl,--as-needed -pthread
@@ -63,7 +64,7 @@ $(BUILD)/obj/%.o: %.cc
 
 $(BUILD)/libnetwaked.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR    $@")
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/netwaked: $(BUILD)/obj/src/main.o $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
@@ -108,15 +109,19 @@ bench: deps
 
 # The .deb, built by dpkg-buildpackage (debian/rules builds in debian/build-deb); the
 # artifacts it leaves in ../ are moved to $(BUILD)/. Tools: scripts/deb-deps.sh.
+# ARCH=arm64|armhf cross-builds (dpkg-buildpackage --host-arch; tools: scripts/cross-deps.sh,
+# which replaces dpkg-checkbuilddeps there: Debian 12's libyaml-cpp-dev is not Multi-Arch: same).
 DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH    = $(or $(ARCH),*)
 deb:
-	dpkg-buildpackage -us -uc -b
+	$(if $(ARCH),scripts/cross-deps.sh $(ARCH))
+	$(if $(ARCH),DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)") dpkg-buildpackage -us -uc -b $(if $(ARCH),--host-arch $(ARCH) -d -Pcross,nocheck -j2)
 	@mkdir -p $(BUILD)
 	@for f in ../netwaked_$(DEB_VERSION)_*.deb ../netwaked-dbgsym_$(DEB_VERSION)_*.deb \
 	          ../netwaked_$(DEB_VERSION)_*.buildinfo ../netwaked_$(DEB_VERSION)_*.changes; do \
 	  if [ -e "$$f" ]; then mv -f "$$f" $(BUILD)/ || exit 1; fi; done
-	@cp -f $(BUILD)/netwaked_$(DEB_VERSION)_*.deb .   # so `sudo apt install ./netwaked_*.deb` works here
-	@ls $(BUILD)/netwaked_$(DEB_VERSION)_*.deb ./netwaked_$(DEB_VERSION)_*.deb
+	@cp -f $(BUILD)/netwaked_$(DEB_VERSION)_$(DEB_ARCH).deb .   # so `sudo apt install ./netwaked_*.deb` works here
+	@ls $(BUILD)/netwaked_$(DEB_VERSION)_$(DEB_ARCH).deb ./netwaked_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 # Binaries, the configuration (never overwriting an existing one; its example-hook paths follow
 # DOCDIR), man pages, and the example configurations and hooks. Honours PREFIX and DESTDIR.

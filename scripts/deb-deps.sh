@@ -6,7 +6,7 @@ set -eu
 # Build-Depends of debian/control, the packaging tools, and what tests/package.sh uses.
 PKGS="build-essential dpkg-dev debhelper pkg-config
 libpcap-dev libnetfilter-log-dev libnfnetlink-dev libyaml-cpp-dev libfmt-dev
-nlohmann-json3-dev libssl-dev libcap-dev
+nlohmann-json3-dev libssl-dev libcap-dev libmosquitto-dev
 lintian adduser systemd man-db iproute2 iptables python3 util-linux"
 
 # shellcheck disable=SC2086

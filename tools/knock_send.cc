@@ -19,6 +19,7 @@
 #include "action/spa_key.h"
 #include "config/text.h"
 #include "packet/spa.h"
+#include "sys/wallclock.h"
 
 namespace nw::tools {
 namespace {
@@ -148,7 +149,7 @@ bool send_knock(const std::string& host_port, const std::string& target, const s
         *err = "cannot get random bytes from libcrypto";
         return false;
     }
-    std::vector<uint8_t> dgram = packet::spa_build(packet::kSpaVersion, uint64_t(std::time(nullptr)), nonce, target, key);
+    std::vector<uint8_t> dgram = packet::spa_build(packet::kSpaVersion, uint64_t(sys::wall_s()), nonce, target, key);
     OPENSSL_cleanse(key.data(), key.size());
 
     addrinfo hints{};

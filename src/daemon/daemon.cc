@@ -33,6 +33,7 @@
 #include "sys/notify.h"
 #include "sys/privdrop.h"
 #include "sys/process.h"
+#include "sys/wallclock.h"
 
 namespace nw::daemon {
 
@@ -45,7 +46,7 @@ class SystemClock : public core::Clock {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
     }
-    int64_t wall_s() const override { return ::time(nullptr); }
+    int64_t wall_s() const override { return sys::wall_s(); }
 };
 
 log::Level to_log_level(config::LogLevel l) {

@@ -23,15 +23,12 @@
 #include "state/replay_log.h"
 #include "state/statefile.h"
 #include "sys/log.h"
+#include "sys/wallclock.h"
 
 namespace nw::daemon {
 
 namespace {
-int64_t wall_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t wall_ms() { return sys::wall_ms(); }   // 64-bit also on armhf (32-bit time_t)
 
 bool same_sensors(const config::Config& a, const config::Config& b) {
     if (a.sensors.size() != b.sensors.size()) return false;

@@ -12,6 +12,7 @@
 
 #include "sys/fd.h"
 #include "sys/log.h"
+#include "sys/wallclock.h"
 
 namespace nw::state {
 
@@ -55,7 +56,7 @@ bool write_all(int fd, std::string_view data) {
 // Renames `path` to path.corrupt-<unix time> (or .corrupt-<time>.N if taken). Returns the new
 // name, or "" with *err set.
 std::string set_aside(const std::string& path, std::string* err) {
-    const std::string base = path + ".corrupt-" + std::to_string(::time(nullptr));
+    const std::string base = path + ".corrupt-" + std::to_string(sys::wall_s());
     for (int i = 0; i < 100; ++i) {
         const std::string to = i ? base + "." + std::to_string(i) : base;
         if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return to;

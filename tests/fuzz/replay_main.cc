@@ -1,9 +1,12 @@
 // tests/fuzz/replay_main.cc — runs a libFuzzer harness over files or directories of inputs
 // without libFuzzer (g++ build), so `make test` replays every seed corpus as a regression test.
+#define _FILE_OFFSET_BITS 64   // 32-bit (armhf): readdir() fails with EOVERFLOW on 64-bit inode numbers
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -34,10 +37,14 @@ int main(int argc, char** argv) {
         }
         if (S_ISDIR(st.st_mode)) {
             DIR* d = opendir(argv[i]);
-            while (dirent* e = d ? readdir(d) : nullptr) {
+            for (dirent* e; d && (errno = 0, e = readdir(d)) != nullptr;) {
                 if (e->d_name[0] == '.') continue;
                 bad += run_file(std::string(argv[i]) + "/" + e->d_name);
                 ++n;
+            }
+            if (!d || errno != 0) {   // readdir() returns NULL on errors too: never "0 inputs, fine"
+                std::fprintf(stderr, "replay: %s: cannot read the directory: %s\n", argv[i], std::strerror(errno));
+                ++bad;
             }
             if (d) closedir(d);
         } else {

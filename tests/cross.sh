@@ -1,0 +1,101 @@
+#!/bin/bash
+# tests/cross.sh — cross-build netwaked, the unit tests and the fuzz replays for ARCH (arm64|armhf)
+# into build-ARCH/ and run them under qemu-user (no binfmt needed), then, for arm64 by default,
+# netns scenarios with the ARCH daemon and netwakectl under qemu-user.
+#
+#   tests/cross.sh ARCH [--deb] [--only REGEX]   (root for the scenarios; tools: scripts/cross-deps.sh)
+#     --deb          first `make deb ARCH=ARCH` and check the package (Architecture, ELF machine,
+#                    shlibs Depends, lintian errors); the tests then reuse its objects (debian/build-deb)
+#     --only REGEX   what tests/run.sh runs (default: unit tests + fuzz replays, and for arm64 also
+#                    the tuninetd-mode NFLOG scenario and the Wake-on-LAN scenario)
+#   Environment: NW_CROSS_JOBS (make -j, default 2), NW_CROSS_BUILD (build dir, default build-ARCH).
+# The binaries are run as `qemu-ARCH-static -L /usr/TRIPLET BINARY` through wrapper scripts in
+# build-ARCH/qemu/, which tests/run.sh and tests/netns/lib.sh use as their BUILD directory.
+# What qemu-user 7.2 (Debian 12) cannot run, and the workaround:
+#  - the daemon cannot open any sensor, so no scenario with a running daemon can pass:
+#    socket(AF_NETLINK, NETLINK_NETFILTER) gives EPROTONOSUPPORT (qemu passes only ROUTE,
+#    KOBJECT_UEVENT and AUDIT netlink), so no NFLOG; libpcap's ioctl(SIOCETHTOOL) gives ENOSYS and,
+#    with that answered by an LD_PRELOAD shim (tried), getsockopt(SOL_PACKET, PACKET_HDRLEN) for
+#    TPACKET_V2 gives EOPNOTSUPP, so no pcap either. The scenarios are therefore those of the ARCH
+#    netwakectl (control client 30_netwakectl_offline, Wake-on-LAN sender 66_wol_netwakectl) and
+#    the daemon's start-up checks (26_config_check); NFLOG and frame parsing, the core and WoL
+#    encoding of the ARCH build are covered by the unit tests and the fuzz replays.
+#  - unit test cases excluded (QEMU_SKIP): the hook's blocked-signal mask shows qemu's own real-time
+#    signals; exec failures are reported differently (qemu emulates vfork/exec itself: likely why);
+#    the two-thread queue flood spins too slowly under emulation; drop_privileges in a forked
+#    child never returned under qemu-aarch64 (seen spinning for minutes; not analysed further);
+#    the live NFLOG and pcap sensor cases (see above); the statefile cases that mount in a forked
+#    child's private mount namespace (spun for minutes, like drop_privileges).
+set -eu -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+ARCH=${1:-}
+shift || true
+case $ARCH in
+    arm64) QEMU=qemu-aarch64-static ELF='ARM aarch64' ;;
+    armhf) QEMU=qemu-arm-static ELF='ARM, EABI5' ;;
+    *) echo "usage: tests/cross.sh arm64|armhf [--only REGEX]" >&2; exit 2 ;;
+esac
+ONLY='^(unit_tests|fuzz_.*)$'
+[[ $ARCH == arm64 ]] && ONLY='^(unit_tests|fuzz_.*|26_config_check|30_netwakectl_offline|66_wol_netwakectl)$'
+QEMU_SKIP='hooks: argv*,hooks: exec failures*,hitqueue: two threads*,drop_privileges*,live: *,statefile: unwritable*,statefile: ENOSPC*'
+DEB=0
+while (($#)); do
+    case $1 in
+        --deb) DEB=1 ;;
+        --only) ONLY=${2:?--only needs a pattern}; shift ;;
+        *) echo "cross.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+scripts/cross-deps.sh "$ARCH"
+TRIPLET=$(dpkg-architecture -a"$ARCH" -qDEB_HOST_MULTIARCH 2>/dev/null)
+BUILD=${NW_CROSS_BUILD:-build-$ARCH}
+SYSROOT=/usr/$TRIPLET
+
+if ((DEB)); then
+    t0=$SECONDS
+    make --no-print-directory deb ARCH="$ARCH"
+    pkg=$(ls build/netwaked_"$(dpkg-parsechangelog -S Version)"_"$ARCH".deb)
+    dpkg-deb -I "$pkg" | grep -E '^ (Architecture|Depends|Installed-Size):'
+    dpkg-deb -f "$pkg" Architecture | grep -qx "$ARCH" || { echo "cross.sh: $pkg: wrong Architecture" >&2; exit 1; }
+    dpkg-deb -f "$pkg" Depends | grep -q 'libc6 (>=' || { echo "cross.sh: $pkg: no shlibs Depends" >&2; exit 1; }
+    x=$(mktemp -d)
+    dpkg-deb -x "$pkg" "$x"
+    for b in usr/sbin/netwaked usr/bin/netwakectl; do
+        file -b "$x/$b" | grep -q "$ELF" || { echo "cross.sh: $b is not $ELF: $(file -b "$x/$b")" >&2; exit 1; }
+    done
+    rm -rf "$x"
+    lintian --fail-on error "$pkg" || { echo "cross.sh: lintian errors in $pkg" >&2; exit 1; }
+    echo "cross.sh: $ARCH package built and checked: $((SECONDS - t0)) s"
+    BUILD=debian/build-deb
+fi
+
+t0=$SECONDS
+make --no-print-directory -j"${NW_CROSS_JOBS:-2}" BUILD="$BUILD" CXX="$TRIPLET-g++" \
+    PKG_CONFIG="$TRIPLET-pkg-config" AR="$TRIPLET-ar" all unit fuzz-replay
+echo "cross.sh: $ARCH build: $((SECONDS - t0)) s"
+file -b "$BUILD/netwaked" | grep -q "$ELF" \
+    || { echo "cross.sh: $BUILD/netwaked is not an $ARCH binary: $(file -b "$BUILD/netwaked")" >&2; exit 1; }
+
+# Wrappers: same names as in build/, each execs the ARCH binary under qemu-user.
+Q=$BUILD/qemu
+rm -rf "$Q"
+mkdir -p "$Q/replay"
+for b in "$BUILD"/netwaked "$BUILD"/netwakectl "$BUILD"/unit_tests "$BUILD"/replay/fuzz_*; do
+    w=$Q/${b#"$BUILD"/}
+    case $b in
+        */unit_tests) post="'--test-case-exclude=$QEMU_SKIP'" ;;
+        *) post='' ;;
+    esac
+    printf '#!/bin/sh\nexec %s -L %s %s %s "$@"\n' "$QEMU" "$SYSROOT" "$ROOT/$b" "$post" >"$w"
+    chmod +x "$w"
+done
+
+t0=$SECONDS
+status=0
+BUILD=$Q tests/run.sh --only "$ONLY" || status=$?
+echo "cross.sh: $ARCH tests under $QEMU: $((SECONDS - t0)) s"
+exit $status
