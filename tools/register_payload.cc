@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "register_client.h"
+#include "packet/parse.h"
 
 namespace nw::tools {
 
@@ -24,20 +25,13 @@ bool parse_u16(std::string_view s, uint16_t* out) {
     return true;
 }
 
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // n hex digits -> value; false on a non-hex digit.
 bool hex_num(std::string_view s, uint32_t* out) {
     if (s.empty() || s.size() > 8) return false;
     uint32_t v = 0;
     for (char c : s) {
-        if (hexval(c) < 0) return false;
-        v = v * 16 + uint32_t(hexval(c));
+        if (packet::hex_digit(c) < 0) return false;
+        v = v * 16 + uint32_t(packet::hex_digit(c));
     }
     *out = v;
     return true;
@@ -158,7 +152,7 @@ std::vector<Inet6Entry> parse_if_inet6(std::string_view text) {
         uint8_t b[16];
         bool ok = true;
         for (size_t i = 0; i < 16 && ok; ++i) {
-            const int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+            const int hi = packet::hex_digit(hex[2 * i]), lo = packet::hex_digit(hex[2 * i + 1]);
             ok = hi >= 0 && lo >= 0;
             b[i] = uint8_t(hi * 16 + lo);
         }

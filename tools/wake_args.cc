@@ -1,18 +1,12 @@
 // tools/wake_args.cc — `netwakectl wake` argument parsing (see wake_args.h).
 #include "wake_args.h"
+#include "packet/parse.h"
 
 #include <cstdlib>
 
 namespace nw::tools {
 
 namespace {
-
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // `n` groups of 1-2 hex digits separated by one separator (':' or '-', the same throughout).
 bool hex_groups(std::string_view s, size_t n, std::vector<uint8_t>* out) {
@@ -25,7 +19,7 @@ bool hex_groups(std::string_view s, size_t n, std::vector<uint8_t>* out) {
             sep = s[i++];
         }
         int val = 0, digits = 0;
-        while (i < s.size() && digits < 2 && hexval(s[i]) >= 0) val = val * 16 + hexval(s[i++]), ++digits;
+        while (i < s.size() && digits < 2 && packet::hex_digit(s[i]) >= 0) val = val * 16 + packet::hex_digit(s[i++]), ++digits;
         if (digits == 0) return false;
         v.push_back(static_cast<uint8_t>(val));
     }
@@ -39,8 +33,8 @@ bool bare_hex(std::string_view s, size_t n, std::vector<uint8_t>* out) {
     if (s.size() != 2 * n) return false;
     std::vector<uint8_t> v;
     for (size_t i = 0; i < s.size(); i += 2) {
-        if (hexval(s[i]) < 0 || hexval(s[i + 1]) < 0) return false;
-        v.push_back(static_cast<uint8_t>(hexval(s[i]) * 16 + hexval(s[i + 1])));
+        if (packet::hex_digit(s[i]) < 0 || packet::hex_digit(s[i + 1]) < 0) return false;
+        v.push_back(static_cast<uint8_t>(packet::hex_digit(s[i]) * 16 + packet::hex_digit(s[i + 1])));
     }
     *out = std::move(v);
     return true;

@@ -1,6 +1,8 @@
 // bridge/codec.cc — topics, command parsing, canonical string + HMAC, payload JSON (see codec.h).
 // Pure: libcrypto for HMAC-SHA256 and CRYPTO_memcmp, nlohmann::json for JSON; no I/O.
 #include "bridge/codec.h"
+#include "config/text.h"
+#include "packet/parse.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -13,29 +15,10 @@
 namespace nw::bridge {
 
 namespace {
-bool valid_name(std::string_view s) {
-    if (s.empty() || s.size() > 64) return false;
-    for (unsigned char ch : s)
-        if (!std::isalnum(ch) && ch != '_' && ch != '.' && ch != '-') return false;
-    return true;
-}
-
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 template <size_t N>
 bool unhex(std::string_view s, std::array<uint8_t, N>* out) {
-    if (s.size() != 2 * N) return false;
-    for (size_t i = 0; i < N; ++i) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        (*out)[i] = uint8_t(hi << 4 | lo);
-    }
-    return true;
+    return packet::parse_hex(s, out->data(), N);
 }
 
 std::string_view trim(std::string_view s) {
@@ -75,7 +58,7 @@ bool parse_set_topic(std::string_view base, std::string_view topic, std::string*
     std::string_view rest = topic.substr(base.size() + 1);
     if (rest.size() < 5 || rest.substr(rest.size() - 4) != "/set") return false;
     std::string_view t = rest.substr(0, rest.size() - 4);
-    if (!valid_name(t)) return false;
+    if (!config::valid_target_name(t)) return false;
     *target = std::string(t);
     return true;
 }

@@ -193,10 +193,15 @@ bool parse_proto(std::string_view s, Proto* out) {
     return false;
 }
 
+// The one target-name rule (configuration, control requests, registrations, MQTT topics).
+// ASCII ranges, not isalnum(): the answer must not depend on the locale.
 bool valid_target_name(std::string_view s) {
     if (s.empty() || s.size() > 64) return false;
-    for (char c : s)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') return false;
+    for (unsigned char c : s) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '.' || c == '-';
+        if (!ok) return false;
+    }
     return true;
 }
 

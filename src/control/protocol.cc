@@ -1,6 +1,7 @@
 // control/protocol.cc — request parsing, reply and status formatting (control/protocol.h).
 // Pure: no I/O, no logging; exceptions from nlohmann-json never leave this file.
 #include "control/protocol.h"
+#include "config/text.h"
 
 #include <cmath>
 #include <exception>
@@ -80,15 +81,7 @@ std::string_view cmd_name(Cmd c) {
     return i < std::size(kCmdNames) ? kCmdNames[i] : "?";
 }
 
-bool valid_target_name(std::string_view s) {
-    if (s.empty() || s.size() > kMaxName) return false;
-    for (unsigned char c : s) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '_' || c == '.' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
-}
+bool valid_target_name(std::string_view s) { return s.size() <= kMaxName && config::valid_target_name(s); }
 
 bool valid_registration_name(std::string_view s) {
     if (s.empty() || s.size() > kMaxName) return false;

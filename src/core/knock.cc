@@ -1,6 +1,7 @@
 // core/knock.cc — knock sequences and SPA verification for the core (SPEC §10).
 // No I/O, no clock reads, no logging: the caller passes time in and logs what on_reject reports.
 #include "core/knock.h"
+#include "packet/parse.h"
 
 #include <algorithm>
 #include <chrono>
@@ -32,22 +33,7 @@ std::string hex(const packet::SpaNonce& n) {
     return s;
 }
 
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-bool unhex(const std::string& s, packet::SpaNonce* out) {
-    if (s.size() != out->size() * 2) return false;
-    for (size_t i = 0; i < out->size(); ++i) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        (*out)[i] = uint8_t(hi << 4 | lo);
-    }
-    return true;
-}
+bool unhex(const std::string& s, packet::SpaNonce* out) { return packet::parse_hex(s, out->data(), out->size()); }
 
 int64_t round_up(int64_t t, int64_t q) { return t <= 0 ? t : ((t + q - 1) / q) * q; }
 

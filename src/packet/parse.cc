@@ -31,18 +31,11 @@ std::string quote(std::string_view s) {
     return q + "\"";
 }
 
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // Reads 12 hex digits from `s` at the given positions into a MAC.
 bool mac_from_digits(std::string_view s, const uint8_t (&pos)[12], Mac* out) {
     Mac m{};
     for (size_t i = 0; i < 12; ++i) {
-        const int v = hexval(s[pos[i]]);
+        const int v = hex_digit(s[pos[i]]);
         if (v < 0) return false;
         m[i / 2] = uint8_t(m[i / 2] << 4 | v);
     }
@@ -57,6 +50,23 @@ bool all_at(std::string_view s, std::initializer_list<size_t> at, char c) {
 }
 
 }  // namespace
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool parse_hex(std::string_view s, uint8_t* out, size_t n) {
+    if (s.size() != 2 * n) return false;
+    for (size_t i = 0; i < n; ++i) {
+        const int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[i] = uint8_t(hi << 4 | lo);
+    }
+    return true;
+}
 
 bool parse_addr(std::string_view s, Addr* out, std::string* err) {
     char buf[INET6_ADDRSTRLEN + 1] = {};

@@ -19,6 +19,11 @@ struct Cidr {
 
 // "192.0.2.1" or "2001:db8::1" (no brackets, no zone, no surrounding spaces).
 // False and a message in *err (if non-null) on anything else.
+// One hex digit's value (either case), -1 if `c` is not one. The project's only copy.
+int hex_digit(char c);
+// Exactly 2*n hex digits -> n bytes; false (out partly written) on any other input.
+bool parse_hex(std::string_view s, uint8_t* out, size_t n);
+
 bool parse_addr(std::string_view s, Addr* out, std::string* err);
 
 // "10.0.0.0/8", "!10.1.2.3", "2001:db8::/32". No prefix means a host route (/32, /128).

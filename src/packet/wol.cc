@@ -1,6 +1,7 @@
 // packet/wol.cc — implementation of the pure Wake-on-LAN encoders in packet/wol.h.
 // Pure: no syscalls, no logging, no globals.
 #include "packet/wol.h"
+#include "packet/parse.h"
 
 #include <cstring>
 
@@ -25,13 +26,6 @@ size_t magic_frame(const Mac& dst, const Mac& src, const Mac& target, std::span<
 
 namespace {
 
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // "xx:xx:xx:xx:xx:xx" or with '-' (one separator kind throughout), exactly two hex digits each.
 bool parse_six(std::string_view s, std::vector<uint8_t>* out) {
     if (s.size() != 17) return false;
@@ -41,7 +35,7 @@ bool parse_six(std::string_view s, std::vector<uint8_t>* out) {
     for (size_t i = 0; i < 6; ++i) {
         const size_t p = i * 3;
         if (i > 0 && s[p - 1] != sep) return false;
-        const int hi = hexval(s[p]), lo = hexval(s[p + 1]);
+        const int hi = hex_digit(s[p]), lo = hex_digit(s[p + 1]);
         if (hi < 0 || lo < 0) return false;
         v.push_back(static_cast<uint8_t>(hi * 16 + lo));
     }

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "sys/log.h"
+#include "sys/fd.h"
 
 namespace nw::state {
 
@@ -44,18 +45,6 @@ bool parse_record(std::string_view line, ReplayEntry* e) {
     if (sum != want) return false;
     e->nonce_hex = std::string(nonce);
     e->expires_wall_s = v;
-    return true;
-}
-
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        data.remove_prefix(size_t(n));
-    }
     return true;
 }
 
@@ -136,7 +125,7 @@ bool ReplayLog::open_log(std::string* err) {
 bool ReplayLog::append(const ReplayEntry& e, std::string* err) {
     if (!open_log(err)) return false;
     const std::string rec = encode_replay_record(e);
-    if (!write_all(fd_.get(), rec) || ::fdatasync(fd_.get()) != 0) {
+    if (!sys::write_all(fd_.get(), rec) || ::fdatasync(fd_.get()) != 0) {
         *err = log::errno_str("appending to " + path(kReplayLogFile), errno);
         fd_.reset();  // reopened next time; a partial record is a torn tail, cut on the next load
         return false;

@@ -41,18 +41,6 @@ bool make_dirs(const std::string& dir, std::string* err) {
     return true;
 }
 
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        data.remove_prefix(size_t(n));
-    }
-    return true;
-}
-
 // Renames `path` to path.corrupt-<unix time> (or .corrupt-<time>.N if taken). Returns the new
 // name, or "" with *err set.
 std::string set_aside(const std::string& path, std::string* err) {
@@ -172,7 +160,7 @@ bool write_file_atomic(const std::string& dir, const std::string& name, std::str
         *err = log::errno_str("creating " + tmp, e) + " (" + path + " left unchanged)";
         return false;
     }
-    if (!write_all(fd.get(), data)) {
+    if (!sys::write_all(fd.get(), data)) {
         const int e = errno;
         return fail("writing " + tmp, e);
     }

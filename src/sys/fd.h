@@ -1,7 +1,10 @@
-// sys/fd.h — unique_fd: RAII owner of a file descriptor. Nothing else.
+// sys/fd.h — unique_fd: RAII owner of a file descriptor, and write_all (the one full-write loop).
 #pragma once
 
 #include <unistd.h>
+
+#include <cerrno>
+#include <string_view>
 
 #include <utility>
 
@@ -31,5 +34,18 @@ class unique_fd {
    private:
     int fd_ = -1;
 };
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR; false (errno set) otherwise.
+inline bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data.remove_prefix(size_t(n));
+    }
+    return true;
+}
 
 }  // namespace nw::sys

@@ -137,3 +137,19 @@ TEST_CASE("MAC classes") {
     CHECK_FALSE(is_broadcast(Mac{0x02, 0, 0, 0, 0, 1}));
     CHECK(is_zero(Mac{}));
 }
+
+TEST_CASE("hex_digit and parse_hex: the one hex reader (MACs, nonces, MQTT commands, netwakectl)") {
+    CHECK(hex_digit('0') == 0);
+    CHECK(hex_digit('9') == 9);
+    CHECK(hex_digit('a') == 10);
+    CHECK(hex_digit('F') == 15);
+    CHECK(hex_digit('g') == -1);
+    CHECK(hex_digit(' ') == -1);
+    CHECK(hex_digit('\0') == -1);
+    uint8_t b[3] = {};
+    CHECK(parse_hex("00aBff", b, 3));
+    CHECK((b[0] == 0x00 && b[1] == 0xab && b[2] == 0xff));
+    CHECK_FALSE(parse_hex("00aBf", b, 3));    // odd length
+    CHECK_FALSE(parse_hex("00aBff00", b, 3)); // too long
+    CHECK_FALSE(parse_hex("00xBff", b, 3));   // not hex
+}
