@@ -113,9 +113,11 @@ bench: deps
 # which replaces dpkg-checkbuilddeps there: Debian 12's libyaml-cpp-dev is not Multi-Arch: same).
 DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
 DEB_ARCH    = $(or $(ARCH),*)
+# (a variable: a literal comma inside $(if ...) would end its "then" part)
+DEB_CROSS_OPTS = --host-arch $(ARCH) -d -Pcross,nocheck -j2
 deb:
 	$(if $(ARCH),scripts/cross-deps.sh $(ARCH))
-	$(if $(ARCH),DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)") dpkg-buildpackage -us -uc -b $(if $(ARCH),--host-arch $(ARCH) -d -Pcross,nocheck -j2)
+	$(if $(ARCH),DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)") dpkg-buildpackage -us -uc -b $(if $(ARCH),$(DEB_CROSS_OPTS))
 	@mkdir -p $(BUILD)
 	@for f in ../netwaked_$(DEB_VERSION)_*.deb ../netwaked-dbgsym_$(DEB_VERSION)_*.deb \
 	          ../netwaked_$(DEB_VERSION)_*.buildinfo ../netwaked_$(DEB_VERSION)_*.changes; do \
