@@ -116,8 +116,8 @@ DEB_ARCH    = $(or $(ARCH),*)
 # (a variable: a literal comma inside $(if ...) would end its "then" part)
 DEB_CROSS_OPTS = --host-arch $(ARCH) -d -Pcross,nocheck -j2
 deb:
-	$(if $(ARCH),scripts/cross-deps.sh $(ARCH))
-	$(if $(ARCH),DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)") dpkg-buildpackage -us -uc -b $(if $(ARCH),$(DEB_CROSS_OPTS))
+	$(if $(ARCH),scripts/cross-deps.sh $(ARCH),scripts/deb-deps.sh)
+	$(if $(ARCH),DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)") dpkg-buildpackage -us -uc -b $(if $(ARCH),$(DEB_CROSS_OPTS),-j2)
 	@mkdir -p $(BUILD)
 	@for f in ../netwaked_$(DEB_VERSION)_*.deb ../netwaked-dbgsym_$(DEB_VERSION)_*.deb \
 	          ../netwaked_$(DEB_VERSION)_*.buildinfo ../netwaked_$(DEB_VERSION)_*.changes; do \
@@ -125,8 +125,8 @@ deb:
 	@cp -f $(BUILD)/netwaked_$(DEB_VERSION)_$(DEB_ARCH).deb .   # so `sudo apt install ./netwaked_*.deb` works here
 	@ls $(BUILD)/netwaked_$(DEB_VERSION)_$(DEB_ARCH).deb ./netwaked_$(DEB_VERSION)_$(DEB_ARCH).deb
 
-# Binaries, the configuration (never overwriting an existing one; its example-hook paths follow
-# DOCDIR), man pages, and the example configurations and hooks. Honours PREFIX and DESTDIR.
+# Binaries, the configuration (never overwriting an existing one; its and the examples' hook
+# paths follow HOOKDIR), man pages, and the example configurations and hooks. Honours PREFIX and DESTDIR.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/netwaked $(DESTDIR)$(SBINDIR)/netwaked
@@ -136,9 +136,10 @@ install: all
 	  sed 's|/usr/lib/netwaked/hooks/|$(HOOKDIR)/|g' conf/netwaked.yaml >$(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml && \
 	  chmod 0644 $(DESTDIR)$(SYSCONFDIR)/netwaked/netwaked.yaml; }
 	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(DOCDIR)/examples/hooks $(DESTDIR)$(DOCDIR)/examples/conf
-	install -m 0755 hooks/log-event $(DESTDIR)$(HOOKDIR)/log-event
+	install -m 0755 hooks/log-event hooks/vpn-toggle $(DESTDIR)$(HOOKDIR)/
 	for f in hooks/*; do if [ -f "$$f" ]; then install -m 0755 "$$f" $(DESTDIR)$(DOCDIR)/examples/hooks/ || exit 1; fi; done
-	for f in conf/examples/*; do if [ -f "$$f" ]; then install -m 0644 "$$f" $(DESTDIR)$(DOCDIR)/examples/conf/ || exit 1; fi; done
+	for f in conf/examples/*; do if [ -f "$$f" ]; then sed 's|/usr/lib/netwaked/hooks/|$(HOOKDIR)/|g' "$$f" \
+	  >$(DESTDIR)$(DOCDIR)/examples/conf/$${f##*/} && chmod 0644 $(DESTDIR)$(DOCDIR)/examples/conf/$${f##*/} || exit 1; fi; done
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	for m in doc/*.5; do if [ -f "$$m" ]; then install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man5/ || exit 1; fi; done
 	for m in doc/*.8; do if [ -f "$$m" ]; then install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ || exit 1; fi; done

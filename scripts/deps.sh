@@ -10,7 +10,7 @@ libpcap-dev libnetfilter-log-dev libnfnetlink-dev libyaml-cpp-dev libfmt-dev
 doctest-dev nlohmann-json3-dev libssl-dev libcap-dev
 clang libclang-rt-14-dev
 iproute2 iptables nftables tcpdump procps psmisc python3 iputils-ping netcat-openbsd util-linux
-etherwake wakeonlan shellcheck strace
+etherwake wakeonlan shellcheck strace nmap
 libmosquitto-dev mosquitto mosquitto-clients openssl"
 
 [ $# -gt 0 ] && PKGS="$*"

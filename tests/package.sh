@@ -97,6 +97,32 @@ out=$(/usr/sbin/netwaked --version) || fail "netwaked --version failed"
     { cat "$TMP/check.out"; fail "netwaked --check -C /etc/netwaked/netwaked.yaml failed"; }
 say "installed: $out; the packaged configuration passes --check"
 
+# Every shipped example passes --check as installed, once the secrets its header tells the user to
+# create exist, on a router whose eth0 is the example's LAN (a veth in the namespace).
+ip netns add "$NS" || fail "ip netns add $NS"
+{ ip -n "$NS" link add eth0 type veth peer name eth0p && ip -n "$NS" link set eth0p up && ip -n "$NS" link set eth0 up &&
+    ip -n "$NS" addr add 192.168.1.1/24 dev eth0 && ip -n "$NS" addr add fd00::1/64 dev eth0 nodad; } ||
+    fail "dummy eth0 in $NS"
+install -d -m 0750 -o netwaked -g netwaked /etc/netwaked/keys
+for k in ssh mqtt; do
+    /usr/bin/netwakectl keygen "/etc/netwaked/keys/$k.key" >/dev/null || fail "netwakectl keygen $k.key"
+done
+(umask 077 && echo example-password >/etc/netwaked/mqtt.pass)
+chown netwaked:netwaked /etc/netwaked/keys/ssh.key /etc/netwaked/keys/mqtt.key /etc/netwaked/mqtt.pass
+n=0
+for f in /usr/share/doc/netwaked/examples/conf/*.yaml; do
+    ip netns exec "$NS" /usr/sbin/netwaked --check -C "$f" >"$TMP/check.out" 2>&1 ||
+        { cat "$TMP/check.out"; fail "shipped example $f fails netwaked --check"; }
+    n=$((n + 1))
+done
+for e in knock mqtt nas-wake tuninetd vpn-on-demand wakupator; do
+    [[ -f /usr/share/doc/netwaked/examples/conf/$e.yaml ]] || fail "example $e.yaml is not installed"
+    grep -q "^#.*[ (]${e}[,)]" /etc/netwaked/netwaked.yaml || fail "/etc/netwaked/netwaked.yaml does not list example $e"
+done
+rm -rf /etc/netwaked/keys /etc/netwaked/mqtt.pass
+ip netns del "$NS"
+say "all $n shipped example configurations pass --check (and netwaked.yaml lists them)"
+
 getent passwd netwaked >/dev/null || fail "no user netwaked after installation"
 getent group netwaked >/dev/null || fail "no group netwaked after installation"
 [[ $(getent passwd netwaked | cut -d: -f6) == /var/lib/netwaked ]] || fail "netwaked's home is not /var/lib/netwaked"

@@ -39,10 +39,29 @@ int64_t round_up(int64_t t, int64_t q) { return t <= 0 ? t : ((t + q - 1) / q) *
 
 }  // namespace
 
-// ---- KnockPorts -------------------------------------------------------------------------
+// ---- KnockSources / KnockPorts -------------------------------------------------------------
+
+size_t KnockSources::slot(const packet::Addr& a) {
+    uint64_t x, y;
+    std::memcpy(&x, a.b.data(), 8);
+    std::memcpy(&y, a.b.data() + 8, 8);
+    const uint64_t h = (x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return size_t(h >> 48) & (kSlots - 1);
+}
+
+void KnockSources::add(const packet::Addr& a) {
+    slots_[slot(a)].fetch_add(1, std::memory_order_relaxed);
+    total_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void KnockSources::remove(const packet::Addr& a) {
+    slots_[slot(a)].fetch_sub(1, std::memory_order_relaxed);
+    total_.fetch_sub(1, std::memory_order_relaxed);
+}
 
 KnockPorts::KnockPorts(const std::vector<config::KnockConf>& knocks) {
     for (const config::KnockConf& k : knocks) {
+        if (!k.spa && !k.sequence.empty() && !sources_) sources_ = std::make_shared<KnockSources>();
         for (const config::KnockStep& s : k.sequence) {
             (s.proto == config::Proto::Udp ? udp_ : tcp_).set(s.port);
             any_ = true;
@@ -56,7 +75,8 @@ KnockPorts::KnockPorts(const std::vector<config::KnockConf>& knocks) {
 
 bool KnockPorts::wants(const packet::Decoded& d) const {
     if (!any_ || !is_tcp_or_udp(d)) return false;
-    return d.proto == packet::kProtoTcp ? tcp_.test(d.dst_port) : udp_.test(d.dst_port);
+    if (d.proto != packet::kProtoTcp) return udp_.test(d.dst_port);
+    return tcp_.test(d.dst_port) || (sources_ && sources_->has(d.src));
 }
 
 // ---- KnockEngine: construction ------------------------------------------------------------
@@ -126,6 +146,7 @@ void KnockEngine::on_packet(const packet::Decoded& d, std::span<const uint8_t> p
 }
 
 void KnockEngine::seq_erase(SeqKnock& k, std::list<Progress>::iterator it) {
+    if (sources_) sources_->remove(it->src);
     k.by_src.erase(it->src);
     (it->next > 1 ? k.advanced : k.fresh).erase(it);
 }
@@ -146,8 +167,14 @@ void KnockEngine::seq_packet(SeqKnock& k, const packet::Decoded& d, int64_t now_
     auto is_step = [&](size_t i) { return wire_proto(k.steps[i].proto) == d.proto && k.steps[i].port == d.dst_port; };
     bool ours = false;
     for (size_t i = 0; i < k.steps.size() && !ours; ++i) ours = is_step(i);
-    if (!ours) return;                                         // not a port of this knock
-    if (d.proto == packet::kProtoTcp && (d.tcp_flags & k.flags.mask) != k.flags.value) return;
+    const bool flags_ok = d.proto != packet::kProtoTcp || (d.tcp_flags & k.flags.mask) == k.flags.value;
+    if (!ours) {
+        // A matching-flag TCP packet to any other port: a scan never walks a sequence (§10).
+        if (d.proto != packet::kProtoTcp || !flags_ok || k.by_src.empty()) return;
+        if (auto f = k.by_src.find(d.src); f != k.by_src.end()) seq_erase(k, f->second);
+        return;
+    }
+    if (!flags_ok) return;
 
     auto complete = [&] {
         ++stats_.sequences_completed;
@@ -189,6 +216,7 @@ void KnockEngine::seq_packet(SeqKnock& k, const packet::Decoded& d, int64_t now_
     }
     k.fresh.push_back(Progress{d.src, now_ns, now_ns, 1});
     k.by_src.emplace(d.src, std::prev(k.fresh.end()));
+    if (sources_) sources_->add(d.src);
 }
 
 void KnockEngine::reject(const packet::Addr& src, uint64_t* counter, const std::string& knock, std::string_view why) {

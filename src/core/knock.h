@@ -2,6 +2,7 @@
 // sequences and SPA. No I/O, no clock reads, no logging: time comes in, rejections go out by callback.
 #pragma once
 
+#include <atomic>
 #include <bitset>
 #include <cstdint>
 #include <functional>
@@ -23,19 +24,44 @@
 
 namespace nw::core {
 
+// The sources with sequence progress, as the sensors see them (SPEC §10: a TCP packet from such
+// a source to any other port may reset it, so the sensors must hand it over). The core thread
+// adds and removes; sensor threads call has() concurrently. A counting hash table: a false
+// positive only queues a packet the engine then ignores. has() is one relaxed load while no
+// source has progress, two otherwise.
+class KnockSources {
+   public:
+    static constexpr size_t kSlots = 65536;
+    void add(const packet::Addr& a);
+    void remove(const packet::Addr& a);
+    bool has(const packet::Addr& a) const {
+        return total_.load(std::memory_order_relaxed) && slots_[slot(a)].load(std::memory_order_relaxed);
+    }
+    size_t size() const { return total_.load(std::memory_order_relaxed); }
+
+   private:
+    static size_t slot(const packet::Addr& a);
+    std::unique_ptr<std::atomic<uint32_t>[]> slots_ = std::make_unique<std::atomic<uint32_t>[]>(kSlots);
+    std::atomic<uint32_t> total_{0};
+};
+
 // Which packets a sensor must hand the core as HitKind::Knock: TCP/UDP to a destination port
-// used by any sequence step or SPA port. Immutable after construction, so any number of
-// sensor threads may call wants() concurrently. O(1), no allocation.
+// used by any sequence step or SPA port, and TCP from a source with sequence progress. The
+// port sets are immutable after construction, so any number of sensor threads may call
+// wants() concurrently. O(1), no allocation.
 class KnockPorts {
    public:
     KnockPorts() = default;
     explicit KnockPorts(const std::vector<config::KnockConf>& knocks);
     bool wants(const packet::Decoded& d) const;
     bool empty() const { return !any_; }
+    // The table the KnockEngine built for this configuration fills (see set_sources).
+    const std::shared_ptr<KnockSources>& sources() const { return sources_; }
 
    private:
     std::bitset<65536> tcp_, udp_;
     bool any_ = false;
+    std::shared_ptr<KnockSources> sources_;   // null without sequence knocks
 };
 
 // A completed knock: the core treats it as a trigger for `target` (reason knock).
@@ -116,6 +142,10 @@ class KnockEngine {
     // runtime appends them to the replay log. Take them after every on_packet (unbounded otherwise).
     std::vector<std::pair<std::string, int64_t>> take_new_replay() { return std::exchange(new_replay_, {}); }
 
+    // Publishes every source with sequence progress to `s` (KnockPorts::sources(), for the
+    // sensors). Call before the first packet; without it only the knock's ports reset progress.
+    void set_sources(std::shared_ptr<KnockSources> s) { sources_ = std::move(s); }
+
     const KnockStats& stats() const { return stats_; }
     size_t sources_in_progress() const;          // all sequence knocks together
     size_t replay_size() const { return replay_.size(); }
@@ -171,6 +201,7 @@ class KnockEngine {
     uint64_t replay_gen_ = 0;
     std::vector<std::pair<std::string, int64_t>> new_replay_;
     KnockStats stats_;
+    std::shared_ptr<KnockSources> sources_;
 };
 
 }  // namespace nw::core

@@ -272,7 +272,9 @@ void Runtime::run() {
 std::unique_ptr<core::KnockEngine> Runtime::make_knocks(const config::Config& cfg,
                                                         std::vector<std::vector<uint8_t>> keys) {
     if (cfg.knocks.empty() && !cfg.mqtt) return nullptr;  // MQTT signed commands share the replay cache
-    return std::make_unique<core::KnockEngine>(cfg.knocks, std::move(keys));
+    auto e = std::make_unique<core::KnockEngine>(cfg.knocks, std::move(keys));
+    if (knock_ports_) e->set_sources(knock_ports_->sources());  // install_rules() built it just before
+    return e;
 }
 
 void Runtime::persist_now() {

@@ -151,9 +151,13 @@ TEST_CASE("knock sequence: out of order, wrong protocol, unrelated ports") {
     CHECK(r.eng.sources_in_progress() == 0);
     r.feed(syn(a, 7000));
     r.feed(udp(a, 8000));                   // udp/8000 is not a port of this knock: ignored
-    r.feed(syn(a, 22));                     // unrelated port: ignored
+    r.feed(pkt(a, packet::kProtoTcp, 22, packet::kTcpAck));   // unrelated port, not a SYN: ignored
+    // (a SYN there resets: tests/unit/knock_scan.cc)
     r.feed(syn(a, 8000));
-    CHECK(r.feed(syn(a, 9000)) == 0);       // tcp/9000 is not udp/9000: ignored
+    CHECK(r.feed(syn(a, 9000)) == 0);       // tcp/9000 is not udp/9000: another port, resets (§10)
+    CHECK(r.eng.sources_in_progress() == 0);
+    r.feed(syn(a, 7000));
+    r.feed(syn(a, 8000));
     CHECK(r.feed(udp(a, 9000)) == 1);
 }
 
@@ -341,15 +345,15 @@ TEST_CASE("knock sequence: two knocks sharing ports progress independently") {
     config::KnockConf a = ssh_knock(), b;
     b.name = "web";
     b.target = "www";
-    b.sequence = {{config::Proto::Tcp, 7000}, {config::Proto::Udp, 9000}};
+    b.sequence = {{config::Proto::Tcp, 7000}, {config::Proto::Tcp, 8000}};
     Rig r({a, b});
     packet::Addr s = v4(9);
     r.feed(syn(s, 7000));
-    r.feed(syn(s, 8000));                    // advances ssh; not a port of web: web keeps 1
-    REQUIRE(r.feed(udp(s, 9000)) == 2);
-    CHECK(r.ev[0].knock_name == "ssh");
-    CHECK(r.ev[1].knock_name == "web");
-    CHECK(r.ev[1].knock_index == 1);
+    REQUIRE(r.feed(syn(s, 8000)) == 1);      // completes web, advances ssh
+    CHECK(r.ev[0].knock_name == "web");
+    CHECK(r.ev[0].knock_index == 1);
+    REQUIRE(r.feed(udp(s, 9000)) == 1);
+    CHECK(r.ev[1].knock_name == "ssh");
 }
 
 TEST_CASE("KnockPorts: only TCP/UDP destination ports used by a knock") {
