@@ -421,6 +421,7 @@ control::Status Runtime::status() const {
         st.targets.push_back(ts);
     }
     if (proxy_) proxy_->fill_status(&st);
+    if (mqtt_) st.mqtt = mqtt_status();
     return st;
 }
 
@@ -435,7 +436,6 @@ void Runtime::dump_status() {
         if (nl > pos) log::notice("status: {}", std::string_view(text).substr(pos, nl - pos));
         pos = nl + 1;
     }
-    if (mqtt_) log::notice("status: {}", mqtt_status_line());
 }
 
 std::string Runtime::handle(const control::Request& r) {
