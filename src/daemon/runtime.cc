@@ -264,7 +264,7 @@ void Runtime::run() {
         if (!loop_.run_once()) break;
         if (dirty_) persist_now();
         persist_replay();
-        if (cfg_->metrics) metrics_tick();
+        if (cfg_->metrics || (mqtt_ && mqtt_->conf().metrics)) metrics_tick();
         rearm();
     }
 }

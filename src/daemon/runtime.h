@@ -88,7 +88,7 @@ class Runtime {
     void mqtt_targets();
     void mqtt_reloaded();
     control::MqttStatus mqtt_status() const;  // the bridge in status (SPEC §11, §16)
-    void metrics_tick();  // metrics textfile (SPEC §17): on change, at most once a second
+    void metrics_tick();  // metrics textfile and <base>/metrics (SPEC §17): on change, at most once a second
 
     core::Clock& clock_;
     sys::Loop loop_;

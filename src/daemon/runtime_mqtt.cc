@@ -120,6 +120,8 @@ void Runtime::metrics_tick() {
     if (text == metrics_last_) return;
     metrics_next_ns_ = now + 1'000'000'000;
     metrics_last_ = std::move(text);
+    if (mqtt_ && mqtt_->conf().metrics) mqtt_->publish_metrics(metrics_last_);
+    if (!cfg_->metrics) return;
     const std::string& path = cfg_->metrics->textfile;
     const size_t slash = path.rfind('/');
     std::string err;
