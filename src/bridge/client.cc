@@ -90,7 +90,9 @@ void Client::run() {
             // A TCP connection is not yet a session (the TLS handshake and CONNACK follow in
             // the loop): the backoff restarts only once the broker has accepted us.
             const uint64_t before = stats_.connects.load();
-            rc = mosquitto_loop_forever(mosq_, -1, 1);  // returns on disconnect or a fatal error
+            // Timeout = keepalive: the library wakes earlier for its PINGREQ and on any traffic or
+            // publish (its socket pair), so an idle connection costs one wake-up per keepalive.
+            rc = mosquitto_loop_forever(mosq_, conf_.keepalive_s * 1000, 1);  // returns on disconnect or a fatal error
             if (stopping_) break;
             if (stats_.connects.load() != before) delay = 1;
         }

@@ -92,5 +92,13 @@ wait_for 3 past_us "$t"
 ctl_ok status
 p2=$(status_get "s['mqtt']['published']")
 [[ $p1 == "$p2" ]] || fail "published while idle: $p1 -> $p2 messages"
+# Idle with MQTT connected (keepalive 60 s, connected seconds ago: no PINGREQ due): no thread of
+# the daemon wakes up (libmosquitto's default loop timeout woke its thread every second).
+switches() { awk '/ctxt_switches/ {n += $2} END {print n + 0}' /proc/"$DAEMON_PID"/task/*/status; }
+s1=$(switches)
+t=$((${EPOCHREALTIME/./} + 2500000))
+wait_for 4 past_us "$t"
+s2=$(switches)
+((s2 - s1 <= 1)) || fail "idle with MQTT connected: $((s2 - s1)) wake-ups in 2.5 s"
 say "mqtt.metrics: retained on netwaked/r1/metrics, $(grep -c ' 0$' "$TIMES") message(s) for 4 changes, none while idle"
 pass
