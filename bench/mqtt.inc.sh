@@ -9,7 +9,7 @@ mqtt_section() {
     { command -v mosquitto && command -v mosquitto_sub; } >/dev/null || { say "  mqtt: mosquitto not installed, skipped"; return; }
     local port=$((30000 + RANDOM % 20000)) cfg=$T/mqtt.yaml cfg0=$T/nomqtt.yaml nw nw0 broker sub
     say "  mqtt: broker 127.0.0.1:$port; wake published -> magic packet, $TRIES tries; idle ${MQ_IDLE_S}s"
-    printf 'persistence false\nset_tcp_nodelay true\nlistener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$T/mosquitto.conf"
+    printf 'persistence false\nset_tcp_nodelay %s\nlistener %s 127.0.0.1\nallow_anonymous true\n' "${BENCH_MQTT_NODELAY:-true}" "$port" >"$T/mosquitto.conf"
     run_bg "$T/mosquitto.log" "$NS_R" mosquitto -c "$T/mosquitto.conf"
     broker=$BG_PID
     local i
@@ -57,7 +57,7 @@ EOF
     conns=$("$NETWAKECTL" -s "$T/mqtt.sock" status --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["mqtt"]["connects"])')
     local j
     j=$(ip netns exec "$NS_R" "$PYTHON" "$ROOT/bench/mqtt_lat.py" --port "$port" --set-topic netwaked/bench/nas/set \
-        --ref-topic bench/ref --sub-file "$T/mqsub.out" --ifname "$IF_R" --tries "$TRIES") || die "mqtt latency probe failed"
+        --ref-topic bench/ref --sub-file "$T/mqsub.out" --ifname "$IF_R" --tries "$TRIES" --gap-ms "${BENCH_MQTT_GAP_MS:-10}") || die "mqtt latency probe failed"
     emit "{\"kind\":\"mqtt\",\"idle_s\":$MQ_IDLE_S,\"keepalive_s\":10,\"connects\":${conns:-0},$idle,\"mem_mqtt\":{$mem1},\"mem_plain\":{$mem0},\"data\":$j}"
     stop_pid "$nw"
     stop_pid "$sub"

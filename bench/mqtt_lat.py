@@ -13,6 +13,7 @@ p.add_argument("--sub-file", required=True)
 p.add_argument("--ifname", required=True)
 p.add_argument("--tries", type=int, default=100)
 p.add_argument("--warmup", type=int, default=3)
+p.add_argument("--gap-ms", type=float, default=10, help="pause after each publish's answer")
 a = p.parse_args()
 
 
@@ -96,7 +97,7 @@ for i in range(a.warmup + a.tries):
         raise SystemExit("mqtt_lat: no magic packet within 2 s (try %d)" % i)
     if i >= a.warmup:
         wire.append((t1 - t0) / 1000)
-    time.sleep(0.01)
+    time.sleep(a.gap_ms / 1000)
     tag = "r%d" % i
     t0 = time.time_ns()
     publish(a.ref_topic, tag)
@@ -105,7 +106,7 @@ for i in range(a.warmup + a.tries):
         raise SystemExit("mqtt_lat: mosquitto_sub did not see %s" % tag)
     if i >= a.warmup:
         ref.append((t1 - t0) / 1000)
-    time.sleep(0.01)
+    time.sleep(a.gap_ms / 1000)
 m.sendall(bytes([0xE0, 0]))
 
 

@@ -12,7 +12,7 @@
 #   idle netns ID-i1: NFLOG-only netwaked, 100 targets     idle netns ID-i2: pcap (on a veth) + NFLOG, 100 targets
 #
 # Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr idle mqtt
-# (mqtt: bench/mqtt.inc.sh; BENCH_MQTT_IDLE_S [30] its idle window)
+# (mqtt: bench/mqtt.inc.sh; BENCH_MQTT_IDLE_S [30] its idle window, BENCH_MQTT_NODELAY [true] the broker's set_tcp_nodelay)
 # Environment (defaults in brackets):
 #   BUILD [build]            where netwaked, netwakectl and bench/ tools are
 #   BENCH_IDLE_S [60]        idle wake-up window (runs in parallel with the other sections)

@@ -48,6 +48,7 @@ bool Client::start(std::string* err) {
     // MQTT 5 (its "retain as published" subscription option shows retained commands as such);
     // a broker that refuses it gets 3.1.1 on the next attempt (see on_connect).
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);  // events and results leave at once (no Nagle)
     mosquitto_reconnect_delay_set(mosq_, 1, 60, true);
     mosquitto_connect_callback_set(mosq_, on_connect);
     mosquitto_disconnect_callback_set(mosq_, on_disconnect);
