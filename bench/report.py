@@ -257,6 +257,26 @@ def main():
               f" VmHWM {r['vmhwm_kb']} KiB idle   per thread: {json.dumps(r['per_thread'])}")
             check(f"idle wake-ups, {r['config']}", r["switches"], "0", r["switches"] == 0, f"over {r['seconds']} s")
 
+    # ---- mqtt (bench/mqtt.inc.sh)
+    for r in by("mqtt"):
+        d = r["data"]
+        w, f = d["wire_us"], d["ref_us"]
+        summary["mqtt"] = {k: v for k, v in r.items() if k != "data"} | {"wire_us": w, "ref_us": f}
+        p("")
+        p(f"MQTT BRIDGE: loopback mosquitto, {d['tries']} tries (microseconds)")
+        p(f"  wake published -> magic packet leaving the interface: p50 {w['p50']:.0f}, p99 {w['p99']:.0f}")
+        p(f"  reference, publish -> mosquitto_sub receives:         p50 {f['p50']:.0f}, p99 {f['p99']:.0f}")
+        per_min = r["switches"] * 60 / r["idle_s"]
+        p(f"  idle with MQTT connected (keepalive {r['keepalive_s']} s): {r['switches']} wake-ups in {r['idle_s']} s "
+          f"({per_min:.1f}/min), connections {r.get('connects')}   per thread: {json.dumps(r['per_thread'])}")
+        p(f"  Pss {r['mem_mqtt']['pss_kb']} KiB with mqtt, {r['mem_plain']['pss_kb']} KiB without")
+        for q in ("p50", "p99"):
+            lim = 1.5 * f[q] + 200
+            check(f"MQTT command -> magic packet {q} (us)", round(w[q]), f"<= 1.5 x reference {f[q]:.0f} + 200",
+                  w[q] <= lim, f"({w[q] / f[q]:.2f}x the publish -> subscriber round trip)")
+        check("idle wake-ups with MQTT connected", r["switches"], f"keepalive only (~{r['idle_s'] // r['keepalive_s']})",
+              "info", f"over {r['idle_s']} s")
+
     p("")
     p("TARGETS")
     for c in checks:

@@ -11,7 +11,8 @@
 #                                             raw PREROUTING: udp dport 6000,19999-29999 -j NFLOG group GTP; DROP
 #   idle netns ID-i1: NFLOG-only netwaked, 100 targets     idle netns ID-i2: pcap (on a veth) + NFLOG, 100 targets
 #
-# Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr idle
+# Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr idle mqtt
+# (mqtt: bench/mqtt.inc.sh; BENCH_MQTT_IDLE_S [30] its idle window, BENCH_MQTT_NODELAY [true] the broker's set_tcp_nodelay)
 # Environment (defaults in brackets):
 #   BUILD [build]            where netwaked, netwakectl and bench/ tools are
 #   BENCH_IDLE_S [60]        idle wake-up window (runs in parallel with the other sections)
@@ -522,6 +523,8 @@ instr_section() {
     done
 }
 
+. "$ROOT/bench/mqtt.inc.sh"
+
 # ---------------------------------------------------------------------------------------------
 # main
 
@@ -549,6 +552,7 @@ done
 if want throughput; then throughput_section; fi
 if want scale; then scale_section; fi
 if want instr; then instr_section; fi
+if want mqtt; then mqtt_section; fi
 if [[ -n $IDLE_PID ]]; then
     say "  waiting for the idle window to end"
     wait "$IDLE_PID"

@@ -17,6 +17,10 @@
 # sleeper registers with `netwakectl register` (Wakupator's payload), sleeps (link down), netwaked
 # holds its address, wakes it on a client's SYN to :2222 and releases it when it answers again.
 #
+# Part 4 (tests/demo_mqtt.inc.sh): a mosquitto broker "in the cloud"; the router's netwaked connects
+# out to it, a phone with no route to the router publishes a signed wake (netwakectl remote) and
+# watches the router's messages with mosquitto_sub; the NAS of part 2 gets its magic packets.
+#
 # Each step is a function; STEPS lists them in order (later features add steps, e.g. the sleep
 # proxy). Exit status 0 only if every expected event was seen.
 # shellcheck disable=SC2317  # the steps are called through the STEPS array
@@ -594,6 +598,9 @@ print("failed after %d attempts" % n, flush=True)' "$SL_IP" >"$LAB/connect.out" 
 }
 
 STEPS+=(sp_lab_up sp_daemon_up sp_register sp_sleep sp_wake daemon_down)
+
+# part 4: remote wake through an MQTT broker (SPEC §16); adds its steps
+. "$ROOT/tests/demo_mqtt.inc.sh"
 
 for s in "${STEPS[@]}"; do "$s"; done
 printf '\n%sdemo OK:%s events seen: %s\n' "$B" "$OFF" "$(awk '{printf "%s%s", s, $2; s=", "}' "$EVENTS")"

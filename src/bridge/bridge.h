@@ -48,6 +48,9 @@ class Bridge {
     // Event sink: the event on <base>/<t>/event and the target's new retained state.
     void on_event(const std::string& event, const std::string& target, const Env& env, const StateView* state);
 
+    // `mqtt.metrics: true` (SPEC §17): the metrics text, retained on <base>/metrics.
+    void publish_metrics(const std::string& text) { client_->set_retained(conf_.topic + "/metrics", text); }
+
     const ClientStats& client_stats() const { return client_->stats(); }
     uint64_t commands_accepted() const { return accepted_; }
     uint64_t commands_refused() const { return refused_; }

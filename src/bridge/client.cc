@@ -48,6 +48,7 @@ bool Client::start(std::string* err) {
     // MQTT 5 (its "retain as published" subscription option shows retained commands as such);
     // a broker that refuses it gets 3.1.1 on the next attempt (see on_connect).
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);  // events and results leave at once (no Nagle)
     mosquitto_reconnect_delay_set(mosq_, 1, 60, true);
     mosquitto_connect_callback_set(mosq_, on_connect);
     mosquitto_disconnect_callback_set(mosq_, on_disconnect);
@@ -90,7 +91,9 @@ void Client::run() {
             // A TCP connection is not yet a session (the TLS handshake and CONNACK follow in
             // the loop): the backoff restarts only once the broker has accepted us.
             const uint64_t before = stats_.connects.load();
-            rc = mosquitto_loop_forever(mosq_, -1, 1);  // returns on disconnect or a fatal error
+            // Timeout = keepalive: the library wakes earlier for its PINGREQ and on any traffic or
+            // publish (its socket pair), so an idle connection costs one wake-up per keepalive.
+            rc = mosquitto_loop_forever(mosq_, conf_.keepalive_s * 1000, 1);  // returns on disconnect or a fatal error
             if (stopping_) break;
             if (stats_.connects.load() != before) delay = 1;
         }

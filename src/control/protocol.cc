@@ -224,6 +224,18 @@ std::string format_status(const Status& s) {
                 {"truncated", s.counters.truncated},
                 {"rejected", s.counters.rejected},
                 {"dropped", s.counters.dropped}}}};
+    ojson mq = nullptr;
+    if (s.mqtt)
+        mq = {{"broker", s.mqtt->broker},
+              {"client_id", s.mqtt->client_id},
+              {"topic", s.mqtt->topic},
+              {"connected", s.mqtt->connected},
+              {"connects", s.mqtt->connects},
+              {"published", s.mqtt->published},
+              {"commands_accepted", s.mqtt->accepted},
+              {"commands_refused", s.mqtt->refused},
+              {"queue_drops", s.mqtt->queue_drops}};
+    j["mqtt"] = std::move(mq);
     return dump(j);
 }
 
@@ -350,6 +362,20 @@ bool parse_status(std::string_view line, Status* out, std::string* err) {
             r.u64("truncated", &s.counters.truncated);
             r.u64("rejected", &s.counters.rejected);
             r.u64("dropped", &s.counters.dropped);
+        }
+        if (const json* m = top.object("mqtt")) {
+            const Reader r{*m, "mqtt."};
+            MqttStatus q;
+            r.str("broker", &q.broker);
+            r.str("client_id", &q.client_id);
+            r.str("topic", &q.topic);
+            r.boolean("connected", &q.connected);
+            r.u64("connects", &q.connects);
+            r.u64("published", &q.published);
+            r.u64("commands_accepted", &q.accepted);
+            r.u64("commands_refused", &q.refused);
+            r.u64("queue_drops", &q.queue_drops);
+            s.mqtt = std::move(q);
         }
     } catch (const std::exception& e) {
         *err = "bad status reply: " + std::string(e.what());

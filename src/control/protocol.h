@@ -113,6 +113,13 @@ struct TargetStatus {
     std::optional<ProxyStatus> proxy;    // nullopt: no sleep proxy
 };
 
+// The MQTT bridge (SPEC §16), present only when `mqtt:` is configured.
+struct MqttStatus {
+    std::string broker, client_id, topic;
+    bool connected = false;
+    uint64_t connects = 0, published = 0, accepted = 0, refused = 0, queue_drops = 0;
+};
+
 struct Counters {
     uint64_t malformed = 0, truncated = 0, rejected = 0, dropped = 0;
 };
@@ -124,6 +131,7 @@ struct Status {
     std::vector<SensorStatus> sensors;
     std::vector<TargetStatus> targets;
     Counters counters;
+    std::optional<MqttStatus> mqtt;      // nullopt: no MQTT bridge configured
 };
 
 // The status reply line ("\n"-terminated) for `s`. Never throws (invalid UTF-8 in names is

@@ -120,6 +120,11 @@ std::string render_status_text(const Status& s) {
 
     out += fmt::format("\ncounters: malformed {}, truncated {}, rejected {}, dropped {}\n", s.counters.malformed,
                        s.counters.truncated, s.counters.rejected, s.counters.dropped);
+    if (const auto& m = s.mqtt)
+        out += fmt::format("mqtt: {} {} as {} (topic {}): connects {}, published {}, commands accepted {} refused {}, "
+                           "queue drops {}\n",
+                           printable(m->broker), m->connected ? "connected" : "DISCONNECTED", printable(m->client_id),
+                           printable(m->topic), m->connects, m->published, m->accepted, m->refused, m->queue_drops);
     return out;
 }
 

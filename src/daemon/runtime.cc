@@ -264,7 +264,7 @@ void Runtime::run() {
         if (!loop_.run_once()) break;
         if (dirty_) persist_now();
         persist_replay();
-        if (cfg_->metrics) metrics_tick();
+        if (cfg_->metrics || (mqtt_ && mqtt_->conf().metrics)) metrics_tick();
         rearm();
     }
 }
@@ -423,6 +423,7 @@ control::Status Runtime::status() const {
         st.targets.push_back(ts);
     }
     if (proxy_) proxy_->fill_status(&st);
+    if (mqtt_) st.mqtt = mqtt_status();
     return st;
 }
 
@@ -437,7 +438,6 @@ void Runtime::dump_status() {
         if (nl > pos) log::notice("status: {}", std::string_view(text).substr(pos, nl - pos));
         pos = nl + 1;
     }
-    if (mqtt_) log::notice("status: {}", mqtt_status_line());
 }
 
 std::string Runtime::handle(const control::Request& r) {

@@ -87,8 +87,8 @@ class Runtime {
     void mqtt_event(const core::HookJob& job);
     void mqtt_targets();
     void mqtt_reloaded();
-    std::string mqtt_status_line() const;
-    void metrics_tick();  // metrics textfile (SPEC §17): on change, at most once a second
+    control::MqttStatus mqtt_status() const;  // the bridge in status (SPEC §11, §16)
+    void metrics_tick();  // metrics textfile and <base>/metrics (SPEC §17): on change, at most once a second
 
     core::Clock& clock_;
     sys::Loop loop_;

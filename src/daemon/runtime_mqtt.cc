@@ -120,6 +120,8 @@ void Runtime::metrics_tick() {
     if (text == metrics_last_) return;
     metrics_next_ns_ = now + 1'000'000'000;
     metrics_last_ = std::move(text);
+    if (mqtt_ && mqtt_->conf().metrics) mqtt_->publish_metrics(metrics_last_);
+    if (!cfg_->metrics) return;
     const std::string& path = cfg_->metrics->textfile;
     const size_t slash = path.rfind('/');
     std::string err;
@@ -129,12 +131,19 @@ void Runtime::metrics_tick() {
         ::chmod(path.c_str(), 0644);  // node-exporter runs as another user
 }
 
-std::string Runtime::mqtt_status_line() const {
+control::MqttStatus Runtime::mqtt_status() const {
     const auto& s = mqtt_->client_stats();
-    return fmt::format("mqtt {} {} as {} (topic {}): published {}, commands accepted {} refused {}, queue drops {}",
-                       mqtt_->conf().broker, s.connected ? "connected" : "disconnected", mqtt_->conf().client_id,
-                       mqtt_->conf().topic, s.published.load(), mqtt_->commands_accepted(), mqtt_->commands_refused(),
-                       s.queue_drops.load());
+    control::MqttStatus m;
+    m.broker = mqtt_->conf().broker;
+    m.client_id = mqtt_->conf().client_id;
+    m.topic = mqtt_->conf().topic;
+    m.connected = s.connected.load();
+    m.connects = s.connects.load();
+    m.published = s.published.load();
+    m.accepted = mqtt_->commands_accepted();
+    m.refused = mqtt_->commands_refused();
+    m.queue_drops = s.queue_drops.load();
+    return m;
 }
 
 }  // namespace nw::daemon

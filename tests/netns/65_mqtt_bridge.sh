@@ -88,11 +88,20 @@ mask=$(awk '{print $2}' "$f")
 say "hook SigIgn $mask: SIGPIPE at its default"
 log_has "$MQ_PASS" && fail "the MQTT password appears in the daemon log"
 
-# SIGUSR1 reports the bridge: connected, commands accepted and refused (7: the six above and the
-# empty retained message that cleared the retained command).
+# `status --json`, the text status and SIGUSR1 report the bridge: connected, messages published,
+# commands accepted and refused (7: the six above and the empty retained message that cleared the
+# retained command), no queue drops.
+mq_status() { status_get "[s['mqtt'][k] for k in ('client_id', 'topic', 'connected', 'connects', 'commands_accepted', 'commands_refused', 'queue_drops')]"; }
+wait_for 5 eval '[[ $(mq_status) == "[\"r1\", \"netwaked/r1\", true, 1, 1, 7, 0]" ]]' ||
+    fail "status --json does not report the bridge: $(mq_status)"
+(($(status_get "s['mqtt']['published']") >= 6)) || fail "status --json: published $(status_get "s['mqtt']['published']")"
+ctl_ok status
+grep -E '^mqtt: mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): connects 1, published [1-9][0-9]*, commands accepted 1 refused 7, queue drops 0$' <<<"$CTL_OUT" >/dev/null ||
+    fail "netwakectl status does not show the bridge: $CTL_OUT"
 kill -USR1 "$DAEMON_PID"
-wait_for 5 log_has 'status: mqtt mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): published [1-9][0-9]*, commands accepted 1 refused 7' ||
+wait_for 5 log_has 'status: mqtt: mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): connects 1, published [1-9][0-9]*, commands accepted 1 refused 7' ||
     fail "SIGUSR1 does not report the bridge: $(grep 'status: mqtt' "$DAEMON_LOG")"
+say "status --json, netwakectl status and SIGUSR1 show the bridge: $(status_get "s['mqtt']")"
 
 # Clean exit publishes offline; the replay cache (shared with SPA) survives the restart.
 stop_daemon

@@ -54,10 +54,15 @@ start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
 wait_for 5 log_has 'mqtt: cannot reach localhost:[0-9]+: .*retrying in 1 s' || fail "no retry logged while the broker is down"
 wait_for 5 log_has 'retrying in 2 s' || fail "no backoff (2 s) logged"
 ctl_ok status
+grep -E '^mqtt: mqtts://localhost:[0-9]+ DISCONNECTED as r1 ' <<<"$CTL_OUT" >/dev/null || fail "status does not show the bridge down: $CTL_OUT"
+[[ $(status_get "[s['mqtt']['connected'], s['mqtt']['connects']]") == "[false, 0]" ]] ||
+    fail "status --json while the broker is down: $(status_get "s['mqtt']")"
 mq_start "$NS"
 mq_sub "$NS" "$OBS" 'netwaked/r1/#'
 wait_for 10 mq_seen "$OBS" '^[01] netwaked/r1/status online$' || fail "not online after the broker came up: $(cat "$OBS")"
 wait_for 5 mq_seen "$OBS" '^[01] netwaked/r1/nas/state ' || fail "state not published after connect"
+[[ $(status_get "[s['mqtt']['connected'], s['mqtt']['connects']]") == "[true, 1]" ]] ||
+    fail "status --json after connect: $(status_get "s['mqtt']")"
 say "broker down at start-up: retried with backoff, online once it came up"
 
 # 3. Broker restart (no persistence: retained messages are lost): status and state republished.

@@ -208,6 +208,29 @@ TEST_CASE("control: status parsing is tolerant but typed") {
     CHECK_FALSE(parse_status(R"({"ok":true,"sensors":[{"packets":-1}]})", &s, &err));
 }
 
+TEST_CASE("control: status mqtt section") {
+    Status s = sample_status();
+    CHECK(json::parse(format_status(s))["mqtt"].is_null());
+    CHECK(render_status_text(s).find("mqtt:") == std::string::npos);
+    s.mqtt = MqttStatus{"mqtts://broker:8883", "r1", "netwaked/r1", true, 2, 17, 3, 4, 5};
+    const std::string line = format_status(s);
+    CHECK(json::parse(line)["mqtt"] == json{{"broker", "mqtts://broker:8883"}, {"client_id", "r1"},
+                                            {"topic", "netwaked/r1"}, {"connected", true}, {"connects", 2},
+                                            {"published", 17}, {"commands_accepted", 3},
+                                            {"commands_refused", 4}, {"queue_drops", 5}});
+    Status back;
+    std::string err;
+    REQUIRE(parse_status(line, &back, &err));
+    REQUIRE(back.mqtt);
+    CHECK(back.mqtt->refused == 4);
+    CHECK(format_status(back) == line);
+    CHECK(render_status_text(s).find("mqtt: mqtts://broker:8883 connected as r1 (topic netwaked/r1): connects 2, "
+                                     "published 17, commands accepted 3 refused 4, queue drops 5") !=
+          std::string::npos);
+    CHECK_FALSE(parse_status(R"({"ok":true,"mqtt":{"connected":"yes"}})", &back, &err));
+    CHECK_FALSE(parse_status(R"({"ok":true,"mqtt":[]})", &back, &err));
+}
+
 TEST_CASE("control: durations") {
     CHECK(format_duration(0) == "0s");
     CHECK(format_duration(0.45) == "450ms");
