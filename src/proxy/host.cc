@@ -145,7 +145,8 @@ void HostInfo::on_netlink() {
         }
         if (n == 0) break;
         int len = int(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); len >= int(sizeof(nlmsghdr)) && NLMSG_OK(h, unsigned(len));
+             h = NLMSG_NEXT(h, len))  // unsigned: NLMSG_OK compares with nlmsg_len
             if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) changed = true;
     }
     if (!changed) return;
