@@ -137,7 +137,13 @@ for f in /usr/share/man/man8/netwaked.8.gz /usr/share/man/man8/netwakectl.8.gz /
 done
 [[ -x /usr/share/doc/netwaked/examples/hooks/log-event && -x /usr/lib/netwaked/hooks/log-event ]] ||
     fail "the example hooks are not executable"
-say "user, group, state directory, conffile, man pages, examples and unit are in place"
+# The machine side of registration (issue 19): the suspend unit and its defaults ship, disabled.
+for f in /lib/systemd/system/netwaked-register.service /etc/default/netwaked-register; do
+    [[ -e $f ]] || fail "$f is not installed"
+done
+[[ ! -e /etc/systemd/system/sleep.target.wants/netwaked-register.service ]] ||
+    fail "netwaked-register.service is enabled by the package (it must ship disabled)"
+say "user, group, state directory, conffile, man pages, examples and units are in place (netwaked-register disabled)"
 
 systemd-analyze verify /lib/systemd/system/netwaked.service >"$TMP/verify.log" 2>&1 ||
     { cat "$TMP/verify.log"; fail "systemd-analyze verify netwaked.service"; }
