@@ -400,6 +400,7 @@ void Core::run_hook(Target& t, const char* event, Reason r, const Hit* cause,
     job.env.emplace_back("NETWAKED_REASON", reason_name(r));
     if (cause) packet_env(*cause, sensor_name(cause->sensor), &job.env);
     for (auto& e : extra) job.env.push_back(std::move(e));
+    if (!origin_.empty()) job.env.emplace_back("NETWAKED_ORIGIN", origin_);
     if (d_.on_event) d_.on_event(job);  // event sink (MQTT); issue 18 turns this into the Event stream
     if (t.conf.hook.empty() || !d_.hooks) return;
     d_.hooks->submit(std::move(job));

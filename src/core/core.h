@@ -116,6 +116,10 @@ class Core {
     // Counters for status.
     uint64_t stale_hits() const { return stale_hits_; }
 
+    // The command source whose request is being carried out ("control", "mqtt"; "" for none):
+    // hooks of the events it causes get NETWAKED_ORIGIN (SPEC §5). Set around one command.
+    void set_origin(std::string_view origin) { origin_ = origin; }
+
    private:
     enum TimerKind : uint8_t { kTtl = 0, kWol = 1 };
 
@@ -150,6 +154,7 @@ class Core {
     int64_t reject_window_ns_ = 0;
     int rejects_in_window_ = 0;
     uint64_t rejects_suppressed_ = 0, rejects_logged_ = 0;
+    std::string origin_;
 };
 
 // Hook environment for a packet (NETWAKED_SENSOR, _PROTO, _SRC, _DST, ports, MAC, iface, prefix).

@@ -104,7 +104,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
 
     if (!cfg_->daemon.control_socket.empty()) {
         control_ = std::make_unique<control::Server>(loop_);
-        control_->set_handler([this](const control::Request& r) { return handle(r); });
+        control_->set_handler([this](const control::Request& r) { return handle(r, "control"); });
         control_->set_deadline_changed([this] { rearm(); });
         if (!control_->open(cfg_->daemon.control_socket, err)) return false;
     }
@@ -440,7 +440,14 @@ void Runtime::dump_status() {
     }
 }
 
-std::string Runtime::handle(const control::Request& r) {
+std::string Runtime::handle(const control::Request& r, const char* origin) {
+    core_->set_origin(origin);
+    std::string reply = dispatch(r);
+    core_->set_origin("");
+    return reply;
+}
+
+std::string Runtime::dispatch(const control::Request& r) {
     std::string err;
     switch (r.cmd) {
         case control::Cmd::Status: return control::format_status(status());

@@ -80,7 +80,9 @@ class Runtime {
     void compact_replay();
     std::unique_ptr<core::KnockEngine> make_knocks(const config::Config& cfg, std::vector<std::vector<uint8_t>> keys);
     void restore_state();
-    std::string handle(const control::Request& r);
+    // One command, from netwakectl ("control") or MQTT ("mqtt"): the origin hooks are told.
+    std::string handle(const control::Request& r, const char* origin);
+    std::string dispatch(const control::Request& r);
     // MQTT bridge glue (daemon/runtime_mqtt.cc): open before privileges drop, start with the core.
     bool open_mqtt(std::string* err);
     bool start_mqtt(std::string* err);
@@ -120,7 +122,6 @@ class Runtime {
         std::string last_event, reason;
     };
     std::map<std::string, MqttSeen> mqtt_seen_;  // per target: last event, for the retained state
-    bool mqtt_origin_ = false;                   // a command from MQTT is being executed
     std::map<std::string, std::map<std::string, uint64_t>> event_counts_;  // target -> event -> n
     std::string metrics_last_;
     int64_t metrics_next_ns_ = 0, metrics_due_ns_ = 0;

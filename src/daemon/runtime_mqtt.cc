@@ -21,9 +21,7 @@ bool Runtime::open_mqtt(std::string* err) {
         r.cmd = a == bridge::Action::Wake ? control::Cmd::Wake : a == bridge::Action::Start ? control::Cmd::Start
                                                                                             : control::Cmd::Stop;
         r.target = target;
-        mqtt_origin_ = true;
-        const std::string reply = handle(r);  // the same path as netwakectl's commands
-        mqtt_origin_ = false;
+        const std::string reply = handle(r, "mqtt");  // the same path as netwakectl's commands
         control::Reply rep;
         std::string perr;
         if (!control::parse_reply(reply, &rep, &perr)) return *e = perr, false;
@@ -78,8 +76,7 @@ void Runtime::mqtt_targets() {
 void Runtime::mqtt_event(const core::HookJob& job) {
     ++event_counts_[job.target][job.event];
     if (!mqtt_) return;
-    bridge::Env env = job.env;
-    if (mqtt_origin_) env.emplace_back("NETWAKED_ORIGIN", "mqtt");
+    const bridge::Env& env = job.env;  // NETWAKED_ORIGIN included (Core::set_origin)
     MqttSeen& s = mqtt_seen_[job.target];
     s.since_wall_s = clock_.wall_s();
     s.last_event = job.event;

@@ -232,6 +232,26 @@ TEST_CASE("SIGHUP stops every active target, control start/stop work") {
     CHECK(f.hooks.env(0, "NETWAKED_SENSOR") == "<absent>");
 }
 
+// SPEC §5: events a command causes carry NETWAKED_ORIGIN (control = netwakectl, mqtt); others
+// do not (before: no hook ever got it).
+TEST_CASE("NETWAKED_ORIGIN names the command source, only for the events it caused") {
+    config::TargetConf a;
+    a.name = "a";
+    a.hook = "/bin/true";
+    Fixture f({a});
+    std::string err;
+    f.core->set_origin("control");
+    CHECK(f.core->start("a", core::Reason::Control, &err));
+    f.core->set_origin("mqtt");
+    CHECK(f.core->stop("a", core::Reason::Control, &err));
+    f.core->set_origin("");
+    f.core->on_hit(f.hit(0));
+    REQUIRE(f.hooks.events() == std::vector<std::string>{"start", "stop", "start"});
+    CHECK(f.hooks.env(0, "NETWAKED_ORIGIN") == "control");
+    CHECK(f.hooks.env(1, "NETWAKED_ORIGIN") == "mqtt");
+    CHECK(f.hooks.env(2, "NETWAKED_ORIGIN") == "<absent>");
+}
+
 TEST_CASE("wol: a start sends repeat copies interval apart, cooldown suppresses a second burst") {
     config::TargetConf t;
     t.name = "nas";
