@@ -326,8 +326,9 @@ bool read_mac(Ctx& c, const Val& v, bool allow_negate, bool unicast_only, Mac6* 
         r.negate = true;
         body.remove_prefix(1);
     }
-    if (!packet::parse_mac(body, &r.mac, nullptr)) {
-        c.error(v.mark, v.key + ": expected a MAC address (aa:bb:cc:dd:ee:ff), got " + quote(s));
+    if (!packet::parse_mac_loose(body, &r.mac, nullptr)) {  // every form `netwakectl wake` takes (SPEC §7)
+        c.error(v.mark, v.key + ": expected a MAC address (aa:bb:cc:dd:ee:ff, 0:b:c:d:e:f, aabbccddeeff), got " +
+                            quote(s));
         return false;
     }
     if (unicast_only && packet::is_multicast(r.mac)) {

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace nw::packet {
@@ -140,6 +141,41 @@ bool parse_mac(std::string_view s, Mac* out, std::string* err) {
                          " is not a MAC address (expected aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, "
                          "aabb.ccdd.eeff or aabbccddeeff)");
     return ok;
+}
+
+bool parse_byte_groups(std::string_view s, size_t n, std::vector<uint8_t>* out) {
+    std::vector<uint8_t> v(n);
+    if (s.size() == 2 * n && parse_hex(s, v.data(), n)) {  // no separator
+        *out = std::move(v);
+        return true;
+    }
+    char sep = 0;
+    size_t i = 0;
+    for (size_t g = 0; g < n; ++g) {
+        if (g > 0) {
+            if (i >= s.size() || (s[i] != ':' && s[i] != '-') || (sep && s[i] != sep)) return false;
+            sep = s[i++];
+        }
+        int val = 0, digits = 0;
+        for (; i < s.size() && digits < 2 && hex_digit(s[i]) >= 0; ++i, ++digits) val = val * 16 + hex_digit(s[i]);
+        if (digits == 0) return false;
+        v[g] = uint8_t(val);
+    }
+    if (i != s.size()) return false;
+    *out = std::move(v);
+    return true;
+}
+
+bool parse_mac_loose(std::string_view s, Mac* out, std::string* err) {
+    std::vector<uint8_t> v;
+    if (parse_mac(s, out, nullptr)) return true;
+    if (parse_byte_groups(s, 6, &v)) {
+        std::copy(v.begin(), v.end(), out->begin());
+        return true;
+    }
+    set_err(err, quote(s) + " is not a MAC address (expected aa:bb:cc:dd:ee:ff, 0:b:c:d:e:f, aa-bb-cc-dd-ee-ff, "
+                            "aabb.ccdd.eeff or aabbccddeeff)");
+    return false;
 }
 
 bool is_multicast(const Mac& m) { return (m[0] & 1) != 0; }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "packet/decode.h"
 
@@ -32,6 +33,11 @@ bool parse_cidr(std::string_view s, Cidr* out, std::string* err);
 
 // "aa:bb:cc:dd:ee:ff", "aa-bb-cc-dd-ee-ff", "aabb.ccdd.eeff" or "aabbccddeeff", any case.
 bool parse_mac(std::string_view s, Mac* out, std::string* err);
+// `n` bytes as etherwake/wakeonlan users type them: n groups of 1-2 hex digits joined by one
+// separator kind (':' or '-'), or exactly 2*n hex digits with none.
+bool parse_byte_groups(std::string_view s, size_t n, std::vector<uint8_t>* out);
+// A MAC in any form SPEC §7 accepts: parse_mac's, 0:11:22:aa:bb:cc, aabbccddeeff, aabb.ccdd.eeff.
+bool parse_mac_loose(std::string_view s, Mac* out, std::string* err);
 
 // Group bit set (includes broadcast).
 bool is_multicast(const Mac& m);

@@ -26,23 +26,6 @@ size_t magic_frame(const Mac& dst, const Mac& src, const Mac& target, std::span<
 
 namespace {
 
-// "xx:xx:xx:xx:xx:xx" or with '-' (one separator kind throughout), exactly two hex digits each.
-bool parse_six(std::string_view s, std::vector<uint8_t>* out) {
-    if (s.size() != 17) return false;
-    const char sep = s[2];
-    if (sep != ':' && sep != '-') return false;
-    std::vector<uint8_t> v;
-    for (size_t i = 0; i < 6; ++i) {
-        const size_t p = i * 3;
-        if (i > 0 && s[p - 1] != sep) return false;
-        const int hi = hex_digit(s[p]), lo = hex_digit(s[p + 1]);
-        if (hi < 0 || lo < 0) return false;
-        v.push_back(static_cast<uint8_t>(hi * 16 + lo));
-    }
-    *out = std::move(v);
-    return true;
-}
-
 // "a.b.c.d", each 0-255 in decimal with 1-3 digits.
 bool parse_four(std::string_view s, std::vector<uint8_t>* out) {
     std::vector<uint8_t> v;
@@ -70,10 +53,11 @@ bool parse_four(std::string_view s, std::vector<uint8_t>* out) {
 }  // namespace
 
 bool parse_password(std::string_view s, std::vector<uint8_t>* out, std::string* err) {
-    if (parse_six(s, out) || parse_four(s, out)) return true;
+    if (parse_byte_groups(s, 6, out) || parse_byte_groups(s, 4, out) || parse_four(s, out)) return true;
     if (err)
         *err = "invalid SecureOn password \"" + std::string(s) +
-               "\": expected 6 bytes as 00:11:22:33:44:55 or 4 bytes as 192.168.1.1";
+               "\": expected 6 hex bytes (00:11:22:33:44:55), 4 hex bytes (0a:0b:0c:0d) or a dotted quad "
+               "(192.168.1.1)";
     return false;
 }
 

@@ -26,7 +26,8 @@ size_t magic_payload(const Mac& target, std::span<const uint8_t> password, std::
 size_t magic_frame(const Mac& dst, const Mac& src, const Mac& target, std::span<const uint8_t> password,
                    std::span<uint8_t> out);
 
-// Parses a SecureOn password: "00:11:22:33:44:55" (or with '-') -> 6 bytes, "192.168.1.1" -> 4 bytes.
+// Parses a SecureOn password (SPEC §7): 6 hex bytes (00:11:22:33:44:55, '-', 1-2 digits a group
+// or none), 4 hex bytes (0a:0b:0c:0d) or a dotted quad (192.168.1.1).
 // On failure returns false and sets *err to a message quoting the value.
 bool parse_password(std::string_view s, std::vector<uint8_t>* out, std::string* err);
 

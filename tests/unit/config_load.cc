@@ -196,13 +196,16 @@ TEST_CASE("config: addresses, ports, MACs, passwords") {
     CHECK(errors(kHead + "  - {name: a, match: [{proto: icmp, dst_port: 22}]}\n") ==
           "t.yaml:5:47: dst_port: ports need proto tcp, udp or any, got proto icmp\n");
     CHECK(errors(kHead + "  - {name: a, match: [{src_mac: zz}]}\n") ==
-          "t.yaml:5:33: src_mac: expected a MAC address (aa:bb:cc:dd:ee:ff), got \"zz\"\n");
+          "t.yaml:5:33: src_mac: expected a MAC address (aa:bb:cc:dd:ee:ff, 0:b:c:d:e:f, aabbccddeeff), got \"zz\"\n");
     const std::string wol = kHead + "  - name: a\n    match: [{}]\n    wol: ";
     CHECK(errors(wol + "{mac: \"01:00:5e:00:00:01\", interface: eth0}\n") ==
           "t.yaml:7:16: wol.mac: \"01:00:5e:00:00:01\" is a multicast/broadcast MAC (a machine's own MAC is unicast)\n");
     CHECK(errors(wol + "{mac: \"02:00:00:00:00:01\"}\n") ==
           "t.yaml:7:10: wol: missing key \"interface\" (needed for method ethernet)\n");
     CHECK(errors(wol + "{mac: \"02:00:00:00:00:01\", interface: eth0}\n").empty());
+    // SPEC §7: wol.mac and wol.password take the forms `netwakectl wake` takes
+    CHECK(errors(wol + "{mac: \"2:0:0:aa:b:1\", interface: eth0}\n").empty());
+    CHECK(errors(wol + "{mac: \"020000aa0b01\", interface: eth0, password: \"0a:0b:0c:0d\"}\n").empty());
     CHECK(errors(wol + "{mac: \"02:00:00:00:00:01\", method: udp, udp_to: \"[ff02::1%eth0]:9\"}\n").empty());
     CHECK(errors(wol + "{mac: \"02:00:00:00:00:01\", interface: eth0, password: 1.2.3}\n") ==
           "t.yaml:7:64: wol.password: expected a SecureOn password of 6 bytes (\"00:11:22:33:44:55\") or 4 bytes "

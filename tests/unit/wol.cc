@@ -83,9 +83,16 @@ TEST_CASE("wol: SecureOn password parsing") {
     CHECK(v == std::vector<uint8_t>{192, 168, 1, 1});
     CHECK(packet::parse_password("0.0.0.255", &v, &err));
     CHECK(v == std::vector<uint8_t>{0, 0, 0, 255});
+    // SPEC §7: the forms etherwake and wakeonlan users type (one-digit groups, 4 hex bytes, bare hex)
+    CHECK(packet::parse_password("0:11:22:33:44:5", &v, &err));
+    CHECK(v == std::vector<uint8_t>{0, 0x11, 0x22, 0x33, 0x44, 0x05});
+    CHECK(packet::parse_password("0a:0b:0c:0d", &v, &err));
+    CHECK(v == std::vector<uint8_t>{0x0a, 0x0b, 0x0c, 0x0d});
+    CHECK(packet::parse_password("001122334455", &v, &err));
+    CHECK(v == std::vector<uint8_t>{0, 0x11, 0x22, 0x33, 0x44, 0x55});
     for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", "1..2.3", "0001.2.3.4", "00:11:22:33:44",
                             "00:11:22:33:44:5g", "00:11-22:33:44:55", "0011.2233.4455", "00:11:22:33:44:55:66",
-                            "0:11:22:33:44:55", "-1.2.3.4"}) {
+                            "000:11:22:33:44:55", "00:11:22:33:44:", "0011223344", "-1.2.3.4"}) {
         err.clear();
         CHECK_MESSAGE(!packet::parse_password(bad, &v, &err), bad);
         CHECK(err.find(std::string("\"") + bad + "\"") != std::string::npos);
