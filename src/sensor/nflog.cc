@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -138,9 +139,14 @@ bool NflogSensor::configure(std::string* err) {
     return true;
 }
 
-// Closing the socket unbinds the group.
+// Closing the socket unbinds the group in the kernel. The group handle is ours to free:
+// nflog_close() leaves it, and nflog_unbind_group() frees it only after a round trip with the
+// kernel, which a non-blocking socket cannot wait for (and which would first dispatch queued
+// packets). libnetfilter_log allocates it with calloc and it owns nothing else (1.0.2); without
+// this, LeakSanitizer reported 40 bytes per open (every NFLOG scenario in the ASan suite).
 void NflogSensor::close_handle() {
     if (h_) nflog_close(h_);
+    std::free(gh_);
     h_ = nullptr;
     gh_ = nullptr;
     fd_ = -1;
