@@ -25,29 +25,6 @@ std::string host_name() {
     return s.empty() ? "localhost" : s;
 }
 
-// A file that must exist and be readable; `secret`: also refused when group/world-readable.
-void check_file(Ctx& c, const Val& v, const std::string& path, bool secret) {
-    if (!c.opt.check_files || path.empty()) return;
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) {
-        c.error(v.mark, v.key + ": " + quote(path) + ": " + std::strerror(errno));
-        return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        c.error(v.mark, v.key + ": " + quote(path) + " is not a regular file");
-        return;
-    }
-    if (secret && (st.st_mode & 0044)) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
-        c.error(v.mark, v.key + ": " + quote(path) + " is readable by group or others (mode " + mode +
-                            "); make it readable only by its owner (chmod 600)");
-        return;
-    }
-    if (access(path.c_str(), R_OK) != 0)
-        c.error(v.mark, v.key + ": " + quote(path) + ": cannot read: " + std::strerror(errno));
-}
-
 bool read_file_key(Ctx& c, const MapReader& m, const char* key, bool secret, std::string* out) {
     Val x = m.get(key);
     if (!x.present || !read_path(c, x, out, true)) return false;

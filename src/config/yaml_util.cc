@@ -243,24 +243,33 @@ void check_hook(Ctx& c, const Val& v, const std::string& path) {
     }
 }
 
-void check_key_file(Ctx& c, const Val& v, const std::string& path) {
-    if (!c.opt.check_files || path.empty()) return;
+bool check_file(Ctx& c, const Val& v, const std::string& path, bool secret) {
+    if (!c.opt.check_files || path.empty()) return false;
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) {
         c.error(v.mark, v.key + ": " + quote(path) + ": " + std::strerror(errno));
-        return;
+        return false;
     }
     if (!S_ISREG(st.st_mode)) {
         c.error(v.mark, v.key + ": " + quote(path) + " is not a regular file");
-        return;
+        return false;
     }
-    if (st.st_mode & 0044) {
+    if (secret && (st.st_mode & 0044)) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
         c.error(v.mark, v.key + ": " + quote(path) + " is readable by group or others (mode " + mode +
                             "); make it readable only by its owner (chmod 600)");
-        return;
+        return false;
     }
+    if (access(path.c_str(), R_OK) != 0) {
+        c.error(v.mark, v.key + ": " + quote(path) + ": cannot read: " + std::strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+void check_key_file(Ctx& c, const Val& v, const std::string& path) {
+    if (!check_file(c, v, path, true)) return;
     std::ifstream f(path, std::ios::binary);
     if (!f) {
         c.error(v.mark, v.key + ": " + quote(path) + ": cannot read: " + std::strerror(errno));

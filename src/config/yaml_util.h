@@ -98,6 +98,9 @@ bool read_ifname(Ctx& c, const Val& v, std::string* out, bool allow_empty = fals
 
 // Semantic checks shared by sections.
 void check_hook(Ctx& c, const Val& v, const std::string& path);
+// With opt.check_files: `path` is a readable regular file and, if `secret`, not readable by
+// group or others. Each problem is an error at v's mark; true if the file passed.
+bool check_file(Ctx& c, const Val& v, const std::string& path, bool secret);
 void check_key_file(Ctx& c, const Val& v, const std::string& path);
 
 // Whole-value readers for recurring value kinds.
