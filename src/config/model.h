@@ -44,6 +44,9 @@ struct SensorConf {
     std::string name;                                // default "nflog:<group>" / "pcap:<if>"
     std::optional<NflogConf> nflog;                  // exactly one of nflog/pcap is set
     std::optional<PcapConf> pcap;
+    // The running sensor's number in rules and Hits (core::PacketMeta::sensor); -1: its position
+    // in Config::sensors. A reload keeps a kept sensor's number (daemon/sensor_set.h).
+    int id = -1;
     bool operator==(const SensorConf&) const = default;
 };
 

@@ -43,7 +43,9 @@ Target* Core::find(std::string_view name) {
 }
 
 std::string Core::sensor_name(uint16_t idx) const {
-    if (cfg_ && idx < cfg_->sensors.size()) return cfg_->sensors[idx].name;
+    if (!cfg_) return "?";
+    for (size_t i = 0; i < cfg_->sensors.size(); ++i)  // numbered by id, or by position (config/model.h)
+        if ((cfg_->sensors[i].id >= 0 ? size_t(cfg_->sensors[i].id) : i) == idx) return cfg_->sensors[i].name;
     return "?";
 }
 

@@ -201,7 +201,7 @@ bool check(const CRule& r, const Pools& x, const packet::Decoded& d, const Packe
 
 int sensor_index(const config::Config& cfg, const std::string& name) {
     for (size_t i = 0; i < cfg.sensors.size(); ++i)
-        if (cfg.sensors[i].name == name) return int(i);
+        if (cfg.sensors[i].name == name) return cfg.sensors[i].id >= 0 ? cfg.sensors[i].id : int(i);
     return -1;
 }
 

@@ -19,6 +19,7 @@
 #include "bridge/bridge.h"
 #include "config/load.h"
 #include "daemon/proxy_service.h"
+#include "daemon/sensor_set.h"
 #include "proxy/host.h"
 #include "state/replay_log.h"
 #include "state/statefile.h"
@@ -30,18 +31,6 @@ namespace nw::daemon {
 namespace {
 int64_t wall_ms() { return sys::wall_ms(); }   // 64-bit also on armhf (32-bit time_t)
 
-bool same_sensors(const config::Config& a, const config::Config& b) {
-    if (a.sensors.size() != b.sensors.size()) return false;
-    for (size_t i = 0; i < a.sensors.size(); ++i) {
-        const auto &x = a.sensors[i], &y = b.sensors[i];
-        if (x.name != y.name || bool(x.nflog) != bool(y.nflog) || bool(x.pcap) != bool(y.pcap)) return false;
-        if (x.nflog && (x.nflog->group != y.nflog->group || x.nflog->copy_range != y.nflog->copy_range)) return false;
-        if (x.pcap && (x.pcap->interface != y.pcap->interface || x.pcap->filter != y.pcap->filter ||
-                       x.pcap->snaplen != y.pcap->snaplen || x.pcap->promisc != y.pcap->promisc))
-            return false;
-    }
-    return true;
-}
 }  // namespace
 
 Runtime::Runtime(core::Clock& clock) : clock_(clock) {}
@@ -341,12 +330,9 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         return false;
     }
     adjust(next);
-    if (!same_sensors(*cfg_, next)) {
-        log::error("reload of {} refused: the sensors section changed (needs a restart); keeping the running "
-                   "configuration", opts.config_path);
-        *why = "the sensors section changed (needs a restart); keeping the running configuration";
-        return false;
-    }
+    // [reload: sensors] kept sensors keep their handle and number; see daemon/sensor_set.h.
+    const SensorPlan plan = plan_sensors(cfg_->sensors, next.sensors);
+    for (size_t i = 0; i < next.sensors.size(); ++i) next.sensors[i].id = plan.items[i].id;
     std::vector<std::vector<uint8_t>> keys;
     std::string err;
     if (!action::load_spa_keys(next.knocks, &keys, &err)) {
@@ -356,12 +342,27 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
     }
     auto cfg = std::make_shared<const config::Config>(std::move(next));
     std::vector<std::shared_ptr<core::TargetShared>> slots;
+    SensorReload sensors(&sensors_, cfg_->sensors, &shared_, [this](sensor::Sensor& s) {
+        core::Hit h;  // Hits it queued before it stopped: targets of the running rules (or stale)
+        while (s.queue().pop(&h)) core_->on_hit(h), core::release_full(h);
+    });
+    if (plan.changes() && !sensors.prepare(plan, cfg->sensors, &err)) {
+        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, err);
+        *why = err + "; keeping the running configuration";
+        return false;
+    }
     drain();
     if (!install_rules(*cfg, &slots, &err)) {
         log::error("reload failed: {}", err);
         *why = err;
-        return false;
+        return false;  // `sensors` puts back what prepare() changed
     }
+    if (plan.changes()) {
+        sensors.commit();
+        seen_queue_full_.clear();
+        for (auto& s : sensors_) seen_queue_full_.push_back(s->stats().queue_full.load());
+    }
+    // [/reload: sensors]
     for (const auto& t : cfg->targets)
         if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
     cfg_ = cfg;
