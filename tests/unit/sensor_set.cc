@@ -1,13 +1,19 @@
 // tests/unit/sensor_set.cc — the sensor side of a reload (daemon/sensor_set.h): the plan (kept,
-// opened, reopened, closed; numbers) and, as root, applying it to real pcap handles on lo (no traffic).
+// opened, reopened, closed; numbers) and, as root, applying it to real pcap handles on lo and NFLOG
+// groups in a fresh network namespace of this thread (no traffic).
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "daemon/sensor_set.h"
+#include "sys/fd.h"
 
 using namespace nw;
 using daemon::SensorStep;
@@ -29,6 +35,18 @@ config::SensorConf pcap(const std::string& name, const std::string& iface, const
     p.filter = filter;
     s.pcap = p;
     return s;
+}
+
+// The copy_range the kernel has for NFLOG `group` in this thread's namespace; -1 if it is not bound.
+long nflog_copy_range(uint16_t group) {
+    std::ifstream f("/proc/thread-self/net/netfilter/nfnetlink_log");
+    std::string line;
+    while (std::getline(f, line)) {
+        std::istringstream in(line);
+        long g, port, qlen, mode, range;
+        if (in >> g >> port >> qlen >> mode >> range && g == group) return range;
+    }
+    return -1;
 }
 
 }  // namespace
@@ -140,4 +158,53 @@ TEST_CASE("sensor reload (root): a bad new sensor leaves the running set; a good
     CHECK(running[0]->stats().up.load());
     CHECK(drained == 1);  // b stopped, its queue handed over, closed
     for (auto& s : running) s->stop();
+}
+
+TEST_CASE("sensor reload (root): a reopened NFLOG group is put back by abort(), replaced by commit()") {
+    if (::geteuid() != 0) {
+        MESSAGE("skipped: needs root (NFLOG)");
+        return;
+    }
+    struct Home {  // back to this thread's namespace however the test ends
+        sys::unique_fd fd{::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)};
+        ~Home() { ::setns(fd.get(), CLONE_NEWNET); }
+    } home;
+    REQUIRE(home.fd);
+    REQUIRE(::unshare(CLONE_NEWNET) == 0);  // this thread only; sockets opened here live there
+    sensor::Shared shared;
+    std::vector<config::SensorConf> old{nflog("fw", 4300, 128)};
+    std::vector<std::unique_ptr<sensor::Sensor>> running;
+    std::string err;
+    running.push_back(sensor::make_nflog_sensor(old[0], 0, &shared));
+    REQUIRE(running[0]->open(&err));
+    running[0]->start();
+    CHECK(nflog_copy_range(4300) == 128);
+    int drained = 0;
+    auto drain = [&](sensor::Sensor&) { ++drained; };
+
+    std::vector<config::SensorConf> next{nflog("fw", 4300, 256)};
+    auto plan = daemon::plan_sensors(old, next);
+    REQUIRE(plan.items[0].step == SensorStep::Reopen);
+    {
+        daemon::SensorReload r(&running, old, &shared, drain);
+        REQUIRE(r.prepare(plan, next, &err));
+        CHECK(nflog_copy_range(4300) == 256);  // the new handle holds the group
+        CHECK(drained == 1);                   // the old one stopped and handed its queue over
+        r.abort();                              // e.g. the new rules could not be installed
+    }
+    REQUIRE(running.size() == 1);
+    CHECK(running[0]->name() == "fw");
+    CHECK(running[0]->index() == 0);
+    CHECK(running[0]->stats().up.load());
+    CHECK(nflog_copy_range(4300) == 128);  // bound again with the old settings
+
+    daemon::SensorReload r(&running, old, &shared, drain);
+    REQUIRE(r.prepare(plan, next, &err));
+    r.commit();
+    REQUIRE(running.size() == 1);
+    CHECK(running[0]->index() == plan.items[0].id);
+    CHECK(running[0]->stats().up.load());
+    CHECK(nflog_copy_range(4300) == 256);
+    running.clear();  // stops and closes
+    CHECK(nflog_copy_range(4300) == -1);
 }
