@@ -19,7 +19,7 @@ ip netns exec "$NS_RTR" iptables -A INPUT -p udp --dport 7002 -j NFLOG --nflog-g
 make_hook "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
 CONF=$NW_TMP/conf.yaml
-FLOOD=6000
+FLOOD=4000
 
 # write_conf SENSORS_YAML TARGETS_YAML
 write_conf() {
@@ -56,7 +56,7 @@ write_conf "  - name: old
 start_conf_daemon "$NS_RTR" "$CONF" "$G" "$G2"
 
 say "flood: $FLOOD datagrams to udp 7001 (sensor fw) while the sensors change"
-background pkt "$NS_CLI" udp "$RTR_ADDR" 7001 --count "$FLOOD" --interval 0.0005 >/dev/null
+background pkt "$NS_CLI" udp "$RTR_ADDR" 7001 --count "$FLOOD" --interval 0.001 >/dev/null
 wait_for 5 stat_over fw packets 300 || fail "the flood does not reach sensor fw"
 write_conf "  - name: lan
     pcap: { interface: $RTR_IF, filter: 'udp port 7003' }" "  - name: lan
