@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "config/load.h"
+#include "core/match.h"
 #include "daemon/sensor_set.h"
 #include "sys/fd.h"
 
@@ -112,6 +114,42 @@ TEST_CASE("sensor plan: numbers of a renumbered set are kept and reused only whe
     p = daemon::plan_sensors(old, {});
     CHECK(p.close == std::vector<size_t>{0, 1});
     CHECK(p.changes());
+}
+
+TEST_CASE("sensor numbers: rules compare SensorConf::id once a reload has set it") {
+    config::Config cfg;
+    std::vector<std::string> errs;
+    config::LoadOptions o;
+    o.check_files = false;
+    REQUIRE(config::load_string(R"(
+sensors:
+  - {name: wan, nflog: {group: 1}}
+  - {name: lan, pcap: {interface: eth0}}
+targets:
+  - {name: wanonly, sensors: [wan], match: [{}]}
+  - {name: lanrule, match: [{sensor: lan}]}
+)", "test.yaml", &cfg, &errs, o));
+    cfg.sensors[0].id = 5;  // as plan_sensors numbers a reordered set
+    cfg.sensors[1].id = 2;
+    std::vector<std::shared_ptr<core::TargetShared>> slots;
+    for (const auto& t : cfg.targets) slots.push_back(std::make_shared<core::TargetShared>(t.name));
+    std::string err;
+    auto rs = core::Ruleset::build(cfg, slots, &err);
+    REQUIRE_MESSAGE(rs, err);
+    std::vector<core::Verdict> out;
+    auto hits = [&](uint16_t sensor) {
+        packet::Decoded d;
+        core::PacketMeta m;
+        m.sensor = sensor;
+        rs->classify(d, m, &out);
+        std::string names;
+        for (const auto& v : out) names += (names.empty() ? "" : " ") + cfg.targets[v.index].name;
+        return names;
+    };
+    CHECK(hits(5) == "wanonly");
+    CHECK(hits(2) == "lanrule");
+    CHECK(hits(0) == "");  // positions no longer count
+    CHECK(hits(1) == "");
 }
 
 TEST_CASE("sensor reload (root): a bad new sensor leaves the running set; a good plan commits") {
