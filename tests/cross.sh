@@ -4,6 +4,8 @@
 # netns scenarios with the ARCH daemon and netwakectl under qemu-user.
 #
 #   tests/cross.sh ARCH [--deb] [--only REGEX]   (root for the scenarios; tools: scripts/cross-deps.sh)
+#   tests/cross.sh ARCH --probe   only compare, natively and under qemu-user, the system calls the
+#                  sensors, the WoL sender and the privilege drop need (tests/cross_probe.c; root)
 #     --deb          first `make deb ARCH=ARCH` and check the package (Architecture, ELF machine,
 #                    shlibs Depends, lintian errors); the tests then reuse its objects (debian/build-deb)
 #     --only REGEX   what tests/run.sh runs (default: unit tests + fuzz replays, and for arm64 also
@@ -35,15 +37,17 @@ shift || true
 case $ARCH in
     arm64) QEMU=qemu-aarch64-static ELF='ARM aarch64' ;;
     armhf) QEMU=qemu-arm-static ELF='ARM, EABI5' ;;
-    *) echo "usage: tests/cross.sh arm64|armhf [--only REGEX]" >&2; exit 2 ;;
+    *) echo "usage: tests/cross.sh arm64|armhf [--deb] [--only REGEX] | --probe" >&2; exit 2 ;;
 esac
 ONLY='^(unit_tests|fuzz_.*)$'
 [[ $ARCH == arm64 ]] && ONLY='^(unit_tests|fuzz_.*|26_config_check|30_netwakectl_offline|66_wol_netwakectl)$'
 QEMU_SKIP='hooks: argv*,hooks: exec failures*,hitqueue: two threads*,drop_privileges*,live: *,statefile: unwritable*,statefile: ENOSPC*'
 DEB=0
+PROBE=0
 while (($#)); do
     case $1 in
         --deb) DEB=1 ;;
+        --probe) PROBE=1 ;;
         --only) ONLY=${2:?--only needs a pattern}; shift ;;
         *) echo "cross.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -54,6 +58,20 @@ scripts/cross-deps.sh "$ARCH"
 TRIPLET=$(dpkg-architecture -a"$ARCH" -qDEB_HOST_MULTIARCH 2>/dev/null)
 BUILD=${NW_CROSS_BUILD:-build-$ARCH}
 SYSROOT=/usr/$TRIPLET
+
+# --probe: tests/cross_probe.c built for the host and for ARCH, both run in a new network namespace
+# (its loopback only), printed side by side.
+if ((PROBE)); then
+    mkdir -p "$BUILD"
+    gcc -O2 -Wall -Wextra tests/cross_probe.c -o "$BUILD/cross_probe.host"
+    "$TRIPLET-gcc" -O2 -Wall -Wextra tests/cross_probe.c -o "$BUILD/cross_probe"
+    in_netns() { unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$@"; }
+    in_netns "$BUILD/cross_probe.host" >"$BUILD/probe.host"
+    in_netns "$QEMU" -L "$SYSROOT" "$BUILD/cross_probe" >"$BUILD/probe.qemu"
+    printf '%-54s %-16s %s\n' "call [needed by]" native "$QEMU $($QEMU --version | awk 'NR==1{print $3}')"
+    paste "$BUILD/probe.host" "$BUILD/probe.qemu" | awk -F'\t' '{ printf "%-54s %-16s %s\n", $1, $2, $4 }'
+    exit 0
+fi
 
 if ((DEB)); then
     t0=$SECONDS
