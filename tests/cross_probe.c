@@ -1,6 +1,5 @@
-/* tests/cross_probe.c — which of the system calls netwaked's sensors, WoL sender and privilege drop
- * need does an emulator (qemu-user) pass through? `tests/cross.sh ARCH --probe` runs it natively
- * and under qemu-user; one line per call: "NAME<tab>ok" or "NAME<tab>ERRNO". Needs root (AF_PACKET). */
+/* tests/cross_probe.c — which calls of netwaked's sensors, WoL sender and privilege drop does qemu-user
+ * pass through? Run by `tests/cross.sh ARCH --probe`; prints "NAME<tab>ok" or "NAME<tab>ERRNO". */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
