@@ -13,14 +13,20 @@
 #   Environment: NW_CROSS_JOBS (make -j, default 2), NW_CROSS_BUILD (build dir, default build-ARCH).
 # The binaries are run as `qemu-ARCH-static -L /usr/TRIPLET BINARY` through wrapper scripts in
 # build-ARCH/qemu/, which tests/run.sh and tests/netns/lib.sh use as their BUILD directory.
-# What qemu-user 7.2 (Debian 12) cannot run, and the workaround:
+# What qemu-user 7.2 (Debian 12) cannot run (`--probe` prints it), and the workaround:
 #  - the daemon cannot open any sensor, so no scenario with a running daemon can pass:
 #    socket(AF_NETLINK, NETLINK_NETFILTER) gives EPROTONOSUPPORT (qemu passes only ROUTE,
-#    KOBJECT_UEVENT and AUDIT netlink), so no NFLOG; libpcap's ioctl(SIOCETHTOOL) gives ENOSYS and,
-#    with that answered by an LD_PRELOAD shim (tried), getsockopt(SOL_PACKET, PACKET_HDRLEN) for
-#    TPACKET_V2 gives EOPNOTSUPP, so no pcap either. The scenarios are therefore those of the ARCH
-#    netwakectl (control client 30_netwakectl_offline, Wake-on-LAN sender 66_wol_netwakectl) and
-#    the daemon's start-up checks (26_config_check); NFLOG and frame parsing, the core and WoL
+#    KOBJECT_UEVENT and AUDIT netlink), so no NFLOG; libpcap's pcap_create() fails on
+#    ioctl(SIOCETHTOOL, ETHTOOL_GET_TS_INFO) = ENOSYS (inside libpcap, before netwaked has a handle,
+#    so netwaked cannot tolerate it; a real driver without the call answers EOPNOTSUPP, which
+#    libpcap accepts), and past that qemu passes no SOL_PACKET socket option at all (getsockopt
+#    PACKET_HDRLEN: EOPNOTSUPP; setsockopt PACKET_VERSION, PACKET_RX_RING, PACKET_ADD_MEMBERSHIP:
+#    ENOPROTOOPT) while libpcap 1.10 captures only through a TPACKET_V2/V3 ring: an LD_PRELOAD shim
+#    answering the ioctl (tried) only moves the failure to PACKET_HDRLEN. So neither a tuninetd-mode
+#    scenario (NFLOG or pcap) nor a daemon WoL scenario can run the ARCH daemon under qemu-user.
+#    AF_PACKET send works (sendto on a SOCK_RAW packet socket), so the scenarios are those of the
+#    ARCH netwakectl (control client 30_netwakectl_offline, Wake-on-LAN sender 66_wol_netwakectl)
+#    and the daemon's start-up checks (26_config_check); NFLOG and frame parsing, the core and WoL
 #    encoding of the ARCH build are covered by the unit tests and the fuzz replays.
 #  - unit test cases excluded (QEMU_SKIP): the hook's blocked-signal mask shows qemu's own real-time
 #    signals; exec failures are reported differently (qemu emulates vfork/exec itself: likely why);
