@@ -1,15 +1,15 @@
 #!/bin/bash
 # tests/cross.sh — cross-build netwaked, the unit tests and the fuzz replays for ARCH (arm64|armhf)
-# into build-ARCH/ and run them under qemu-user (no binfmt needed), then, for arm64 by default,
-# netns scenarios with the ARCH daemon and netwakectl under qemu-user.
+# into build-ARCH/ and run them under qemu-user (no binfmt needed), then netns scenarios with the
+# ARCH daemon and netwakectl under qemu-user.
 #
 #   tests/cross.sh ARCH [--deb] [--only REGEX]   (root for the scenarios; tools: scripts/cross-deps.sh)
 #   tests/cross.sh ARCH --probe   only compare, natively and under qemu-user, the system calls the
 #                  sensors, the WoL sender and the privilege drop need (tests/cross_probe.c; root)
 #     --deb          first `make deb ARCH=ARCH` and check the package (Architecture, ELF machine,
 #                    shlibs Depends, lintian errors); the tests then reuse its objects (debian/build-deb)
-#     --only REGEX   what tests/run.sh runs (default: unit tests + fuzz replays, and for arm64 also
-#                    the tuninetd-mode NFLOG scenario and the Wake-on-LAN scenario)
+#     --only REGEX   what tests/run.sh runs (default: unit tests, fuzz replays and the three
+#                    scenarios below that qemu-user can run)
 #   Environment: NW_CROSS_JOBS (make -j, default 2), NW_CROSS_BUILD (build dir, default build-ARCH).
 # The binaries are run as `qemu-ARCH-static -L /usr/TRIPLET BINARY` through wrapper scripts in
 # build-ARCH/qemu/, which tests/run.sh and tests/netns/lib.sh use as their BUILD directory.
@@ -28,12 +28,13 @@
 #    ARCH netwakectl (control client 30_netwakectl_offline, Wake-on-LAN sender 66_wol_netwakectl)
 #    and the daemon's start-up checks (26_config_check); NFLOG and frame parsing, the core and WoL
 #    encoding of the ARCH build are covered by the unit tests and the fuzz replays.
-#  - unit test cases excluded (QEMU_SKIP): the hook's blocked-signal mask shows qemu's own real-time
-#    signals; exec failures are reported differently (qemu emulates vfork/exec itself: likely why);
-#    the two-thread queue flood spins too slowly under emulation; drop_privileges in a forked
-#    child never returned under qemu-aarch64 (seen spinning for minutes; not analysed further);
-#    the live NFLOG and pcap sensor cases (see above); the statefile cases that mount in a forked
-#    child's private mount namespace (spun for minutes, like drop_privileges).
+#  - unit test cases excluded (QEMU_SKIP), each re-run alone under qemu 7.2 (none can be included):
+#    the hook's blocked-signal mask shows qemu's own real-time signals; exec failures are reported
+#    differently (qemu runs execve itself: 1 of 3 failures counted); the live NFLOG and pcap sensor
+#    cases (see above); and the cases that fork or start a thread after others ran — the two-thread
+#    queue flood, drop_privileges and the statefile cases that mount in a forked child — crash
+#    with SIGSEGV under qemu-arm within a second and spun for minutes under qemu-aarch64 (not
+#    analysed further; all pass natively on amd64 and under ASan/TSan).
 set -eu -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,8 +46,7 @@ case $ARCH in
     armhf) QEMU=qemu-arm-static ELF='ARM, EABI5' ;;
     *) echo "usage: tests/cross.sh arm64|armhf [--deb] [--only REGEX] | --probe" >&2; exit 2 ;;
 esac
-ONLY='^(unit_tests|fuzz_.*)$'
-[[ $ARCH == arm64 ]] && ONLY='^(unit_tests|fuzz_.*|26_config_check|30_netwakectl_offline|66_wol_netwakectl)$'
+ONLY='^(unit_tests|fuzz_.*|26_config_check|30_netwakectl_offline|66_wol_netwakectl)$'
 QEMU_SKIP='hooks: argv*,hooks: exec failures*,hitqueue: two threads*,drop_privileges*,live: *,statefile: unwritable*,statefile: ENOSPC*'
 DEB=0
 PROBE=0
