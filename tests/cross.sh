@@ -34,7 +34,7 @@
 #    cases (see above); and the cases that fork or start a thread after others ran — the two-thread
 #    queue flood, drop_privileges and the statefile cases that mount in a forked child — crash
 #    with SIGSEGV under qemu-arm within a second and spun for minutes under qemu-aarch64 (not
-#    analysed further; all pass natively on amd64 and under ASan/TSan).
+#    analysed further; all pass natively on amd64).
 set -eu -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
