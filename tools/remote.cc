@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -22,6 +21,7 @@
 #include "bridge/codec.h"
 #include "config/mqtt_url.h"
 #include "config/text.h"
+#include "sys/wallclock.h"
 
 namespace nw::tools {
 namespace {
@@ -121,7 +121,7 @@ int remote_main(int argc, char** argv) {
             return std::fprintf(stderr, "netwakectl remote: %s: not a readable base64 key of 32+ bytes\n", key_file.c_str()), 1;
         std::array<uint8_t, bridge::kNonceLen> nonce{};
         RAND_bytes(nonce.data(), int(nonce.size()));
-        payload = bridge::sign_command(key, topic, target, st.action, int64_t(::time(nullptr)), nonce);
+        payload = bridge::sign_command(key, topic, target, st.action, sys::wall_s(), nonce);
     }
     std::string password;
     if (!pass_file.empty() && !read_line(pass_file, &password))

@@ -9,7 +9,8 @@
 #include <openssl/hmac.h>
 
 #include <cctype>
-#include <ctime>
+#include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace nw::bridge {
@@ -129,12 +130,18 @@ std::string hex(std::span<const uint8_t> b) {
     return s;
 }
 
+// Civil UTC time from 64-bit seconds by <chrono>'s calendar, not gmtime(): time_t is 32 bits on
+// Debian 12 armhf, where a 2040 time would come out as 1904.
 std::string rfc3339(int64_t wall_s) {
-    time_t t = time_t(wall_s);
-    struct tm tm {};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    using namespace std::chrono;
+    const sys_seconds t{seconds{wall_s}};
+    const sys_days day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss<seconds> hms{t - day};
+    char buf[40];
+    snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()), unsigned(ymd.month()),
+             unsigned(ymd.day()), int(hms.hours().count()), int(hms.minutes().count()),
+             int(hms.seconds().count()));
     return buf;
 }
 

@@ -290,7 +290,9 @@ bool RegisterServer::make_room(const packet::Addr& key) {
 int64_t RegisterServer::deadline(const Client& c) const {
     if (c.phase != Phase::Reading) return c.hard_deadline_ns;
     if (opt_.min_rate == 0) return c.hard_deadline_ns;
-    const int64_t owed = c.start_ns + opt_.grace_ns + int64_t(c.in.size() * 1'000'000'000 / opt_.min_rate);
+    // 64-bit product: size_t is 32 bits on armhf, where 5 bytes * 1e9 already wrapped.
+    const uint64_t earned_ns = uint64_t(c.in.size()) * 1'000'000'000 / opt_.min_rate;
+    const int64_t owed = c.start_ns + opt_.grace_ns + int64_t(earned_ns);
     return std::min(owed, c.hard_deadline_ns);
 }
 

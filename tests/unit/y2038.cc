@@ -1,5 +1,5 @@
 // tests/unit/y2038.cc — timestamps past 2038 (a 2040 date) in the state file, the SPA datagram, the
-// SPA engine and its replay cache, and the wall clock: must hold where time_t is 32 bits (armhf).
+// SPA engine and its replay cache, MQTT event times, the wall clock: must hold with 32-bit time_t (armhf).
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bridge/codec.h"
 #include "core/knock.h"
 #include "packet/spa.h"
 #include "state/statefile.h"
@@ -21,7 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int64_t k2040 = 2'215'000'000;          // 2040-03-11, past INT32_MAX (2038-01-19)
+constexpr int64_t k2040 = 2'215'000'000;          // 2040-03-10T13:46:40Z, past INT32_MAX (2038-01-19)
 constexpr int64_t k2040ms = k2040 * 1000 + 123;
 constexpr int64_t kNs = 1'000'000'000;
 static_assert(k2040 > INT32_MAX);
@@ -141,4 +142,12 @@ TEST_CASE("y2038: 2040 times in the state file are saved and loaded exactly") {
     REQUIRE(back.registrations.size() == 1);
     CHECK(back.registrations[0].registered_wall_ms == k2040ms);
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("y2038: MQTT event times (RFC 3339) are right in 2040, not 1904") {
+    CHECK(bridge::rfc3339(k2040) == "2040-03-10T13:46:40Z");
+    CHECK(bridge::rfc3339(int64_t(INT32_MAX) + 1) == "2038-01-19T03:14:08Z");
+    CHECK(bridge::rfc3339(951'782'400) == "2000-02-29T00:00:00Z");
+    CHECK(bridge::rfc3339(4'102'444'799) == "2099-12-31T23:59:59Z");
+    CHECK(bridge::rfc3339(0) == "1970-01-01T00:00:00Z");
 }
