@@ -96,6 +96,18 @@ struct Trigger {
 
 enum class WolMethod : uint8_t { Ethernet = 1, Udp = 2 };
 enum class EthernetTo : uint8_t { Both, Unicast, Broadcast };
+// Wake verification (SPEC §7.1). `on` is resolved by the loader: given `verify: true` or a block,
+// or (mode Auto) when an address is known (own, the sleep_proxy's first, or a single dst in match).
+struct WolVerify {
+    enum class Mode : uint8_t { Auto, On, Off };
+    Mode mode = Mode::Auto;
+    bool on = false;
+    std::optional<packet::Addr> address;             // probed with ARP / NS
+    Duration timeout = std::chrono::seconds(60);
+    uint32_t attempts = 3;
+    Duration grace = std::chrono::seconds(30);
+    bool operator==(const WolVerify&) const = default;
+};
 struct WolConf {
     packet::Mac mac{};
     std::string interface;
@@ -106,6 +118,7 @@ struct WolConf {
     uint32_t repeat = 3;
     Duration interval = std::chrono::seconds(1);
     Duration cooldown = std::chrono::seconds(30);
+    WolVerify verify;
     bool operator==(const WolConf&) const = default;
 };
 

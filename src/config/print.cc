@@ -121,6 +121,17 @@ void print_wol(Out& o, int ind, const WolConf& w, bool with_mac) {
     o.line(ind + 2, "repeat: " + std::to_string(w.repeat));
     o.line(ind + 2, "interval: " + dur(w.interval));
     o.line(ind + 2, "cooldown: " + dur(w.cooldown));
+    const WolVerify& v = w.verify;
+    if (v.mode == WolVerify::Mode::Auto) return;  // defaults/register: only what was set
+    if (v.mode == WolVerify::Mode::Off) {
+        o.line(ind + 2, "verify: false");
+        return;
+    }
+    o.line(ind + 2, "verify:");
+    if (v.address) o.line(ind + 4, "address: " + sc(v.address->str()));
+    o.line(ind + 4, "timeout: " + dur(v.timeout));
+    o.line(ind + 4, "attempts: " + std::to_string(v.attempts));
+    o.line(ind + 4, "grace: " + dur(v.grace));
 }
 
 void print_proxy_timing(Out& o, int ind, const SleepProxyConf& p) {

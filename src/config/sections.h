@@ -29,6 +29,8 @@ void read_defaults(Ctx& c, const Val& v, const Config& cfg, Defaults* out);
 void read_targets(Ctx& c, const Val& v, const Defaults& d, Config* cfg, std::vector<TargetInfo>* info,
                   bool may_be_empty = false);  // may_be_empty: a register section exists
 void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* out);
+// Fills wol.verify's default address and decides `on` once match and sleep_proxy are read.
+void resolve_verify(TargetConf* t);
 void read_sleep_proxy(Ctx& c, const Val& v, Place place, const SleepProxyConf& base,
                       const std::string& fallback_interface, SleepProxyConf* out);
 void read_register(Ctx& c, const Val& v, const Defaults& d, RegisterConf* out);

@@ -203,6 +203,8 @@ std::string format_status(const Status& s) {
     for (const auto& t : s.targets) {
         ojson proxy = nullptr;
         if (t.proxy) proxy = {{"state", t.proxy->state}, {"addresses", t.proxy->addresses}};
+        ojson wake = nullptr;
+        if (!t.wake.empty()) wake = {{"state", t.wake}, {"attempt", t.wake_attempt}, {"seconds", opt_seconds(t.wake_s)}};
         targets.push_back({{"name", t.name},
                            {"state", t.state},
                            {"idle_s", opt_seconds(t.idle_s)},
@@ -211,6 +213,7 @@ std::string format_status(const Status& s) {
                            {"hook_runs", t.hook_runs},
                            {"last_exit", t.last_exit ? ojson(*t.last_exit) : ojson(nullptr)},
                            {"wakes", t.wakes},
+                           {"wake", std::move(wake)},
                            {"proxy", std::move(proxy)}});
     }
     ojson j = {{"ok", true},
@@ -342,6 +345,14 @@ bool parse_status(std::string_view line, Status* out, std::string* err) {
                 r.u64("hook_runs", &t.hook_runs);
                 r.opt_int("last_exit", &t.last_exit);
                 r.u64("wakes", &t.wakes);
+                if (const json* w = r.object("wake")) {
+                    const Reader wr{*w, where + "wake."};
+                    uint64_t attempt = 0;
+                    wr.str("state", &t.wake);
+                    wr.u64("attempt", &attempt);
+                    t.wake_attempt = uint32_t(attempt);
+                    wr.opt_num("seconds", &t.wake_s);
+                }
                 if (const json* p = r.object("proxy")) {
                     const Reader pr{*p, where + "proxy."};
                     ProxyStatus ps;

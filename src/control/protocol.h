@@ -110,6 +110,9 @@ struct TargetStatus {
     uint64_t hook_runs = 0;
     std::optional<int> last_exit;        // nullopt: no hook finished yet
     uint64_t wakes = 0;
+    std::string wake;                    // wake verification: "waking" | "awake" | "wake_failed" | "" (none)
+    uint32_t wake_attempt = 0;           // the cycle's current / last attempt
+    std::optional<double> wake_s;        // awake: first magic packet -> first sign of life
     std::optional<ProxyStatus> proxy;    // nullopt: no sleep proxy
 };
 

@@ -322,7 +322,7 @@ void Core::shutdown() {
     }
 }
 
-bool Core::wake(std::string_view name, std::string* err) {
+bool Core::wake(std::string_view name, std::string* err, Reason r) {
     Target* t = find(name);
     if (!t) {
         *err = fmt::format("no such target: {}", name);
@@ -333,8 +333,13 @@ bool Core::wake(std::string_view name, std::string* err) {
         return false;
     }
     t->wol_last_burst_ns = 0;  // an explicit request bypasses the cooldown
-    begin_wake(*t, Reason::Control, nullptr);
+    begin_wake(*t, r, nullptr);
     return true;
+}
+
+void Core::target_event(std::string_view name, const char* event, Reason r,
+                        std::vector<std::pair<std::string, std::string>> extra) {
+    if (Target* t = find(name)) run_hook(*t, event, r, nullptr, std::move(extra));
 }
 
 void Core::begin_wake(Target& t, Reason r, const Hit* cause) {
@@ -367,7 +372,7 @@ bool Core::send_wake(Target& t) {
 // The `wake` event of a burst send_wake() started: counters, log line, hook.
 void Core::announce_wake(Target& t, Reason r, const Hit* cause) {
     const auto& w = *t.conf.wol;
-    ++t.wol_attempt;
+    t.wol_attempt = d_.on_burst ? d_.on_burst(t.conf.name) : 1;  // from 1 within a wake cycle (SPEC §5)
     ++t.wakes;
     log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf.name, packet::mac_str(w.mac), w.repeat,
                 w.interval.count(), cause ? ", trigger " + packet::summarize(cause->d) : std::string());

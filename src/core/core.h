@@ -61,6 +61,9 @@ struct CoreDeps {
     std::function<void()> persist_replay;
     bool stop_on_shutdown = false;                   // tuninetd mode: SIGTERM runs stop hooks
     std::function<void(const HookJob&)> on_event;    // event sink (MQTT publisher); may be empty
+    // Wake verification (daemon/wake_service): a burst went out for this target; returns its
+    // attempt number within the wake cycle (NETWAKED_ATTEMPT). Empty: every burst is attempt 1.
+    std::function<uint32_t(const std::string& target)> on_burst;
 };
 
 // Persisted form of a target's state (times relative to "now" so they survive a reboot's
@@ -98,7 +101,11 @@ class Core {
 
     bool start(std::string_view name, Reason r, std::string* err);
     bool stop(std::string_view name, Reason r, std::string* err);
-    bool wake(std::string_view name, std::string* err);
+    bool wake(std::string_view name, std::string* err, Reason r = Reason::Control);
+    // An event of a target that some other machine decided (wake verification: awake,
+    // wake_failed): its hook with `extra` environment, and the event sink.
+    void target_event(std::string_view name, const char* event, Reason r,
+                      std::vector<std::pair<std::string, std::string>> extra);
     void stop_all(Reason r);
     // SIGTERM: stop everything in tuninetd mode (deps.stop_on_shutdown), cancel timers.
     void shutdown();

@@ -19,6 +19,7 @@
 #include "bridge/bridge.h"
 #include "config/load.h"
 #include "daemon/proxy_service.h"
+#include "daemon/wake_service.h"
 #include "proxy/host.h"
 #include "state/replay_log.h"
 #include "state/statefile.h"
@@ -125,6 +126,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
             restored_.push_back(s);
         }
         if (proxy_) proxy_->remember(ps);
+        saved_ = std::make_unique<state::PersistedState>(ps);  // wake cycles resume in start()
     }
     (void)opts;
     return true;
@@ -175,6 +177,7 @@ bool Runtime::start(std::string* err) {
     deps.on_state_changed = [this] { dirty_ = true; };
     deps.persist_replay = [this] { persist_replay(); };
     if (mqtt_ || cfg_->metrics) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink
+    start_wake(&deps);  // wake verification (issue 14)
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -183,6 +186,8 @@ bool Runtime::start(std::string* err) {
     core_->configure(cfg_, std::move(slots));
     core_->set_knocks(make_knocks(*cfg_, std::move(spa_keys_)));
     if (!restored_.empty()) core_->restore(restored_);
+    wake_->configure(*cfg_);
+    if (saved_) wake_->resume(*saved_);
     if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
     if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
     if (mqtt_ && !start_mqtt(err)) return false;
@@ -200,6 +205,7 @@ bool Runtime::start(std::string* err) {
         hooks_->on_time(now);
         if (control_) control_->on_time(now);
         if (proxy_) proxy_->on_time(now);
+        wake_->on_time(now);
     });
     for (auto& s : sensors_) s->start();
     started_ = true;
@@ -254,6 +260,7 @@ void Runtime::rearm() {
     take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
+    take(wake_->next_deadline_ns());
     take(refresh_due_ns_);
     take(metrics_due_ns_);
     loop_.arm_timer(next);
@@ -295,6 +302,7 @@ void Runtime::persist_now() {
         ps.targets.push_back(p);
     }
     if (proxy_) proxy_->save(&ps);
+    if (wake_) wake_->save(&ps);
     std::string err;
     if (!state::save_state(cfg_->daemon.state_dir, ps, &err)) log::warn("cannot write state: {}", err);
 }
@@ -366,6 +374,7 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
     cfg_ = cfg;
     core_->configure(cfg_, std::move(slots));
+    wake_->configure(*cfg_);
     persist_replay();  // the old engine's last entries (if any) before it goes
     auto knocks = make_knocks(*cfg_, std::move(keys));
     if (knocks && core_->knocks())
@@ -420,6 +429,7 @@ control::Status Runtime::status() const {
         ts.hook_runs = t->hook_runs;
         if (t->has_last_exit) ts.last_exit = t->last_exit;
         ts.wakes = t->wakes;
+        wake_status(t->conf.name, &ts);
         st.targets.push_back(ts);
     }
     if (proxy_) proxy_->fill_status(&st);
