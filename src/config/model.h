@@ -189,6 +189,18 @@ struct KnockConf {
     bool operator==(const KnockConf&) const = default;
 };
 
+// Wake-on-WAN relay (SPEC §7.2): one `wol_relay:` entry.
+enum class RelayPassword : uint8_t { Required, Optional, None };
+struct RelayConf {
+    std::vector<uint16_t> sensors;                   // sensor indices; empty = all
+    std::vector<uint16_t> ports{7, 9};               // UDP destination ports
+    std::vector<std::string> allow;                  // target names (each with wol)
+    RelayPassword password = RelayPassword::Optional;
+    uint32_t rate_count = 1;                         // accepted packets per target ...
+    Duration rate_per = std::chrono::seconds(10);    // ... within this
+    bool operator==(const RelayConf&) const = default;
+};
+
 struct Config {
     std::string source;                              // file path, or "command line"
     DaemonConf daemon;
@@ -196,6 +208,7 @@ struct Config {
     std::vector<TargetConf> targets;
     std::optional<RegisterConf> reg;
     std::vector<KnockConf> knocks;
+    std::vector<RelayConf> wol_relay;                // SPEC §7.2
     std::optional<MqttConf> mqtt;                    // SPEC §16 (config/model_mqtt.h)
     std::optional<MetricsConf> metrics;              // SPEC §17 (config/model_mqtt.h)
     // tuninetd mode only

@@ -232,6 +232,19 @@ std::string print_normalized(const Config& c) {
         o.line(0, "knock:");
         for (const KnockConf& k : c.knocks) print_knock(o, k);
     }
+    if (!c.wol_relay.empty()) {  // SPEC §7.2
+        o.s += '\n';
+        o.line(0, "wol_relay:");
+        for (const RelayConf& r : c.wol_relay) {
+            o.line(2, "- sensors: " + flow(r.sensors, [&](uint16_t i) { return c.sensors.at(i).name; }));
+            o.line(4, "ports: " + flow(r.ports, [](uint16_t p) { return std::to_string(p); }));
+            o.line(4, "allow: " + flow(r.allow, [](const std::string& n) { return n; }));
+            o.line(4, std::string("password: ") + (r.password == RelayPassword::Required   ? "required"
+                                                   : r.password == RelayPassword::Optional ? "optional"
+                                                                                           : "none"));
+            o.line(4, "rate: " + std::to_string(r.rate_count) + "/" + dur(r.rate_per));
+        }
+    }
     if (c.mqtt) o.s += print_mqtt(*c.mqtt);
     if (c.metrics) o.s += "\nmetrics:\n  textfile: " + sc(c.metrics->textfile) + "\n";
     return o.s;

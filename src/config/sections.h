@@ -35,6 +35,7 @@ void read_sleep_proxy(Ctx& c, const Val& v, Place place, const SleepProxyConf& b
                       const std::string& fallback_interface, SleepProxyConf* out);
 void read_register(Ctx& c, const Val& v, const Defaults& d, RegisterConf* out);
 void read_knocks(Ctx& c, const Val& v, Config* cfg);
+void read_wol_relay(Ctx& c, const Val& v, Config* cfg);                  // config/load_relay.cc
 void read_mqtt(Ctx& c, const Val& v, const Config& cfg, MqttConf* out);  // config/load_mqtt.cc
 void read_metrics(Ctx& c, const Val& v, MetricsConf* out);               // config/load_mqtt.cc
 

@@ -239,6 +239,12 @@ std::string format_status(const Status& s) {
               {"commands_refused", s.mqtt->refused},
               {"queue_drops", s.mqtt->queue_drops}};
     j["mqtt"] = std::move(mq);
+    if (s.relay)
+        j["relay"] = {{"accepted", s.relay->accepted},
+                      {"not_magic", s.relay->not_magic},
+                      {"unknown_mac", s.relay->unknown_mac},
+                      {"bad_password", s.relay->bad_password},
+                      {"over_rate", s.relay->over_rate}};
     return dump(j);
 }
 
@@ -387,6 +393,16 @@ bool parse_status(std::string_view line, Status* out, std::string* err) {
             r.u64("commands_refused", &q.refused);
             r.u64("queue_drops", &q.queue_drops);
             s.mqtt = std::move(q);
+        }
+        if (const json* m = top.object("relay")) {
+            const Reader r{*m, "relay."};
+            RelayStatus x;
+            r.u64("accepted", &x.accepted);
+            r.u64("not_magic", &x.not_magic);
+            r.u64("unknown_mac", &x.unknown_mac);
+            r.u64("bad_password", &x.bad_password);
+            r.u64("over_rate", &x.over_rate);
+            s.relay = x;
         }
     } catch (const std::exception& e) {
         *err = "bad status reply: " + std::string(e.what());

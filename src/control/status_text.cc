@@ -133,6 +133,9 @@ std::string render_status_text(const Status& s) {
                            "queue drops {}\n",
                            printable(m->broker), m->connected ? "connected" : "DISCONNECTED", printable(m->client_id),
                            printable(m->topic), m->connects, m->published, m->accepted, m->refused, m->queue_drops);
+    if (const auto& r = s.relay)
+        out += fmt::format("wol_relay: accepted {}, rejected: not magic {}, unknown MAC {}, bad password {}, over rate {}\n",
+                           r->accepted, r->not_magic, r->unknown_mac, r->bad_password, r->over_rate);
     return out;
 }
 

@@ -83,6 +83,13 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
         by_name_[t->conf.name] = t.get();
         targets_.push_back(std::move(t));
     }
+    // Wake-on-WAN relay: a new engine on the new snapshot, counters carried over.
+    const RelayStats relay_stats = relay_ ? relay_->stats() : RelayStats{};
+    relay_.reset();
+    if (!cfg_->wol_relay.empty()) {
+        relay_ = std::make_unique<RelayEngine>(*cfg_);
+        relay_->set_stats(relay_stats);
+    }
     // Targets that disappeared: stop them if active, drop their timers.
     for (auto& [name, t] : old) {
         timers_.cancel({t->id, kTtl});
@@ -207,7 +214,7 @@ void Core::set_knocks(std::unique_ptr<KnockEngine> k) {
         knocks_->on_reject = [this](const packet::Addr& src, std::string_view why) { log_reject(src, why); };
 }
 
-void Core::log_reject(const packet::Addr& src, std::string_view why) {
+void Core::log_reject(const packet::Addr& src, std::string_view why, const char* what) {
     const int64_t now = d_.clock->now_ns();
     if (now - reject_window_ns_ >= 1000000000) {
         if (rejects_suppressed_)
@@ -218,7 +225,7 @@ void Core::log_reject(const packet::Addr& src, std::string_view why) {
     }
     if (rejects_in_window_++ < kRejectBurst) {
         ++rejects_logged_;
-        log::warn("knock rejected from {}: {}", src.str(), why);
+        log::warn("{} rejected from {}: {}", what, src.str(), why);
     } else {
         ++rejects_suppressed_;
     }
@@ -250,8 +257,27 @@ void Core::knock_hit(const Hit& h) {
     }
 }
 
+// Wake-on-WAN relay (SPEC §7.2): an accepted magic packet is a FRESH burst with the target's own
+// wol settings (never the received bytes), origin "relay"; a rejected one is counted and logged.
+void Core::relay_hit(const Hit& h) {
+    std::string why;
+    const std::string name = relay_->decide(h, h.t_ns, &why);
+    Target* t = name.empty() ? nullptr : find(name);
+    if (!t) {
+        if (!why.empty()) log_reject(h.d.src, why, "wol_relay");
+        return;
+    }
+    log::notice("{}: Wake-on-WAN relay: magic packet from {} accepted", name, h.d.src.str());
+    const std::string saved = origin_;
+    origin_ = "relay";
+    t->wol_last_burst_ns = 0;  // the relay's rate limits it, not the cooldown
+    begin_wake(*t, Reason::Traffic, &h);
+    origin_ = saved;
+}
+
 void Core::on_hit(const Hit& h) {
     if (h.kind == HitKind::Knock) {
+        if (relay_ && relay_->wants(h)) relay_hit(h);
         knock_hit(h);
         return;
     }

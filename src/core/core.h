@@ -14,6 +14,7 @@
 
 #include "config/model.h"
 #include "core/knock.h"
+#include "core/relay.h"
 #include "core/ports.h"
 #include "core/shared.h"
 #include "core/timers.h"
@@ -122,6 +123,7 @@ class Core {
 
     // Counters for status.
     uint64_t stale_hits() const { return stale_hits_; }
+    const RelayEngine* relay() const { return relay_.get(); }  // null without wol_relay
 
     // The command source whose request is being carried out ("control", "mqtt"; "" for none):
     // hooks of the events it causes get NETWAKED_ORIGIN (SPEC §5). Set around one command.
@@ -141,7 +143,8 @@ class Core {
                   std::vector<std::pair<std::string, std::string>> extra = {});
     void match_hit(Target& t, const Hit* h, int64_t t_ns);
     void knock_hit(const Hit& h);
-    void log_reject(const packet::Addr& src, std::string_view why);
+    void relay_hit(const Hit& h);
+    void log_reject(const packet::Addr& src, std::string_view why, const char* what = "knock");
     std::string sensor_name(uint16_t idx) const;
 
     CoreDeps d_;
@@ -154,6 +157,7 @@ class Core {
     uint64_t next_id_ = 1;
     uint64_t stale_hits_ = 0;
     std::unique_ptr<KnockEngine> knocks_;
+    std::unique_ptr<RelayEngine> relay_;   // Wake-on-WAN relay (SPEC §7.2)
     std::vector<KnockEvent> knock_events_;
     // Rejection logging is rate-limited (SPEC §10 "logged" vs §12 "not one by one"):
     // at most kRejectBurst lines per second, then one summary line.

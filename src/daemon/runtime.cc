@@ -49,7 +49,7 @@ Runtime::Runtime(core::Clock& clock) : clock_(clock) {}
 
 void Runtime::adjust(config::Config& cfg) {
     // An SPA datagram can be up to 169 bytes of IPv6: make NFLOG copy enough of it.
-    bool spa = false;
+    bool spa = !cfg.wol_relay.empty();  // the relay reads magic packets whole too (108 bytes + headers)
     for (const auto& k : cfg.knocks) spa |= k.spa.has_value();
     for (auto& s : cfg.sensors)
         if (spa && s.nflog && s.nflog->copy_range < 256) {
@@ -144,7 +144,7 @@ bool Runtime::install_rules(const config::Config& cfg, std::vector<std::shared_p
     auto rules = core::Ruleset::build(cfg, *slots, err);
     if (!rules) return false;
     std::unique_ptr<core::KnockPorts> kp;
-    if (!cfg.knocks.empty()) kp = std::make_unique<core::KnockPorts>(cfg.knocks);
+    if (!cfg.knocks.empty() || !cfg.wol_relay.empty()) kp = std::make_unique<core::KnockPorts>(cfg.knocks, cfg.wol_relay);
     slots_ = std::move(next);
     // Order matters (sensor.h): publish the new snapshot, then bump the epoch; free the old
     // one once every sensor has passed a batch boundary at the new epoch.
@@ -413,6 +413,11 @@ control::Status Runtime::status() const {
         st.sensors.push_back(ss);
     }
     if (auto* k = core_->knocks()) st.counters.rejected += k->stats().rejected();
+    if (auto* r = core_->relay()) {  // Wake-on-WAN relay (SPEC §7.2)
+        const auto& x = r->stats();
+        st.counters.rejected += x.rejected();
+        st.relay = control::RelayStatus{x.accepted, x.not_magic, x.unknown_mac, x.bad_password, x.over_rate};
+    }
     if (control_) st.counters.rejected += control_->stats().bad_requests;
     for (const auto& t : core_->targets()) {
         control::TargetStatus ts;
