@@ -113,6 +113,7 @@ void Runtime::metrics_tick() {
         m.targets.push_back({t.name, t.state, event_counts_[t.name], t.hook_runs, t.wakes, -1});
     for (const auto& s : st.sensors) m.sensors.push_back({s.name, s.packets, s.drops + s.queue_full});
     if (auto* k = core_->knocks()) m.rejected["spa"] = k->stats().rejected();
+    if (auto* r = core_->relay()) m.rejected["relay"] = r->stats().rejected();  // SPEC §17
     m.rejected["malformed"] = st.counters.malformed;
     if (mqtt_) m.rejected["mqtt"] = mqtt_->commands_refused();
     m.counters = {{"truncated", st.counters.truncated}, {"dropped", st.counters.dropped}};

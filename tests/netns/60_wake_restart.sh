@@ -55,6 +55,8 @@ wait_for 4 hook_has_t wake silent 2 || fail "no second attempt after the restart
 expect_env_t wake silent 2 NETWAKED_ATTEMPT 2
 wait_for 4 hook_has_t wake_failed silent 1 || fail "no wake_failed: hooks $(hook_seq)"
 expect_env_t wake_failed silent 1 NETWAKED_ATTEMPT 3
+ncap() { [[ $(pcap_packets "$CAP") -ge $1 ]]; }
+wait_for 3 ncap 3 || fail "$(pcap_packets "$CAP") magic frames across the restart, expected 3"
 capture_stop
 n=$(pcap_packets "$CAP")
 [[ $n -eq 3 ]] || fail "$n magic frames across the restart, expected 3 (one per attempt)"

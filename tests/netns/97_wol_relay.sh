@@ -91,11 +91,13 @@ grep -q "wol_relay: accepted 3, rejected: not magic 1, unknown MAC 1, bad passwo
     fail "status text: $CTL_OUT"
 log_has "wol_relay rejected from $CLI_ADDR: magic packet for 02:de:ad:be:ef:01" || fail "no rejection log line with the source"
 [[ $(hook_count wake) -eq 3 ]] || fail "$(hook_count wake) wakes, expected 3"
+ncap() { [[ $(pcap_packets "$CAP") -ge $1 ]]; }
+wait_for 5 ncap 4 || fail "only $(pcap_packets "$CAP") frames on the LAN, expected 4 (tcpdump delivers in blocks)"
 capture_stop
 pcap_decode "$CAP" "$NAS_MAC" 001122334455 >"$NW_TMP/nas.txt"
 pcap_decode "$CAP" "$PC4_MAC" 0a0b0c0d >"$NW_TMP/pc4.txt"
 pcap_decode "$CAP" "$PC_MAC" >"$NW_TMP/pc.txt"
-sed 's/^/  | /' "$NW_TMP/nas.txt"
+sed 's/^/  | /' "$NW_TMP/nas.txt" "$NW_TMP/pc4.txt" "$NW_TMP/pc.txt"
 [[ $(awk -v m="$NAS_MAC" '$2=="eth" && $3==m && $5=="0x0842" && $6==108 && $7=="magic"' "$NW_TMP/nas.txt" | wc -l) -eq 1 ]] ||
     fail "nas: expected one fresh 108-byte 0x0842 frame"
 [[ $(awk '$2=="udp" && $3=="10.202.0.1" && $4=="10.202.0.255" && $6==9 && $7==108 && $8=="magic"' "$NW_TMP/nas.txt" | wc -l) -eq 1 ]] ||
