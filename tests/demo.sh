@@ -191,6 +191,8 @@ what="\$1 \$2"
 [ "\$1" = stop ] && what="\$what  (reason \${NETWAKED_REASON:-?}, idle \${NETWAKED_IDLE:-?} s)"
 [ "\$1" = start ] && [ "\${NETWAKED_REASON:-}" != traffic ] && what="\$what  (reason \${NETWAKED_REASON:-?})"
 [ "\$1" = wake ] && what="\$what  magic packets for \${NETWAKED_MAC:-?} (attempt \${NETWAKED_ATTEMPT:-?}, reason \${NETWAKED_REASON:-?})"
+[ "\$1" = awake ] && what="\$what  after \${NETWAKED_WAKE_SECONDS:-?} s (attempt \${NETWAKED_ATTEMPT:-?})"
+[ "\$1" = wake_failed ] && what="\$what  no sign of life after \${NETWAKED_ATTEMPT:-?} attempt(s)"
 [ "\$1" = knock ] && what="\$what  \${NETWAKED_KNOCK:-knock} from \${NETWAKED_SRC:-?}"
 if [ $COLOR = 1 ]; then
     printf '    \033[%sm*** hook: %s\033[0m\n' "\$c" "\$what" >>$DISPLAY_FILE

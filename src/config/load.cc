@@ -150,7 +150,8 @@ namespace {
 
 void read_root(Ctx& c, const YAML::Node& root, Config* cfg) {
     Val rv(root, root.Mark(), "");
-    MapReader m(c, rv, "the top level", "", {"daemon", "sensors", "defaults", "targets", "register", "knock", "mqtt", "metrics"});
+    MapReader m(c, rv, "the top level", "", {"daemon", "sensors", "defaults", "targets", "register", "knock", "mqtt", "metrics",
+                                                     "wol_relay"});
     if (!m.ok()) return;
     if (Val d = m.get("daemon"); d.present) read_daemon(c, d, &cfg->daemon);
     if (Val s = m.get("sensors"); s.present) {
@@ -175,6 +176,7 @@ void read_root(Ctx& c, const YAML::Node& root, Config* cfg) {
         cfg->reg = std::move(rc);
     }
     if (Val k = m.get("knock"); k.present) read_knocks(c, k, cfg);
+    if (Val x = m.get("wol_relay"); x.present) read_wol_relay(c, x, cfg);
     if (Val q = m.get("mqtt"); q.present) read_mqtt(c, q, *cfg, &cfg->mqtt.emplace());
     if (Val x = m.get("metrics"); x.present) read_metrics(c, x, &cfg->metrics.emplace());
 

@@ -37,12 +37,46 @@ void check_on_host(Ctx& c, const Val& v, const packet::Addr& a, const std::strin
     if (!why.empty()) c.error(v.mark, v.key + ": " + quote(a.str()) + " " + why);
 }
 
+// `wol.verify`: true | false | {address, timeout, attempts, grace} (SPEC §7.1).
+void read_verify(Ctx& c, const Val& v, Place place, WolVerify* out) {
+    if (v.node.IsScalar()) {
+        bool on = false;
+        if (read_bool(c, v, &on)) out->mode = on ? WolVerify::Mode::On : WolVerify::Mode::Off;
+        return;
+    }
+    MapReader m(c, v, "wol.verify", "wol.verify", {"address", "timeout", "attempts", "grace"});
+    if (!m.ok()) return;
+    out->mode = WolVerify::Mode::On;
+    if (Val x = m.get("address"); x.present) {
+        packet::Addr a;
+        if (place != Place::Target) c.error(x.mark, x.key + ": not allowed in defaults or register (set it per target)");
+        else if (read_host_address(c, x, &a)) out->address = a;
+    }
+    if (Val x = m.get("timeout"); x.present) read_duration(c, x, 100 * kMs, kHour, &out->timeout);
+    if (Val x = m.get("attempts"); x.present) read_uint_as(c, x, 1, 100, &out->attempts);
+    if (Val x = m.get("grace"); x.present) read_duration(c, x, Duration{0}, kDay, &out->grace);
+}
+
 }  // namespace
+
+void resolve_verify(TargetConf* t) {
+    if (!t->wol) return;
+    WolVerify& v = t->wol->verify;
+    if (!v.address && t->sleep_proxy && !t->sleep_proxy->addresses.empty())
+        v.address = t->sleep_proxy->addresses.front().addr;
+    if (!v.address && t->match.size() == 1 && t->match[0].dst.size() == 1) {
+        const Cidr& d = t->match[0].dst[0];
+        if (!d.negate && d.prefix_len == 128) v.address = d.addr;
+    }
+    v.on = v.mode == WolVerify::Mode::On || (v.mode == WolVerify::Mode::Auto && v.address.has_value());
+    v.mode = v.on ? WolVerify::Mode::On : WolVerify::Mode::Off;  // resolved: --check prints what runs
+}
 
 void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* out) {
     *out = base;
     MapReader m(c, v, "wol", "wol",
-                {"mac", "interface", "method", "ethernet_to", "udp_to", "password", "repeat", "interval", "cooldown"});
+                {"mac", "interface", "method", "ethernet_to", "udp_to", "password", "repeat", "interval", "cooldown",
+                 "verify"});
     if (!m.ok()) return;
     if (Val x = m.get("mac"); x.present) {
         if (place != Place::Target) {
@@ -97,6 +131,7 @@ void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* o
     if (Val x = m.get("repeat"); x.present) read_uint_as(c, x, 1, 100, &out->repeat);
     if (Val x = m.get("interval"); x.present) read_duration(c, x, 10 * kMs, kMin, &out->interval);
     if (Val x = m.get("cooldown"); x.present) read_duration(c, x, Duration{0}, kDay, &out->cooldown);
+    if (Val x = m.get("verify"); x.present) read_verify(c, x, place, &out->verify);
     if (place == Place::Target && (out->methods & uint8_t(WolMethod::Ethernet)) && out->interface.empty())
         c.error(m.mark(), "wol: missing key \"interface\" (needed for method ethernet)");
 }

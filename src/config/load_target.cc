@@ -180,6 +180,7 @@ void read_targets(Ctx& c, const Val& v, const Defaults& d, Config* cfg, std::vec
             read_rules(c, x, *cfg, &t.sensors, &t.match);
             ti.has_match = !t.match.empty();
         }
+        resolve_verify(&t);
         if (t.sleep_proxy) {
             for (const ProxyAddress& pa : t.sleep_proxy->addresses) {
                 for (const Held& h : held)

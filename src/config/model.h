@@ -99,6 +99,18 @@ struct Trigger {
 
 enum class WolMethod : uint8_t { Ethernet = 1, Udp = 2 };
 enum class EthernetTo : uint8_t { Both, Unicast, Broadcast };
+// Wake verification (SPEC §7.1). `on` is resolved by the loader: given `verify: true` or a block,
+// or (mode Auto) when an address is known (own, the sleep_proxy's first, or a single dst in match).
+struct WolVerify {
+    enum class Mode : uint8_t { Auto, On, Off };
+    Mode mode = Mode::Auto;
+    bool on = false;
+    std::optional<packet::Addr> address;             // probed with ARP / NS
+    Duration timeout = std::chrono::seconds(60);
+    uint32_t attempts = 3;
+    Duration grace = std::chrono::seconds(30);
+    bool operator==(const WolVerify&) const = default;
+};
 struct WolConf {
     packet::Mac mac{};
     std::string interface;
@@ -109,6 +121,7 @@ struct WolConf {
     uint32_t repeat = 3;
     Duration interval = std::chrono::seconds(1);
     Duration cooldown = std::chrono::seconds(30);
+    WolVerify verify;
     bool operator==(const WolConf&) const = default;
 };
 
@@ -179,6 +192,18 @@ struct KnockConf {
     bool operator==(const KnockConf&) const = default;
 };
 
+// Wake-on-WAN relay (SPEC §7.2): one `wol_relay:` entry.
+enum class RelayPassword : uint8_t { Required, Optional, None };
+struct RelayConf {
+    std::vector<uint16_t> sensors;                   // sensor indices; empty = all
+    std::vector<uint16_t> ports{7, 9};               // UDP destination ports
+    std::vector<std::string> allow;                  // target names (each with wol)
+    RelayPassword password = RelayPassword::Optional;
+    uint32_t rate_count = 1;                         // accepted packets per target ...
+    Duration rate_per = std::chrono::seconds(10);    // ... within this
+    bool operator==(const RelayConf&) const = default;
+};
+
 struct Config {
     std::string source;                              // file path, or "command line"
     DaemonConf daemon;
@@ -186,6 +211,7 @@ struct Config {
     std::vector<TargetConf> targets;
     std::optional<RegisterConf> reg;
     std::vector<KnockConf> knocks;
+    std::vector<RelayConf> wol_relay;                // SPEC §7.2
     std::optional<MqttConf> mqtt;                    // SPEC §16 (config/model_mqtt.h)
     std::optional<MetricsConf> metrics;              // SPEC §17 (config/model_mqtt.h)
     // tuninetd mode only

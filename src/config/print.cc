@@ -121,6 +121,17 @@ void print_wol(Out& o, int ind, const WolConf& w, bool with_mac) {
     o.line(ind + 2, "repeat: " + std::to_string(w.repeat));
     o.line(ind + 2, "interval: " + dur(w.interval));
     o.line(ind + 2, "cooldown: " + dur(w.cooldown));
+    const WolVerify& v = w.verify;
+    if (v.mode == WolVerify::Mode::Auto) return;  // defaults/register: only what was set
+    if (v.mode == WolVerify::Mode::Off) {
+        o.line(ind + 2, "verify: false");
+        return;
+    }
+    o.line(ind + 2, "verify:");
+    if (v.address) o.line(ind + 4, "address: " + sc(v.address->str()));
+    o.line(ind + 4, "timeout: " + dur(v.timeout));
+    o.line(ind + 4, "attempts: " + std::to_string(v.attempts));
+    o.line(ind + 4, "grace: " + dur(v.grace));
 }
 
 void print_proxy_timing(Out& o, int ind, const SleepProxyConf& p) {
@@ -220,6 +231,19 @@ std::string print_normalized(const Config& c) {
         o.s += '\n';
         o.line(0, "knock:");
         for (const KnockConf& k : c.knocks) print_knock(o, k);
+    }
+    if (!c.wol_relay.empty()) {  // SPEC §7.2
+        o.s += '\n';
+        o.line(0, "wol_relay:");
+        for (const RelayConf& r : c.wol_relay) {
+            o.line(2, "- sensors: " + flow(r.sensors, [&](uint16_t i) { return c.sensors.at(i).name; }));
+            o.line(4, "ports: " + flow(r.ports, [](uint16_t p) { return std::to_string(p); }));
+            o.line(4, "allow: " + flow(r.allow, [](const std::string& n) { return n; }));
+            o.line(4, std::string("password: ") + (r.password == RelayPassword::Required   ? "required"
+                                                   : r.password == RelayPassword::Optional ? "optional"
+                                                                                           : "none"));
+            o.line(4, "rate: " + std::to_string(r.rate_count) + "/" + dur(r.rate_per));
+        }
     }
     if (c.mqtt) o.s += print_mqtt(*c.mqtt);
     if (c.metrics) o.s += "\nmetrics:\n  textfile: " + sc(c.metrics->textfile) + "\n";

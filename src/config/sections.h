@@ -29,10 +29,13 @@ void read_defaults(Ctx& c, const Val& v, const Config& cfg, Defaults* out);
 void read_targets(Ctx& c, const Val& v, const Defaults& d, Config* cfg, std::vector<TargetInfo>* info,
                   bool may_be_empty = false);  // may_be_empty: a register section exists
 void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* out);
+// Fills wol.verify's default address and decides `on` once match and sleep_proxy are read.
+void resolve_verify(TargetConf* t);
 void read_sleep_proxy(Ctx& c, const Val& v, Place place, const SleepProxyConf& base,
                       const std::string& fallback_interface, SleepProxyConf* out);
 void read_register(Ctx& c, const Val& v, const Defaults& d, RegisterConf* out);
 void read_knocks(Ctx& c, const Val& v, Config* cfg);
+void read_wol_relay(Ctx& c, const Val& v, Config* cfg);                  // config/load_relay.cc
 void read_mqtt(Ctx& c, const Val& v, const Config& cfg, MqttConf* out);  // config/load_mqtt.cc
 void read_metrics(Ctx& c, const Val& v, MetricsConf* out);               // config/load_mqtt.cc
 

@@ -203,6 +203,8 @@ std::string format_status(const Status& s) {
     for (const auto& t : s.targets) {
         ojson proxy = nullptr;
         if (t.proxy) proxy = {{"state", t.proxy->state}, {"addresses", t.proxy->addresses}};
+        ojson wake = nullptr;
+        if (!t.wake.empty()) wake = {{"state", t.wake}, {"attempt", t.wake_attempt}, {"seconds", opt_seconds(t.wake_s)}};
         targets.push_back({{"name", t.name},
                            {"state", t.state},
                            {"idle_s", opt_seconds(t.idle_s)},
@@ -211,6 +213,7 @@ std::string format_status(const Status& s) {
                            {"hook_runs", t.hook_runs},
                            {"last_exit", t.last_exit ? ojson(*t.last_exit) : ojson(nullptr)},
                            {"wakes", t.wakes},
+                           {"wake", std::move(wake)},
                            {"proxy", std::move(proxy)}});
     }
     ojson j = {{"ok", true},
@@ -236,6 +239,12 @@ std::string format_status(const Status& s) {
               {"commands_refused", s.mqtt->refused},
               {"queue_drops", s.mqtt->queue_drops}};
     j["mqtt"] = std::move(mq);
+    if (s.relay)
+        j["relay"] = {{"accepted", s.relay->accepted},
+                      {"not_magic", s.relay->not_magic},
+                      {"unknown_mac", s.relay->unknown_mac},
+                      {"bad_password", s.relay->bad_password},
+                      {"over_rate", s.relay->over_rate}};
     return dump(j);
 }
 
@@ -342,6 +351,14 @@ bool parse_status(std::string_view line, Status* out, std::string* err) {
                 r.u64("hook_runs", &t.hook_runs);
                 r.opt_int("last_exit", &t.last_exit);
                 r.u64("wakes", &t.wakes);
+                if (const json* w = r.object("wake")) {
+                    const Reader wr{*w, where + "wake."};
+                    uint64_t attempt = 0;
+                    wr.str("state", &t.wake);
+                    wr.u64("attempt", &attempt);
+                    t.wake_attempt = uint32_t(attempt);
+                    wr.opt_num("seconds", &t.wake_s);
+                }
                 if (const json* p = r.object("proxy")) {
                     const Reader pr{*p, where + "proxy."};
                     ProxyStatus ps;
@@ -376,6 +393,16 @@ bool parse_status(std::string_view line, Status* out, std::string* err) {
             r.u64("commands_refused", &q.refused);
             r.u64("queue_drops", &q.queue_drops);
             s.mqtt = std::move(q);
+        }
+        if (const json* m = top.object("relay")) {
+            const Reader r{*m, "relay."};
+            RelayStatus x;
+            r.u64("accepted", &x.accepted);
+            r.u64("not_magic", &x.not_magic);
+            r.u64("unknown_mac", &x.unknown_mac);
+            r.u64("bad_password", &x.bad_password);
+            r.u64("over_rate", &x.over_rate);
+            s.relay = x;
         }
     } catch (const std::exception& e) {
         *err = "bad status reply: " + std::string(e.what());

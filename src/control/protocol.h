@@ -110,6 +110,9 @@ struct TargetStatus {
     uint64_t hook_runs = 0;
     std::optional<int> last_exit;        // nullopt: no hook finished yet
     uint64_t wakes = 0;
+    std::string wake;                    // wake verification: "waking" | "awake" | "wake_failed" | "" (none)
+    uint32_t wake_attempt = 0;           // the cycle's current / last attempt
+    std::optional<double> wake_s;        // awake: first magic packet -> first sign of life
     std::optional<ProxyStatus> proxy;    // nullopt: no sleep proxy
 };
 
@@ -124,6 +127,11 @@ struct Counters {
     uint64_t malformed = 0, truncated = 0, rejected = 0, dropped = 0;
 };
 
+// The Wake-on-WAN relay's counters (SPEC §7.2), present only with `wol_relay:`.
+struct RelayStatus {
+    uint64_t accepted = 0, not_magic = 0, unknown_mac = 0, bad_password = 0, over_rate = 0;
+};
+
 struct Status {
     std::string version;
     int64_t pid = 0;
@@ -132,6 +140,7 @@ struct Status {
     std::vector<TargetStatus> targets;
     Counters counters;
     std::optional<MqttStatus> mqtt;      // nullopt: no MQTT bridge configured
+    std::optional<RelayStatus> relay;    // nullopt: no wol_relay section
 };
 
 // The status reply line ("\n"-terminated) for `s`. Never throws (invalid UTF-8 in names is

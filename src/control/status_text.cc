@@ -63,6 +63,14 @@ std::string exit_text(const std::optional<int>& e) {
     return std::to_string(*e);
 }
 
+// The WAKE column: "waking (attempt 2)", "awake after 1.234 s", "wake_failed (3 attempts)", "-".
+std::string wake_text(const TargetStatus& x) {
+    if (x.wake.empty()) return "-";
+    if (x.wake == "awake" && x.wake_s) return fmt::format("awake after {:.3f} s", *x.wake_s);
+    if (x.wake == "waking") return fmt::format("waking (attempt {})", x.wake_attempt);
+    if (x.wake == "wake_failed") return fmt::format("wake_failed ({} attempts)", x.wake_attempt);
+    return printable(x.wake);
+}
 }  // namespace
 
 std::string format_duration(double seconds) {
@@ -101,8 +109,8 @@ std::string render_status_text(const Status& s) {
     if (s.targets.empty()) {
         out += "no targets\n";
     } else {
-        Table t({"TARGET", "STATE", "LAST PACKET", "TTL", "REMAINING", "HOOKS", "LAST EXIT", "WAKES", "SLEEP PROXY"},
-                {false, false, true, true, true, true, true, true, false});
+        Table t({"TARGET", "STATE", "LAST PACKET", "TTL", "REMAINING", "HOOKS", "LAST EXIT", "WAKES", "SLEEP PROXY", "WAKE"},
+                {false, false, true, true, true, true, true, true, false, false});
         for (const auto& x : s.targets) {
             std::string proxy = "-";
             if (x.proxy) {
@@ -113,7 +121,7 @@ std::string render_status_text(const Status& s) {
             t.row({printable(x.name), printable(x.state),
                    x.idle_s ? format_duration(*x.idle_s) + " ago" : "never", format_duration(x.ttl_s),
                    x.remaining_s ? format_duration(*x.remaining_s) : "-", std::to_string(x.hook_runs),
-                   exit_text(x.last_exit), std::to_string(x.wakes), proxy});
+                   exit_text(x.last_exit), std::to_string(x.wakes), proxy, wake_text(x)});
         }
         out += t.str();
     }
@@ -125,6 +133,9 @@ std::string render_status_text(const Status& s) {
                            "queue drops {}\n",
                            printable(m->broker), m->connected ? "connected" : "DISCONNECTED", printable(m->client_id),
                            printable(m->topic), m->connects, m->published, m->accepted, m->refused, m->queue_drops);
+    if (const auto& r = s.relay)
+        out += fmt::format("wol_relay: accepted {}, rejected: not magic {}, unknown MAC {}, bad password {}, over rate {}\n",
+                           r->accepted, r->not_magic, r->unknown_mac, r->bad_password, r->over_rate);
     return out;
 }
 

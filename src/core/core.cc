@@ -85,6 +85,13 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
         by_name_[t->conf.name] = t.get();
         targets_.push_back(std::move(t));
     }
+    // Wake-on-WAN relay: a new engine on the new snapshot, counters carried over.
+    const RelayStats relay_stats = relay_ ? relay_->stats() : RelayStats{};
+    relay_.reset();
+    if (!cfg_->wol_relay.empty()) {
+        relay_ = std::make_unique<RelayEngine>(*cfg_);
+        relay_->set_stats(relay_stats);
+    }
     // Targets that disappeared: stop them if active, drop their timers.
     for (auto& [name, t] : old) {
         timers_.cancel({t->id, kTtl});
@@ -209,7 +216,7 @@ void Core::set_knocks(std::unique_ptr<KnockEngine> k) {
         knocks_->on_reject = [this](const packet::Addr& src, std::string_view why) { log_reject(src, why); };
 }
 
-void Core::log_reject(const packet::Addr& src, std::string_view why) {
+void Core::log_reject(const packet::Addr& src, std::string_view why, const char* what) {
     const int64_t now = d_.clock->now_ns();
     if (now - reject_window_ns_ >= 1000000000) {
         if (rejects_suppressed_)
@@ -220,7 +227,7 @@ void Core::log_reject(const packet::Addr& src, std::string_view why) {
     }
     if (rejects_in_window_++ < kRejectBurst) {
         ++rejects_logged_;
-        log::warn("knock rejected from {}: {}", src.str(), why);
+        log::warn("{} rejected from {}: {}", what, src.str(), why);
     } else {
         ++rejects_suppressed_;
     }
@@ -252,8 +259,27 @@ void Core::knock_hit(const Hit& h) {
     }
 }
 
+// Wake-on-WAN relay (SPEC §7.2): an accepted magic packet is a FRESH burst with the target's own
+// wol settings (never the received bytes), origin "relay"; a rejected one is counted and logged.
+void Core::relay_hit(const Hit& h) {
+    std::string why;
+    const std::string name = relay_->decide(h, h.t_ns, &why);
+    Target* t = name.empty() ? nullptr : find(name);
+    if (!t) {
+        if (!why.empty()) log_reject(h.d.src, why, "wol_relay");
+        return;
+    }
+    log::notice("{}: Wake-on-WAN relay: magic packet from {} accepted", name, h.d.src.str());
+    const std::string saved = origin_;
+    origin_ = "relay";
+    t->wol_last_burst_ns = 0;  // the relay's rate limits it, not the cooldown
+    begin_wake(*t, Reason::Traffic, &h);
+    origin_ = saved;
+}
+
 void Core::on_hit(const Hit& h) {
     if (h.kind == HitKind::Knock) {
+        if (relay_ && relay_->wants(h)) relay_hit(h);
         knock_hit(h);
         return;
     }
@@ -324,7 +350,7 @@ void Core::shutdown() {
     }
 }
 
-bool Core::wake(std::string_view name, std::string* err) {
+bool Core::wake(std::string_view name, std::string* err, Reason r) {
     Target* t = find(name);
     if (!t) {
         *err = fmt::format("no such target: {}", name);
@@ -335,8 +361,13 @@ bool Core::wake(std::string_view name, std::string* err) {
         return false;
     }
     t->wol_last_burst_ns = 0;  // an explicit request bypasses the cooldown
-    begin_wake(*t, Reason::Control, nullptr);
+    begin_wake(*t, r, nullptr);
     return true;
+}
+
+void Core::target_event(std::string_view name, const char* event, Reason r,
+                        std::vector<std::pair<std::string, std::string>> extra) {
+    if (Target* t = find(name)) run_hook(*t, event, r, nullptr, std::move(extra));
 }
 
 void Core::begin_wake(Target& t, Reason r, const Hit* cause) {
@@ -369,7 +400,7 @@ bool Core::send_wake(Target& t) {
 // The `wake` event of a burst send_wake() started: counters, log line, hook.
 void Core::announce_wake(Target& t, Reason r, const Hit* cause) {
     const auto& w = *t.conf.wol;
-    ++t.wol_attempt;
+    t.wol_attempt = d_.on_burst ? d_.on_burst(t.conf.name) : 1;  // from 1 within a wake cycle (SPEC §5)
     ++t.wakes;
     log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf.name, packet::mac_str(w.mac), w.repeat,
                 w.interval.count(), cause ? ", trigger " + packet::summarize(cause->d) : std::string());

@@ -14,6 +14,7 @@
 
 #include "config/model.h"
 #include "core/knock.h"
+#include "core/relay.h"
 #include "core/ports.h"
 #include "core/shared.h"
 #include "core/timers.h"
@@ -61,6 +62,9 @@ struct CoreDeps {
     std::function<void()> persist_replay;
     bool stop_on_shutdown = false;                   // tuninetd mode: SIGTERM runs stop hooks
     std::function<void(const HookJob&)> on_event;    // event sink (MQTT publisher); may be empty
+    // Wake verification (daemon/wake_service): a burst went out for this target; returns its
+    // attempt number within the wake cycle (NETWAKED_ATTEMPT). Empty: every burst is attempt 1.
+    std::function<uint32_t(const std::string& target)> on_burst;
 };
 
 // Persisted form of a target's state (times relative to "now" so they survive a reboot's
@@ -98,7 +102,11 @@ class Core {
 
     bool start(std::string_view name, Reason r, std::string* err);
     bool stop(std::string_view name, Reason r, std::string* err);
-    bool wake(std::string_view name, std::string* err);
+    bool wake(std::string_view name, std::string* err, Reason r = Reason::Control);
+    // An event of a target that some other machine decided (wake verification: awake,
+    // wake_failed): its hook with `extra` environment, and the event sink.
+    void target_event(std::string_view name, const char* event, Reason r,
+                      std::vector<std::pair<std::string, std::string>> extra);
     void stop_all(Reason r);
     // SIGTERM: stop everything in tuninetd mode (deps.stop_on_shutdown), cancel timers.
     void shutdown();
@@ -115,6 +123,7 @@ class Core {
 
     // Counters for status.
     uint64_t stale_hits() const { return stale_hits_; }
+    const RelayEngine* relay() const { return relay_.get(); }  // null without wol_relay
 
     // The command source whose request is being carried out ("control", "mqtt"; "" for none):
     // hooks of the events it causes get NETWAKED_ORIGIN (SPEC §5). Set around one command.
@@ -134,7 +143,8 @@ class Core {
                   std::vector<std::pair<std::string, std::string>> extra = {});
     void match_hit(Target& t, const Hit* h, int64_t t_ns);
     void knock_hit(const Hit& h);
-    void log_reject(const packet::Addr& src, std::string_view why);
+    void relay_hit(const Hit& h);
+    void log_reject(const packet::Addr& src, std::string_view why, const char* what = "knock");
     std::string sensor_name(uint16_t idx) const;
 
     CoreDeps d_;
@@ -147,6 +157,7 @@ class Core {
     uint64_t next_id_ = 1;
     uint64_t stale_hits_ = 0;
     std::unique_ptr<KnockEngine> knocks_;
+    std::unique_ptr<RelayEngine> relay_;   // Wake-on-WAN relay (SPEC §7.2)
     std::vector<KnockEvent> knock_events_;
     // Rejection logging is rate-limited (SPEC §10 "logged" vs §12 "not one by one"):
     // at most kRejectBurst lines per second, then one summary line.

@@ -18,6 +18,7 @@ const char* event_kind_name(EventKind k) {
         case EventKind::Registered: return "registered";
         case EventKind::Forgotten: return "forgotten";
         case EventKind::Knock: return "knock";
+        case EventKind::WakeGaveUp: return "wake-gave-up";
     }
     return "?";
 }

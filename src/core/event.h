@@ -23,6 +23,7 @@ enum class EventKind : uint8_t {
     Registered,  // a machine registered itself (or registered again)
     Forgotten,   // a proxied machine was removed (netwakectl forget, config reload)
     Knock,       // a valid knock sequence or SPA datagram for a target
+    WakeGaveUp,  // a target's wake cycle ended without a sign of life (hook event wake_failed)
 };
 const char* event_kind_name(EventKind k);  // "active", "idle", "wake-sent", ...
 

@@ -59,7 +59,12 @@ void KnockSources::remove(const packet::Addr& a) {
     total_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-KnockPorts::KnockPorts(const std::vector<config::KnockConf>& knocks) {
+KnockPorts::KnockPorts(const std::vector<config::KnockConf>& knocks, const std::vector<config::RelayConf>& relays) {
+    for (const config::RelayConf& r : relays)
+        for (uint16_t p : r.ports) {
+            udp_.set(p);
+            any_ = true;
+        }
     for (const config::KnockConf& k : knocks) {
         if (!k.spa && !k.sequence.empty() && !sources_) sources_ = std::make_shared<KnockSources>();
         for (const config::KnockStep& s : k.sequence) {

@@ -52,7 +52,8 @@ class KnockSources {
 class KnockPorts {
    public:
     KnockPorts() = default;
-    explicit KnockPorts(const std::vector<config::KnockConf>& knocks);
+    // `relays`: the Wake-on-WAN relay's UDP ports travel the same way (SPEC §7.2).
+    explicit KnockPorts(const std::vector<config::KnockConf>& knocks, const std::vector<config::RelayConf>& relays = {});
     bool wants(const packet::Decoded& d) const;
     bool empty() const { return !any_; }
     // The table the KnockEngine built for this configuration fills (see set_sources).

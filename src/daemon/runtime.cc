@@ -20,6 +20,7 @@
 #include "config/load.h"
 #include "daemon/proxy_service.h"
 #include "daemon/sensor_set.h"
+#include "daemon/wake_service.h"
 #include "proxy/host.h"
 #include "state/replay_log.h"
 #include "state/statefile.h"
@@ -37,7 +38,7 @@ Runtime::Runtime(core::Clock& clock) : clock_(clock) {}
 
 void Runtime::adjust(config::Config& cfg) {
     // An SPA datagram can be up to 169 bytes of IPv6: make NFLOG copy enough of it.
-    bool spa = false;
+    bool spa = !cfg.wol_relay.empty();  // the relay reads magic packets whole too (108 bytes + headers)
     for (const auto& k : cfg.knocks) spa |= k.spa.has_value();
     for (auto& s : cfg.sensors)
         if (spa && s.nflog && s.nflog->copy_range < 256) {
@@ -114,6 +115,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
             restored_.push_back(s);
         }
         if (proxy_) proxy_->remember(ps);
+        saved_ = std::make_unique<state::PersistedState>(ps);  // wake cycles resume in start()
     }
     (void)opts;
     return true;
@@ -131,7 +133,7 @@ bool Runtime::install_rules(const config::Config& cfg, std::vector<std::shared_p
     auto rules = core::Ruleset::build(cfg, *slots, err);
     if (!rules) return false;
     std::unique_ptr<core::KnockPorts> kp;
-    if (!cfg.knocks.empty()) kp = std::make_unique<core::KnockPorts>(cfg.knocks);
+    if (!cfg.knocks.empty() || !cfg.wol_relay.empty()) kp = std::make_unique<core::KnockPorts>(cfg.knocks, cfg.wol_relay);
     slots_ = std::move(next);
     // Order matters (sensor.h): publish the new snapshot, then bump the epoch; free the old
     // one once every sensor has passed a batch boundary at the new epoch.
@@ -164,6 +166,7 @@ bool Runtime::start(std::string* err) {
     deps.on_state_changed = [this] { dirty_ = true; };
     deps.persist_replay = [this] { persist_replay(); };
     if (mqtt_ || cfg_->metrics) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink
+    start_wake(&deps);  // wake verification (issue 14)
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -172,6 +175,8 @@ bool Runtime::start(std::string* err) {
     core_->configure(cfg_, std::move(slots));
     core_->set_knocks(make_knocks(*cfg_, std::move(spa_keys_)));
     if (!restored_.empty()) core_->restore(restored_);
+    wake_->configure(*cfg_);
+    if (saved_) wake_->resume(*saved_);
     if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
     if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
     if (mqtt_ && !start_mqtt(err)) return false;
@@ -189,6 +194,7 @@ bool Runtime::start(std::string* err) {
         hooks_->on_time(now);
         if (control_) control_->on_time(now);
         if (proxy_) proxy_->on_time(now);
+        wake_->on_time(now);
     });
     for (auto& s : sensors_) s->start();
     started_ = true;
@@ -243,6 +249,7 @@ void Runtime::rearm() {
     take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
+    take(wake_->next_deadline_ns());
     take(refresh_due_ns_);
     take(metrics_due_ns_);
     loop_.arm_timer(next);
@@ -284,6 +291,7 @@ void Runtime::persist_now() {
         ps.targets.push_back(p);
     }
     if (proxy_) proxy_->save(&ps);
+    if (wake_) wake_->save(&ps);
     std::string err;
     if (!state::save_state(cfg_->daemon.state_dir, ps, &err)) log::warn("cannot write state: {}", err);
 }
@@ -367,6 +375,7 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
     cfg_ = cfg;
     core_->configure(cfg_, std::move(slots));
+    wake_->configure(*cfg_);
     persist_replay();  // the old engine's last entries (if any) before it goes
     auto knocks = make_knocks(*cfg_, std::move(keys));
     if (knocks && core_->knocks())
@@ -405,6 +414,11 @@ control::Status Runtime::status() const {
         st.sensors.push_back(ss);
     }
     if (auto* k = core_->knocks()) st.counters.rejected += k->stats().rejected();
+    if (auto* r = core_->relay()) {  // Wake-on-WAN relay (SPEC §7.2)
+        const auto& x = r->stats();
+        st.counters.rejected += x.rejected();
+        st.relay = control::RelayStatus{x.accepted, x.not_magic, x.unknown_mac, x.bad_password, x.over_rate};
+    }
     if (control_) st.counters.rejected += control_->stats().bad_requests;
     for (const auto& t : core_->targets()) {
         control::TargetStatus ts;
@@ -421,6 +435,7 @@ control::Status Runtime::status() const {
         ts.hook_runs = t->hook_runs;
         if (t->has_last_exit) ts.last_exit = t->last_exit;
         ts.wakes = t->wakes;
+        wake_status(t->conf.name, &ts);
         st.targets.push_back(ts);
     }
     if (proxy_) proxy_->fill_status(&st);

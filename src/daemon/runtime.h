@@ -29,12 +29,15 @@ class ProxyService;
 }  // namespace nw::proxy
 namespace nw::state {
 class ReplayLog;
+struct PersistedState;
 }  // namespace nw::state
 namespace nw::bridge {
 class Bridge;
 }  // namespace nw::bridge
 
 namespace nw::daemon {
+
+class WakeService;
 
 class Runtime {
    public:
@@ -90,7 +93,10 @@ class Runtime {
     void mqtt_targets();
     void mqtt_reloaded();
     control::MqttStatus mqtt_status() const;  // the bridge in status (SPEC §11, §16)
-    void metrics_tick();  // metrics textfile and <base>/metrics (SPEC §17): on change, at most once a second
+    void metrics_tick();
+    // Wake verification glue (daemon/runtime_wake.cc): the service and its CoreDeps hook; status.
+    void start_wake(core::CoreDeps* deps);
+    void wake_status(const std::string& target, control::TargetStatus* ts) const;  // metrics textfile and <base>/metrics (SPEC §17): on change, at most once a second
 
     core::Clock& clock_;
     sys::Loop loop_;
@@ -117,6 +123,8 @@ class Runtime {
     std::unique_ptr<control::Server> control_;
     std::unique_ptr<proxy::ProxyService> proxy_;  // sleep proxy + registration (null if unused)
     std::unique_ptr<bridge::Bridge> mqtt_;        // MQTT bridge (null without an mqtt section)
+    std::unique_ptr<WakeService> wake_;           // wake verification (SPEC §7.1, daemon/wake_service.h)
+    std::unique_ptr<state::PersistedState> saved_;  // the state file as loaded (wake cycles to resume)
     struct MqttSeen {
         int64_t since_wall_s = 0;
         std::string last_event, reason;

@@ -9,6 +9,7 @@
 #include "bridge/metrics.h"
 #include "state/statefile.h"
 #include "daemon/runtime.h"
+#include "daemon/wake_service.h"
 #include "packet/parse.h"
 #include "sys/log.h"
 
@@ -86,6 +87,8 @@ void Runtime::mqtt_event(const core::HookJob& job) {
     const core::Target* t = core_ ? core_->find(job.target) : nullptr;
     bridge::StateView v;
     if (t) v = view_of(*t, s.since_wall_s, s.last_event, s.reason);
+    if (t && wake_ && (job.event == "wake" || job.event == "awake" || job.event == "wake_failed"))  // SPEC §16
+        if (const auto w = wake_->view(job.target); w.state != core::WakeState::None) v.state = core::wake_state_name(w.state);
     mqtt_->on_event(job.event, job.target, env, t ? &v : nullptr);
 }
 
@@ -110,6 +113,7 @@ void Runtime::metrics_tick() {
         m.targets.push_back({t.name, t.state, event_counts_[t.name], t.hook_runs, t.wakes, -1});
     for (const auto& s : st.sensors) m.sensors.push_back({s.name, s.packets, s.drops + s.queue_full});
     if (auto* k = core_->knocks()) m.rejected["spa"] = k->stats().rejected();
+    if (auto* r = core_->relay()) m.rejected["relay"] = r->stats().rejected();  // SPEC §17
     m.rejected["malformed"] = st.counters.malformed;
     if (mqtt_) m.rejected["mqtt"] = mqtt_->commands_refused();
     m.counters = {{"truncated", st.counters.truncated}, {"dropped", st.counters.dropped}};

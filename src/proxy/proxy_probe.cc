@@ -22,6 +22,7 @@
 #include "core/core.h"
 #include "packet/encode.h"
 #include "packet/parse.h"
+#include "packet/probe.h"
 #include "proxy/machine.h"
 #include "proxy/proxy.h"
 #include "sys/log.h"
@@ -31,33 +32,6 @@ namespace nw::proxy {
 namespace {
 constexpr int64_t kMs = 1000000;
 int64_t ns(config::Duration d) { return int64_t(d.count()) * kMs; }
-
-packet::Addr v4_source(const std::vector<IfAddr>& addrs, const packet::Addr& target) {
-    const IfAddr* any = nullptr;
-    for (const auto& a : addrs) {
-        if (!a.addr.is_v4()) continue;
-        if (packet::cidr_contains(a.addr, a.prefix_len, target)) return a.addr;
-        if (!any) any = &a;
-    }
-    return any ? any->addr : packet::Addr::v4(0);
-}
-
-packet::Addr v6_source(const std::vector<IfAddr>& addrs, const packet::Mac& mac) {
-    for (const auto& a : addrs)
-        if (!a.addr.is_v4() && a.addr.b[0] == 0xfe && (a.addr.b[1] & 0xc0) == 0x80) return a.addr;
-    packet::Addr ll;  // RFC 4291 appendix A: fe80::/64 + modified EUI-64
-    ll.b[0] = 0xfe;
-    ll.b[1] = 0x80;
-    ll.b[8] = mac[0] ^ 0x02;
-    ll.b[9] = mac[1];
-    ll.b[10] = mac[2];
-    ll.b[11] = 0xff;
-    ll.b[12] = 0xfe;
-    ll.b[13] = mac[3];
-    ll.b[14] = mac[4];
-    ll.b[15] = mac[5];
-    return ll;
-}
 }  // namespace
 
 void SleepProxy::on_timer(Machine& m, uint8_t kind, int64_t now) {
@@ -126,18 +100,8 @@ void SleepProxy::send_probes(Machine& m, bool unicast) {
     for (size_t i = 0; i < m.addr.size(); ++i) {
         if (unicast && !m.addr[i].held) continue;
         const packet::Addr& x = m.spec.addresses[i].addr;
-        uint8_t buf[packet::kNdFrameLen];
-        size_t n = 0;
-        if (x.is_v4()) {
-            const packet::Addr src = v4_source(addrs, x);
-            if (src == packet::Addr::v4(0)) n = packet::encode_arp_probe(buf, *our, x);
-            else if (unicast)
-                n = packet::encode_arp(buf, {m.spec.mac, *our, packet::kArpRequest, *our, src, packet::Mac{}, x});
-            else n = packet::encode_arp_request(buf, *our, src, x);
-        } else {
-            const packet::Addr src = v6_source(addrs, *our);
-            n = unicast ? packet::encode_ns_unicast(buf, *our, src, m.spec.mac, x) : packet::encode_ns(buf, *our, src, x);
-        }
+        uint8_t buf[packet::kProbeFrameMaxLen];  // the probe frame is shared with wake verification (packet/probe.h)
+        const size_t n = packet::encode_probe(buf, *our, addrs, x, unicast ? std::optional(m.spec.mac) : std::nullopt);
         if (n == 0 || !send(m.spec.interface, std::span<const uint8_t>(buf, n))) continue;
         ++stats_.probes_sent;
         if (!unicast) m.addr[i].awaiting = true;

@@ -101,7 +101,10 @@ std::string encode_state(const PersistedState& s) {
                            {"last_seen_wall_ms", t.last_seen_wall_ms},
                            {"active_since_wall_ms", t.active_since_wall_ms},
                            {"ttl_deadline_wall_ms", t.ttl_deadline_wall_ms},
-                           {"proxy_state", t.proxy_state}});
+                           {"proxy_state", t.proxy_state},
+                           {"wake_state", t.wake_state},
+                           {"wake_attempt", t.wake_attempt},
+                           {"wake_first_wall_ms", t.wake_first_wall_ms}});
     ojson regs = ojson::array();
     for (const auto& r : s.registrations) {
         ojson mon = ojson::array();
@@ -134,6 +137,9 @@ bool decode_state(std::string_view text, PersistedState* out, std::string* err) 
             get_i64(o, w, "active_since_wall_ms", &t.active_since_wall_ms);
             get_i64(o, w, "ttl_deadline_wall_ms", &t.ttl_deadline_wall_ms);
             get_str(o, w, "proxy_state", &t.proxy_state);
+            get_str(o, w, "wake_state", &t.wake_state);
+            get_i64(o, w, "wake_attempt", &t.wake_attempt);
+            get_i64(o, w, "wake_first_wall_ms", &t.wake_first_wall_ms);
             s.targets.push_back(std::move(t));
         }
         const json& regs = get_array(j, "", "registrations");

@@ -23,6 +23,9 @@ struct PersistedTarget {
     int64_t active_since_wall_ms = 0;
     int64_t ttl_deadline_wall_ms = 0;   // when `stop` is due (active targets)
     std::string proxy_state;            // sleep proxy: "up", "asleep", ... ("" = none)
+    std::string wake_state;             // wake verification: "waking", "awake", "wake_failed" ("" = none)
+    int64_t wake_attempt = 0;           // the cycle's current attempt
+    int64_t wake_first_wall_ms = 0;     // its first magic packet
 };
 
 struct MonitoredAddress {

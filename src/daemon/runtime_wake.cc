@@ -1,0 +1,40 @@
+// daemon/runtime_wake.cc — Runtime glue for wake verification (SPEC §7.1): the WakeService wired
+// to the core (retry bursts through Core::wake, awake / wake_failed hooks) and its status fields.
+#include "daemon/runtime.h"
+#include "daemon/wake_service.h"
+
+#include "sys/log.h"
+
+namespace nw::daemon {
+
+void Runtime::start_wake(core::CoreDeps* deps) {
+    WakeService::Wiring w;
+    w.send_burst = [this](const std::string& target) {
+        std::string err;
+        if (!core_->wake(target, &err, core::Reason::Probe)) log::warn("{}: {}", target, err);
+        return err.empty();
+    };
+    w.on_event = [this](const core::Event& e, const config::WolConf& wol) {
+        std::vector<std::pair<std::string, std::string>> env{{"NETWAKED_MAC", packet::mac_str(wol.mac)},
+                                                             {"NETWAKED_ATTEMPT", std::to_string(e.attempt)}};
+        const bool awake = e.kind == core::EventKind::Awake;
+        if (awake)
+            env.emplace_back("NETWAKED_WAKE_SECONDS", fmt::format("{}.{:03}", e.in_state_ns / 1'000'000'000,
+                                                                  e.in_state_ns / 1'000'000 % 1000));
+        core_->target_event(e.subject, awake ? "awake" : "wake_failed", core::Reason::Probe, std::move(env));
+    };
+    w.on_state_changed = [this] { dirty_ = true; };
+    wake_ = std::make_unique<WakeService>(loop_, clock_, std::move(w));
+    deps->on_burst = [this](const std::string& target) { return wake_->burst_sent(target); };
+}
+
+void Runtime::wake_status(const std::string& target, control::TargetStatus* ts) const {
+    if (!wake_) return;
+    const core::WakeView v = wake_->view(target);
+    if (v.state == core::WakeState::None) return;
+    ts->wake = core::wake_state_name(v.state);
+    ts->wake_attempt = v.attempt;
+    if (v.state == core::WakeState::Awake) ts->wake_s = double(v.wake_ns) / 1e9;
+}
+
+}  // namespace nw::daemon
