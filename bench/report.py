@@ -235,10 +235,18 @@ def main():
         summary["instructions_per_packet"] = {f"{k[0]}/{k[1]}": v for k, v in ipp.items()}
         ref_i = ipp.get(("ref", "hot"))
         p(f"  reference receiver (libnetfilter_log, count + sequence check): {fmt(ref_i)}")
-        for n in ("1", "10000"):
+        for n in ("1", "10000", "pfx"):
             h, m = ipp.get((n, "hot")), ipp.get((n, "miss"))
-            p(f"  netwaked, {n:>5} target(s): hot path {fmt(h)}, no match {fmt(m)}"
+            if h is None and m is None:
+                continue
+            label = "1 prefix-routed target" if n == "pfx" else f"{n:>5} target(s) (udp dst_port)"
+            p(f"  netwaked, {label}: hot path {fmt(h)}, no match {fmt(m)}"
               f"{'' if not ref_i or not h else f'  ({h / ref_i:.2f}x the reference)'}")
+        for key, goal, what in (("1", 750, "an address/port rule"), ("pfx", 600, "a prefix-routed target")):
+            h = ipp.get((key, "hot"))
+            if h:
+                check(f"instructions per packet, active target with {what} (callgrind)", round(h), f"<= {goal}",
+                      h <= goal, f"reference receiver {fmt(ref_i)}")
         h1, h2, m1, m2 = ipp.get(("1", "hot")), ipp.get(("10000", "hot")), ipp.get(("1", "miss")), ipp.get(("10000", "miss"))
         if h1 and h2 and m1 and m2:
             worst = max(h2 / h1, m2 / m1)
