@@ -462,7 +462,7 @@ std::unique_ptr<Ruleset> Ruleset::build(const config::Config& cfg, std::vector<s
                 impl->uses_addrs = impl->uses_addrs || !c.src.empty() || !c.dst.empty();
                 impl->uses_prefix = impl->uses_prefix || c.prefix.set;
                 impl->uses_link = impl->uses_link || !c.mac.empty() || c.vlan >= 0;
-                impl->keyed = impl->keyed && c.src.empty() && c.dst.empty() && c.sport.empty() && !c.has_flags &&
+                impl->keyed = impl->keyed && c.sport.empty() && !c.has_flags &&
                               !c.in_iface.set && !c.out_iface.set && c.mac.empty() && c.vlan < 0;
                 impl->uses_packet = impl->uses_packet || impl->uses_link || c.proto != Proto::Any || c.has_flags ||
                                     !c.src.empty() || !c.dst.empty() || !c.sport.empty() || !c.dport.empty();
@@ -524,6 +524,7 @@ bool Ruleset::uses_prefix() const { return impl_->uses_prefix; }
 bool Ruleset::uses_packet() const { return impl_->uses_packet; }
 bool Ruleset::uses_link() const { return impl_->uses_link; }
 bool Ruleset::keyed() const { return impl_->keyed; }
+bool Ruleset::uses_addrs() const { return impl_->uses_addrs; }
 
 TargetShared* Ruleset::slot(uint32_t index) const {
     return index < impl_->slots.size() ? impl_->slots[index].get() : nullptr;

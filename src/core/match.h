@@ -58,10 +58,12 @@ class Ruleset {
     bool uses_prefix() const;
     bool uses_packet() const;
     bool uses_link() const;
+    bool uses_addrs() const;  // some rule compares src or dst
     // True if classify()'s answer depends on nothing but PacketMeta::sensor/has_prefix/prefix and
-    // the packet's l3, proto, dst_port and whether its ports are valid (has_l4, not a fragment):
-    // no rule compares addresses, source ports, TCP flags, interfaces or the link layer. A sensor
-    // may then reuse the verdicts of the previous packet with the same values (hot path memo).
+    // the packet's l3, proto, dst_port, whether its ports are valid (has_l4, not a fragment) and,
+    // if uses_addrs(), its src and dst: no rule compares source ports, TCP flags, interfaces or
+    // the link layer. A sensor may then reuse the verdicts of the previous packet with the same
+    // values (hot path memo).
     bool keyed() const;
     TargetShared* slot(uint32_t index) const;
 

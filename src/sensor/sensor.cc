@@ -46,6 +46,7 @@ const core::Ruleset* Sensor::begin_batch() {
         hot_prefix_ = rules_->uses_prefix();
         hot_packet_ = rules_->uses_packet();
         hot_keyed_ = rules_->keyed();
+        hot_addrs_ = rules_->uses_addrs();
     }
     return rules_;
 }
@@ -137,13 +138,14 @@ bool Sensor::deliver_hot(const packet::Decoded& d, const core::PacketMeta& meta,
     Memo& k = memo_;
     const bool same = k.rules == rules_ && k.epoch == batch_epoch_ && k.l3 == d.l3 && k.proto == d.proto &&
                       k.ports == ports && k.dport == d.dst_port && k.has_prefix == meta.has_prefix &&
-                      k.plen == meta.prefix.size() && std::memcmp(k.prefix, meta.prefix.data(), k.plen) == 0;
+                      k.plen == meta.prefix.size() && std::memcmp(k.prefix, meta.prefix.data(), k.plen) == 0 &&
+                      (!hot_addrs_ || (k.dst == d.dst && k.src == d.src));
     if (!same) {
         rules_->classify(d, meta, &verdicts_);
         k.rules = nullptr;
         if (hot_keyed_ && meta.prefix.size() <= sizeof k.prefix) {
             k = Memo{rules_, batch_epoch_, d.l3, d.proto, ports, meta.has_prefix, d.dst_port,
-                     uint8_t(meta.prefix.size()), {}};
+                     uint8_t(meta.prefix.size()), {}, d.src, d.dst};
             if (k.plen) std::memcpy(k.prefix, meta.prefix.data(), k.plen);
         }
     }

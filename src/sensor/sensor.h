@@ -121,7 +121,7 @@ class Sensor {
     bool pushed_ = false;
     // The hot path's view of the ruleset, set by begin_batch(): may it run at all (a ruleset, no
     // knock ports, no interface or link-layer rules), and what must the sensor fetch for it.
-    bool hot_ok_ = false, hot_prefix_ = false, hot_packet_ = false, hot_keyed_ = false;
+    bool hot_ok_ = false, hot_prefix_ = false, hot_packet_ = false, hot_keyed_ = false, hot_addrs_ = false;
     // The key of the verdicts left in verdicts_ by deliver_hot()'s last classify() (Ruleset::keyed):
     // reused for the next packet with the same key under the same ruleset.
     struct Memo {
@@ -132,6 +132,7 @@ class Sensor {
         uint16_t dport = 0;
         uint8_t plen = 0;
         char prefix[64];
+        packet::Addr src, dst;  // only when the rules compare addresses
     } memo_;
 };
 
