@@ -28,6 +28,9 @@
 #   BENCH_SCHED ["cfs rt"]   scheduling classes for the latency/wol/stop sections (see main below)
 #   BENCH_SPLIT [200000]     offered rates above this use two senders (one per CPU)
 #   BENCH_OUT [bench/results.json]   BENCH_KEEP=1 keeps the raw files in /tmp/nwbench.*
+#   TUNINETD [unset]         path to a tuninetd binary the user built from its public source (never
+#                            vendored): the instr section also measures it (-n GROUP -c HOOK -t TTL),
+#                            with its memory at rest next to netwaked's in tuninetd mode
 # Takes ~6.5 minutes with the defaults (the instr section needs valgrind, else it is skipped).
 set -u -o pipefail
 
@@ -532,6 +535,41 @@ instr_section() {
         done
         stop_pid "$pid"
         : >"$T/events.log"
+    done
+    [[ -n ${TUNINETD:-} ]] && instr_tuninetd
+}
+
+# The predecessor under the same load (TUNINETD=path): user-space instructions per packet (packets
+# counted by the sender: 5 kpps is loss-free for both) and memory at rest, beside netwaked in
+# tuninetd mode with the same arguments.
+instr_tuninetd() {
+    local who bin pid f ir sent out=$T/cg
+    [[ -x $TUNINETD ]] || { say "  TUNINETD=$TUNINETD is not executable: skipped"; return 0; }
+    for who in tuninetd netwaked; do
+        [[ $who == tuninetd ]] && bin=$TUNINETD || bin=$NETWAKED
+        run_bg "$T/rest-$who.log" "$NS_R" "$bin" -n $G_TP -c "$T/hook-log.sh" -t 3600
+        pid=$BG_PID
+        sleep 2  # no readiness line common to both programs
+        pktgen 10 $P_TP 0.3 >/dev/null
+        emit "{\"kind\":\"mem_rest\",\"who\":\"$who\",$(mem "$pid")}"
+        stop_pid "$pid"
+        say "  instructions per packet (callgrind): $who -n $G_TP"
+        run_bg "$T/cg-$who.log" "$NS_R" valgrind --tool=callgrind --callgrind-out-file="$out.$who.%p" \
+            "$bin" -n $G_TP -c "$T/hook-log.sh" -t 3600
+        pid=$BG_PID
+        sleep 3  # no readiness line common to both programs; valgrind start-up takes ~1-2 s
+        pktgen 10 $P_TP 0.3 >/dev/null
+        sleep 1
+        callgrind_control -z "$pid" >/dev/null 2>&1
+        sent=$(pktgen 5000 $P_TP 2 | cut -d' ' -f1)
+        sleep 0.5
+        callgrind_control -d "$pid" >/dev/null 2>&1
+        # shellcheck disable=SC2012  # callgrind names its dumps <out>.<pid>.<n>: no odd characters
+        f=$(ls -t "$out.$who.$pid".[0-9]* 2>/dev/null | head -1)
+        ir=$(awk '/^summary:/ {print $2}' "$f" 2>/dev/null)
+        emit "{\"kind\":\"instr\",\"targets\":\"$who-mode\",\"traffic\":\"hot\",\"packets\":${sent:-0},\"instructions\":${ir:-0}}"
+        say "    hot: ${sent:-?} packets sent, ${ir:-?} instructions"
+        stop_pid "$pid"
     done
 }
 

@@ -138,7 +138,7 @@ bool Sensor::deliver_hot(const packet::Decoded& d, const core::PacketMeta& meta,
     Memo& k = memo_;
     const bool same = k.rules == rules_ && k.epoch == batch_epoch_ && k.l3 == d.l3 && k.proto == d.proto &&
                       k.ports == ports && k.dport == d.dst_port && k.has_prefix == meta.has_prefix &&
-                      k.plen == meta.prefix.size() && std::memcmp(k.prefix, meta.prefix.data(), k.plen) == 0 &&
+                      k.plen == meta.prefix.size() && (k.plen == 0 || std::memcmp(k.prefix, meta.prefix.data(), k.plen) == 0) &&
                       (!hot_addrs_ || (k.dst == d.dst && k.src == d.src));
     if (!same) {
         rules_->classify(d, meta, &verdicts_);
