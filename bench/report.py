@@ -140,7 +140,7 @@ def main():
                 sent_nw = sum(r["sent"] for r in nw.values())
                 ticks_nw = sum(r["cpu_ticks"] for r in nw.values())
                 ticks_rf = sum(r["cpu_ticks"] for r in rf.values())
-                row = {"sensor": s, "offered_pps": rate, "achieved_pps": ach, "netwaked_ns_per_pkt": nw_c,
+                row = {"sensor": s, "offered_pps": rate, "reps": len(reps), "achieved_pps": ach, "netwaked_ns_per_pkt": nw_c,
                        "ref_ns_per_pkt": rf_c, "ratio": ratios, "lost_netwaked": lost_nw, "lost_ref": lost_rf,
                        "rx_over_sent_netwaked": rx_nw / sent_nw if sent_nw else None,
                        "ticks_ratio_cross_check": ticks_nw / ticks_rf if ticks_rf else None,
@@ -163,6 +163,12 @@ def main():
                   f"highest offered {top['offered_pps']} pps, achieved {fmt(top['achieved_pps'])} pps"
                   f"{'' if reached else ' (sender-limited: loss-free only up to the achieved rate)'}; "
                   f"reference lost {sum(r['lost_ref'] for r in nfl)}")
+
+        pc = [r for r in summary["throughput"] if r["sensor"] == "pcap" and r["offered_pps"] == 100000]
+        if pc:
+            lost = pc[0]["lost_netwaked"]
+            check("no loss on pcap at 100 kpps, default buffer (netwaked, kernel drop counter ps_drop)", lost, "0",
+                  lost == 0, f"over {pc[0]['reps']} repetitions; reference (1 MiB buffer) lost {pc[0]['lost_ref']}")
 
     # ---- scaling with targets
     sc = by("scale")
@@ -235,10 +241,25 @@ def main():
         summary["instructions_per_packet"] = {f"{k[0]}/{k[1]}": v for k, v in ipp.items()}
         ref_i = ipp.get(("ref", "hot"))
         p(f"  reference receiver (libnetfilter_log, count + sequence check): {fmt(ref_i)}")
-        for n in ("1", "10000"):
+        for n in ("1", "10000", "pfx"):
             h, m = ipp.get((n, "hot")), ipp.get((n, "miss"))
-            p(f"  netwaked, {n:>5} target(s): hot path {fmt(h)}, no match {fmt(m)}"
+            if h is None and m is None:
+                continue
+            label = "1 prefix-routed target" if n == "pfx" else f"{n:>5} target(s) (udp dst_port)"
+            p(f"  netwaked, {label}: hot path {fmt(h)}, no match {fmt(m)}"
               f"{'' if not ref_i or not h else f'  ({h / ref_i:.2f}x the reference)'}")
+        tu, nm = ipp.get(("tuninetd-mode", "hot")), ipp.get(("netwaked-mode", "hot"))
+        if tu or nm:
+            p(f"  tuninetd -n GROUP (TUNINETD=): {fmt(tu)};  netwaked -n GROUP, same run: {fmt(nm)}"
+              f"{'' if not tu or not nm else f'  ({nm / tu:.2f}x tuninetd)'}")
+        for r in by("mem_rest"):
+            p(f"  at rest, {r['who']:8} -n GROUP: RssAnon {r['rss_anon_kb']} KiB, Pss {r['pss_kb']} KiB,"
+              f" VmHWM {r['vmhwm_kb']} KiB (after a few packets)")
+        for key, goal, what in (("1", 750, "an address/port rule"), ("pfx", 600, "a prefix-routed target")):
+            h = ipp.get((key, "hot"))
+            if h:
+                check(f"instructions per packet, active target with {what} (callgrind)", round(h), f"<= {goal}",
+                      h <= goal, f"reference receiver {fmt(ref_i)}")
         h1, h2, m1, m2 = ipp.get(("1", "hot")), ipp.get(("10000", "hot")), ipp.get(("1", "miss")), ipp.get(("10000", "miss"))
         if h1 and h2 and m1 and m2:
             worst = max(h2 / h1, m2 / m1)

@@ -9,6 +9,7 @@
 #                                                            udp/tcp dport 5002 -j NFLOG group GREF (reference)
 #                                                            then DROP (plain rules: kernel batching defaults)
 #                                             raw PREROUTING: udp dport 6000,19999-29999 -j NFLOG group GTP; DROP
+#                                                             udp dport 6001 -j NFLOG group GTP prefix nwbpfx
 #   idle netns ID-i1: NFLOG-only netwaked, 100 targets     idle netns ID-i2: pcap (on a veth) + NFLOG, 100 targets
 #
 # Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr idle mqtt
@@ -27,6 +28,9 @@
 #   BENCH_SCHED ["cfs rt"]   scheduling classes for the latency/wol/stop sections (see main below)
 #   BENCH_SPLIT [200000]     offered rates above this use two senders (one per CPU)
 #   BENCH_OUT [bench/results.json]   BENCH_KEEP=1 keeps the raw files in /tmp/nwbench.*
+#   TUNINETD [unset]         path to a tuninetd binary the user built from its public source (never
+#                            vendored): the instr section also measures it (-n GROUP -c HOOK -t TTL),
+#                            with its memory at rest next to netwaked's in tuninetd mode
 # Takes ~6.5 minutes with the defaults (the instr section needs valgrind, else it is skipped).
 set -u -o pipefail
 
@@ -67,7 +71,7 @@ ID="nwb$$"
 NS_G=$ID-g NS_R=$ID-r NS_I1=$ID-i1 NS_I2=$ID-i2
 IF_G=${ID}g IF_R=${ID}r
 A_G=10.251.0.2 A_R=10.251.0.1
-P_NW=5001 P_REF=5002 P_TP=6000 P_MISS=19999 P_SCALE=20000
+P_NW=5001 P_REF=5002 P_TP=6000 P_PFX=6001 P_MISS=19999 P_SCALE=20000
 G_NW=$((1000 + RANDOM % 20000)) G_REF=$((21000 + RANDOM % 20000)) G_TP=$((41000 + RANDOM % 20000))
 T=$(mktemp -d "${TMPDIR:-/tmp}/nwbench.XXXXXX") || exit 1
 chmod 755 "$T"
@@ -126,8 +130,10 @@ lab() {
     "${r[@]}" -A INPUT -p udp -m multiport --dports $P_NW,$P_REF -j DROP
     "${r[@]}" -A INPUT -p tcp -m multiport --dports $P_NW,$P_REF -j DROP
     # Throughput traffic is logged and dropped before routing, so one sender core can offer more.
+    # P_PFX is logged with a prefix (prefix-routed targets, instr section).
+    "${r[@]}" -t raw -A PREROUTING -p udp --dport $P_PFX -j NFLOG --nflog-group $G_TP --nflog-prefix nwbpfx
     "${r[@]}" -t raw -A PREROUTING -p udp -m multiport --dports $P_TP,$P_MISS:29999 -j NFLOG --nflog-group $G_TP
-    "${r[@]}" -t raw -A PREROUTING -p udp -m multiport --dports $P_TP,$P_MISS:29999 -j DROP
+    "${r[@]}" -t raw -A PREROUTING -p udp -m multiport --dports $P_TP,$P_PFX,$P_MISS:29999 -j DROP
     MAC_R=$(ip -n "$NS_R" -br link show "$IF_R" | awk '{print $3}')
     mkfifo "$T/fifo"
     # Keeps the FIFO open for the whole run so a hook never blocks on open() between probes.
@@ -476,15 +482,16 @@ scale_section() {
 }
 
 # User-space instructions per packet (valgrind callgrind: deterministic, immune to the machine's
-# load): netwaked with 1 and 10,000 targets on the hot path and for packets matching nothing,
-# and the reference receiver. Each phase: zero the counters, send INSTR_PKTS packets, dump.
+# load): netwaked with 1 and 10,000 targets (address/port rules) and with 1 prefix-routed target
+# ("pfx") on the hot path and for packets matching nothing, and the reference receiver. Each
+# phase: zero the counters, send 10,000 packets, dump.
 instr_section() {
     { command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; } || {
         say "  instructions per packet: skipped (valgrind not installed)"
         return 0
     }
     local n cfg sock pid hot phase port f ir p0 p1 pk out=$T/cg
-    for n in ref 1 10000; do
+    for n in ref 1 10000 pfx; do
         say "  instructions per packet (callgrind): ${n} $([[ $n == ref ]] && echo receiver || echo targets)"
         if [[ $n == ref ]]; then
             run_bg "$T/cg-ref.log" "$NS_R" valgrind --tool=callgrind --callgrind-out-file="$out.ref.%p" \
@@ -493,12 +500,20 @@ instr_section() {
             pid=$BG_PID
         else
             cfg=$T/sc-$n.yaml sock=$T/sc-$n.sock
-            [[ -f $cfg ]] || write_config "$cfg" "$sock" "  - { name: s, nflog: { group: $G_TP } }" "$n" "$T/hook-log.sh"
+            if [[ $n == pfx ]]; then
+                write_config "$cfg" "$sock" "  - { name: s, nflog: { group: $G_TP } }" 1 "$T/hook-log.sh" \
+                    "  - { name: t0, match: [ { prefix: nwbpfx } ] }"
+                hot=$P_PFX
+            else
+                [[ -f $cfg ]] || write_config "$cfg" "$sock" "  - { name: s, nflog: { group: $G_TP } }" "$n" "$T/hook-log.sh"
+                hot=$((P_SCALE + n - 1))
+            fi
             start_netwaked "$T/cg-$n.log" "$NS_R" valgrind --tool=callgrind --callgrind-out-file="$out.$n.%p" "$NETWAKED" -C "$cfg"
             pid=$NW_PID
-            hot=$((P_SCALE + n - 1))
+            local last=t0
+            [[ $n == pfx ]] || last=t$((n - 1))
             pktgen 10 $hot 0.3 >/dev/null
-            wait_log "$T/events.log" "^start t$((n - 1))\$" 10 || say "    (target t$((n - 1)) did not start)"
+            wait_log "$T/events.log" "^start $last\$" 10 || say "    (target $last did not start)"
         fi
         sleep 1
         local vpid=$pid  # ip netns exec and the valgrind launcher both exec: same pid
@@ -520,6 +535,41 @@ instr_section() {
         done
         stop_pid "$pid"
         : >"$T/events.log"
+    done
+    [[ -n ${TUNINETD:-} ]] && instr_tuninetd
+}
+
+# The predecessor under the same load (TUNINETD=path): user-space instructions per packet (packets
+# counted by the sender: 5 kpps is loss-free for both) and memory at rest, beside netwaked in
+# tuninetd mode with the same arguments.
+instr_tuninetd() {
+    local who bin pid f ir sent out=$T/cg
+    [[ -x $TUNINETD ]] || { say "  TUNINETD=$TUNINETD is not executable: skipped"; return 0; }
+    for who in tuninetd netwaked; do
+        [[ $who == tuninetd ]] && bin=$TUNINETD || bin=$NETWAKED
+        run_bg "$T/rest-$who.log" "$NS_R" "$bin" -n $G_TP -c "$T/hook-log.sh" -t 3600
+        pid=$BG_PID
+        sleep 2  # no readiness line common to both programs
+        pktgen 10 $P_TP 0.3 >/dev/null
+        emit "{\"kind\":\"mem_rest\",\"who\":\"$who\",$(mem "$pid")}"
+        stop_pid "$pid"
+        say "  instructions per packet (callgrind): $who -n $G_TP"
+        run_bg "$T/cg-$who.log" "$NS_R" valgrind --tool=callgrind --callgrind-out-file="$out.$who.%p" \
+            "$bin" -n $G_TP -c "$T/hook-log.sh" -t 3600
+        pid=$BG_PID
+        sleep 3  # no readiness line common to both programs; valgrind start-up takes ~1-2 s
+        pktgen 10 $P_TP 0.3 >/dev/null
+        sleep 1
+        callgrind_control -z "$pid" >/dev/null 2>&1
+        sent=$(pktgen 5000 $P_TP 2 | cut -d' ' -f1)
+        sleep 0.5
+        callgrind_control -d "$pid" >/dev/null 2>&1
+        # shellcheck disable=SC2012  # callgrind names its dumps <out>.<pid>.<n>: no odd characters
+        f=$(ls -t "$out.$who.$pid".[0-9]* 2>/dev/null | head -1)
+        ir=$(awk '/^summary:/ {print $2}' "$f" 2>/dev/null)
+        emit "{\"kind\":\"instr\",\"targets\":\"$who-mode\",\"traffic\":\"hot\",\"packets\":${sent:-0},\"instructions\":${ir:-0}}"
+        say "    hot: ${sent:-?} packets sent, ${ir:-?} instructions"
+        stop_pid "$pid"
     done
 }
 

@@ -309,6 +309,10 @@ struct Ruleset::Impl {
     bool ports_indexed = false;
     bool uses_ifaces = false;                             // some rule names in_iface/out_iface
     bool uses_addrs = false;                              // some rule has src or dst
+    bool uses_prefix = false;                             // some rule names a prefix
+    bool uses_packet = false;                             // some rule reads the decoded packet
+    bool uses_link = false;                               // some rule has src_mac or vlan
+    bool keyed = true;                                    // see Ruleset::keyed()
     std::vector<uint32_t> generic;                        // rules with no indexable field
 
     void index();
@@ -456,6 +460,12 @@ std::unique_ptr<Ruleset> Ruleset::build(const config::Config& cfg, std::vector<s
                 c.kinds = kinds;
                 impl->uses_ifaces = impl->uses_ifaces || c.in_iface.set || c.out_iface.set;
                 impl->uses_addrs = impl->uses_addrs || !c.src.empty() || !c.dst.empty();
+                impl->uses_prefix = impl->uses_prefix || c.prefix.set;
+                impl->uses_link = impl->uses_link || !c.mac.empty() || c.vlan >= 0;
+                impl->keyed = impl->keyed && c.sport.empty() && !c.has_flags &&
+                              !c.in_iface.set && !c.out_iface.set && c.mac.empty() && c.vlan < 0;
+                impl->uses_packet = impl->uses_packet || impl->uses_link || c.proto != Proto::Any || c.has_flags ||
+                                    !c.src.empty() || !c.dst.empty() || !c.sport.empty() || !c.dport.empty();
                 impl->rules.push_back(std::move(c));
             }
             return true;
@@ -510,6 +520,11 @@ void Ruleset::classify(const packet::Decoded& d, const PacketMeta& m, std::vecto
 size_t Ruleset::size() const { return impl_->slots.size(); }
 
 bool Ruleset::uses_ifaces() const { return impl_->uses_ifaces; }
+bool Ruleset::uses_prefix() const { return impl_->uses_prefix; }
+bool Ruleset::uses_packet() const { return impl_->uses_packet; }
+bool Ruleset::uses_link() const { return impl_->uses_link; }
+bool Ruleset::keyed() const { return impl_->keyed; }
+bool Ruleset::uses_addrs() const { return impl_->uses_addrs; }
 
 TargetShared* Ruleset::slot(uint32_t index) const {
     return index < impl_->slots.size() ? impl_->slots[index].get() : nullptr;

@@ -52,6 +52,19 @@ class Ruleset {
     // True if some rule compares interface names: sensors resolve PacketMeta::in_iface/out_iface
     // only then (a Hit gets them anyway, from PacketMeta's indexes).
     bool uses_ifaces() const;
+    // What the rules read (the sensors' hot path fetches and decodes only that): the NFLOG
+    // prefix; anything of the decoded packet (proto, addresses, ports, flags); the link layer
+    // (source MAC, VLAN).
+    bool uses_prefix() const;
+    bool uses_packet() const;
+    bool uses_link() const;
+    bool uses_addrs() const;  // some rule compares src or dst
+    // True if classify()'s answer depends on nothing but PacketMeta::sensor/has_prefix/prefix and
+    // the packet's l3, proto, dst_port, whether its ports are valid (has_l4, not a fragment) and,
+    // if uses_addrs(), its src and dst: no rule compares source ports, TCP flags, interfaces or
+    // the link layer. A sensor may then reuse the verdicts of the previous packet with the same
+    // values (hot path memo).
+    bool keyed() const;
     TargetShared* slot(uint32_t index) const;
 
     struct Impl;

@@ -87,6 +87,8 @@ class NflogSensor final : public Sensor {
     void process(std::span<const uint8_t> buf, int64_t now_ns);
     static int on_packet(nflog_g_handle*, nfgenmsg*, nflog_data* nfad, void* self);
     void packet(nflog_data* nfad);
+    bool hot(nflog_data* nfad);
+    std::string_view prefix_of(const char* pfx) const;
 
     config::NflogConf conf_;
     nflog_handle* h_ = nullptr;     // owns the netlink socket (fd_ is its descriptor, not owned)
@@ -107,6 +109,7 @@ class NflogSensor final : public Sensor {
     NflogAdapt adapt_;
     bool warned_config_ = false;
     unsigned errors_ = 0;          // unexpected recvmmsg errors in a row
+    const packet::Decoded blank_{};  // what the rules see of a packet they do not look into
     uint8_t eth_[14 + 65536 + 1024];  // hw header + payload, for non-IP packets (ARP)
 };
 
@@ -316,11 +319,52 @@ int NflogSensor::on_packet(nflog_g_handle*, nfgenmsg* nfmsg, nflog_data* nfad, v
     return 1;  // NFNL_CB_CONTINUE: while open() waits for an ack, keep reading until it comes
 }
 
+// NFULA_PREFIX's string. The kernel sends strlen + 1 bytes (the string and its NUL) in an
+// attribute whose 4-byte header precedes libnetfilter_log's pointer: its length gives the
+// string's without a scan. strnlen only for an attribute not ending in NUL (not the kernel's).
+// Empty if the attribute does not lie inside the receive buffers.
+std::string_view NflogSensor::prefix_of(const char* pfx) const {
+    const auto* p = reinterpret_cast<const uint8_t*>(pfx);
+    if (p < bufs_.get() + NFA_LENGTH(0) || p >= buf_end_) return {};
+    uint16_t alen;
+    std::memcpy(&alen, p - NFA_LENGTH(0), sizeof alen);  // struct nfattr's nfa_len
+    size_t n = alen >= NFA_LENGTH(0) ? alen - NFA_LENGTH(0) : 0;
+    n = std::min<size_t>(n, size_t(buf_end_ - p));
+    return {pfx, n && pfx[n - 1] == '\0' ? n - 1 : strnlen(pfx, n)};
+}
+
+// The hot path: fetches and decodes only what the rules read (no hardware header, no
+// interface indexes; no decoding at all when they only compare prefixes). False when the packet
+// needs the whole path below: a Hit, a knock port, interface or link-layer rules, or a payload
+// the IP decoder does not take as it is (ARP, truncated, malformed: counted there).
+bool NflogSensor::hot(nflog_data* nfad) {
+    if (!hot_ok_) return false;
+    core::PacketMeta meta;
+    meta.sensor = index_;
+    if (hot_prefix_) {
+        if (const char* pfx = nflog_get_prefix(nfad)) {
+            meta.has_prefix = true;
+            meta.prefix = prefix_of(pfx);
+        }
+    }
+    if (!hot_packet_) return deliver_hot(blank_, meta, now_ns_);
+    // Not IP (ARP from an arp/bridge-family rule): packet() rebuilds the Ethernet frame.
+    const nfulnl_msg_packet_hdr* ph = nflog_get_msg_packet_hdr(nfad);
+    if (ph && ph->hw_protocol != htons(packet::kEthIpv4) && ph->hw_protocol != htons(packet::kEthIpv6)) return false;
+    char* data = nullptr;
+    const int plen = nflog_get_payload(nfad, &data);
+    if (plen <= 0) return false;
+    const std::span<const uint8_t> payload(reinterpret_cast<const uint8_t*>(data), size_t(plen));
+    if (packet::decode_ip(payload, {}, &decoded_) != packet::Error::Ok) return false;
+    return deliver_hot(decoded_, meta, now_ns_);
+}
+
 void NflogSensor::packet(nflog_data* nfad) {
     const int64_t now_ns = now_ns_;
     if (uint32_t seq = 0; nflog_get_seq(nfad, &seq) == 0) {
         if (const uint32_t lost = seq_.observe(seq)) stats_.drops.fetch_add(lost, std::memory_order_relaxed);
     }
+    if (hot(nfad)) return;
     char* data = nullptr;
     const int plen = nflog_get_payload(nfad, &data);
     const std::span<const uint8_t> payload =
@@ -352,9 +396,8 @@ void NflogSensor::packet(nflog_data* nfad) {
     core::PacketMeta meta;
     meta.sensor = index_;
     if (const char* pfx = nflog_get_prefix(nfad)) {
-        const auto* p = reinterpret_cast<const uint8_t*>(pfx);
         meta.has_prefix = true;
-        meta.prefix = std::string_view(pfx, p < buf_end_ ? strnlen(pfx, size_t(buf_end_ - p)) : 0);
+        meta.prefix = prefix_of(pfx);
     }
     meta.in_ifindex = nflog_get_indev(nfad);
     meta.out_ifindex = nflog_get_outdev(nfad);

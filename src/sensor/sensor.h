@@ -85,6 +85,12 @@ class Sensor {
     // Allocation-free and syscall-free; call between begin_batch() and end_batch().
     void deliver(const packet::Decoded& d, packet::Error derr, const core::PacketMeta& meta,
                  const Raw& raw, int64_t now_ns);
+    // The hot path (issue 16): classifies a packet the caller decoded only as far as the rules
+    // look (see Ruleset::uses_packet/uses_prefix/uses_link) and, when every verdict is for an
+    // active target, stores the keepalive times and counts the packet. Returns false, having
+    // counted nothing, when the packet needs deliver() (a Hit for an idle target, a knock port,
+    // no ruleset): the caller then decodes it whole and calls deliver().
+    bool deliver_hot(const packet::Decoded& d, const core::PacketMeta& meta, int64_t now_ns);
     // Fills the packet part of a Hit (sensor, time, decoded fields, meta, raw head). Interface
     // names the sensor left unresolved (meta.*_ifindex set, name empty) are looked up here.
     // `full_max` > 0: frames longer than raw[] also travel whole (up to full_max bytes) on the heap.
@@ -113,6 +119,21 @@ class Sensor {
     const core::Ruleset* rules_ = nullptr;   // valid between begin_batch() and end_batch()
     uint64_t batch_epoch_ = 0;
     bool pushed_ = false;
+    // The hot path's view of the ruleset, set by begin_batch(): may it run at all (a ruleset, no
+    // knock ports, no interface or link-layer rules), and what must the sensor fetch for it.
+    bool hot_ok_ = false, hot_prefix_ = false, hot_packet_ = false, hot_keyed_ = false, hot_addrs_ = false;
+    // The key of the verdicts left in verdicts_ by deliver_hot()'s last classify() (Ruleset::keyed):
+    // reused for the next packet with the same key under the same ruleset.
+    struct Memo {
+        const core::Ruleset* rules = nullptr;  // null: nothing memoized
+        uint64_t epoch = 0;
+        uint8_t l3 = 0, proto = 0;
+        bool ports = false, has_prefix = false;
+        uint16_t dport = 0;
+        uint8_t plen = 0;
+        char prefix[64];
+        packet::Addr src, dst;  // only when the rules compare addresses
+    } memo_;
 };
 
 std::unique_ptr<Sensor> make_nflog_sensor(const config::SensorConf& c, uint16_t index, Shared* shared);
