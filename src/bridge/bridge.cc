@@ -38,6 +38,7 @@ std::unique_ptr<Bridge> Bridge::open(const config::MqttConf& c, BridgeDeps deps,
     cc.client_id = c.client_id;
     cc.username = c.username;
     if (!c.password_file.empty() && !read_secret(c.password_file, &cc.password, err)) return nullptr;
+    b->password_ = cc.password;
     cc.keepalive_s = int(c.keepalive.count() / 1000);
     cc.will_topic = status_topic(c.topic);
     cc.subscriptions.push_back(c.topic + "/+/set");
@@ -63,6 +64,24 @@ bool Bridge::start(std::string* err) {
 }
 
 void Bridge::stop() { client_->stop(); }
+
+bool Bridge::differs(const Bridge* next) const {
+    return !next || !(next->conf_ == conf_) || next->key_ != key_ || next->password_ != password_;
+}
+
+void Bridge::retire(const Bridge* next) {
+    const bool same_broker = next && next->conf_.host == conf_.host && next->conf_.port == conf_.port;
+    const bool same_base = same_broker && next->conf_.topic == conf_.topic;
+    for (const TargetInfo& t : targets_) {
+        bool kept = false;
+        for (const TargetInfo& n : same_base ? next->targets_ : std::vector<TargetInfo>{})
+            kept = kept || n.state.target == t.state.target;
+        if (!kept) client_->set_retained(target_topic(conf_.topic, t.state.target, "state"), "");
+    }
+    if (conf_.metrics && !(same_base && next->conf_.metrics)) client_->set_retained(conf_.topic + "/metrics", "");
+    for (const std::string& topic : offered_)
+        if (!same_broker || !next->offered_.count(topic)) client_->set_retained(topic, "");
+}
 
 void Bridge::on_readable() {
     for (const Incoming& in : client_->take()) {

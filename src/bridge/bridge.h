@@ -40,6 +40,12 @@ class Bridge {
     static std::unique_ptr<Bridge> open(const config::MqttConf& c, BridgeDeps deps, std::string* err);
     bool start(std::string* err);
     void stop();                      // `offline`, disconnect
+    // A reload replaces this bridge by `next` (null: the mqtt section was removed): true when
+    // anything differs (settings or the contents of the password/key files).
+    bool differs(const Bridge* next) const;
+    // Before stop() on a reload: clears the retained state, metrics and discovery this connection
+    // published that `next` (already given its targets) will not overwrite.
+    void retire(const Bridge* next);
     int fd() const { return client_->event_fd(); }
     void on_readable();               // connection changes and commands
 
@@ -68,6 +74,7 @@ class Bridge {
     BridgeDeps d_;
     std::unique_ptr<Client> client_;
     std::vector<uint8_t> key_;
+    std::string password_;            // the password file's contents (compared on a reload; never logged)
     std::vector<TargetInfo> targets_;
     std::set<std::string> offered_;   // discovery topics currently offered (non-empty)
     uint64_t accepted_ = 0, refused_ = 0;

@@ -53,6 +53,7 @@ bool Client::start(std::string* err) {
     mosquitto_connect_callback_set(mosq_, on_connect);
     mosquitto_disconnect_callback_set(mosq_, on_disconnect);
     mosquitto_message_callback_set(mosq_, on_message);
+    mosquitto_publish_callback_set(mosq_, on_publish);
     if (!conf_.username.empty() &&
         mosquitto_username_pw_set(mosq_, conf_.username.c_str(), conf_.password.empty() ? nullptr : conf_.password.c_str()) !=
             MOSQ_ERR_SUCCESS) {
@@ -112,8 +113,11 @@ void Client::run() {
 void Client::stop() {
     if (!mosq_) return;
     {
-        std::lock_guard<std::mutex> lk(mu_);
+        // `offline` last; everything published before it (a reload's clears) is acknowledged
+        // before the DISCONNECT, which would drop what the library still holds back.
+        std::unique_lock<std::mutex> lk(mu_);
         if (connected_) send_locked(conf_.will_topic, "offline", true);
+        acked_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return unacked_.empty() || !connected_; });
     }
     {
         std::lock_guard<std::mutex> lk(stop_mu_);
@@ -135,8 +139,10 @@ void Client::stop() {
 }
 
 bool Client::send_locked(const std::string& topic, const std::string& payload, bool retain) {
-    int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), int(payload.size()), payload.data(), kQos, retain);
+    int mid = 0;
+    int rc = mosquitto_publish(mosq_, &mid, topic.c_str(), int(payload.size()), payload.data(), kQos, retain);
     if (rc != MOSQ_ERR_SUCCESS) return false;
+    unacked_.insert(mid);
     stats_.published.fetch_add(1);
     return true;
 }
@@ -216,8 +222,18 @@ void Client::on_disconnect(mosquitto*, void* p, int rc) {
         std::lock_guard<std::mutex> lk(self->mu_);
         self->connected_ = false;
         self->stats_.connected = false;
+        self->unacked_.clear();
     }
+    self->acked_cv_.notify_all();
     if (!self->stopping_) self->push_incoming(Incoming{Incoming::Disconnected, {}, std::to_string(rc), false});
+}
+
+// Loop thread: the broker acknowledged a QoS 1 publish.
+void Client::on_publish(mosquitto*, void* p, int mid) {
+    auto* self = static_cast<Client*>(p);
+    std::lock_guard<std::mutex> lk(self->mu_);
+    self->unacked_.erase(mid);
+    if (self->unacked_.empty()) self->acked_cv_.notify_all();
 }
 
 void Client::on_message(mosquitto*, void* p, const mosquitto_message* m) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -74,6 +75,7 @@ class Client {
     static void on_connect(mosquitto*, void* self, int rc);
     static void on_disconnect(mosquitto*, void* self, int rc);
     static void on_message(mosquitto*, void* self, const mosquitto_message* m);
+    static void on_publish(mosquitto*, void* self, int mid);
     void run();
     void push_incoming(Incoming in);
     bool send_locked(const std::string& topic, const std::string& payload, bool retain);
@@ -92,6 +94,8 @@ class Client {
     std::map<std::string, std::string> retained_;
     std::deque<std::pair<std::string, std::string>> queued_;
     std::deque<Incoming> incoming_;
+    std::set<int> unacked_;                          // QoS 1 publishes of this connection not yet acknowledged
+    std::condition_variable acked_cv_;               // unacked_ emptied or the connection lost
     ClientStats stats_;
 };
 

@@ -174,7 +174,7 @@ bool Runtime::start(std::string* err) {
         };
     deps.on_state_changed = [this] { dirty_ = true; };
     deps.persist_replay = [this] { persist_replay(); };
-    if (mqtt_ || cfg_->metrics) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink
+    deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink (a reload may add mqtt)
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -354,6 +354,12 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         *why = err;
         return false;
     }
+    std::unique_ptr<bridge::Bridge> next_mqtt;  // MQTT (runtime_mqtt.cc): a changed section's files are read now
+    if (!mqtt_prepare(next, &next_mqtt, &err)) {
+        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, err);
+        *why = err;
+        return false;
+    }
     auto cfg = std::make_shared<const config::Config>(std::move(next));
     std::vector<std::shared_ptr<core::TargetShared>> slots;
     drain();
@@ -372,8 +378,8 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());
     core_->set_knocks(std::move(knocks));
     if (proxy_) proxy_->reload(*cfg_);
-    if (mqtt_ || cfg_->mqtt) mqtt_reloaded();  // MQTT: targets republished/cleared; connection changes need a restart
     else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
+    mqtt_reloaded(std::move(next_mqtt));  // MQTT: targets republished/cleared; a changed section reconnects
     log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
     dirty_ = true;
     ::malloc_trim(0);

@@ -85,10 +85,12 @@ class Runtime {
     std::string dispatch(const control::Request& r);
     // MQTT bridge glue (daemon/runtime_mqtt.cc): open before privileges drop, start with the core.
     bool open_mqtt(std::string* err);
+    std::unique_ptr<bridge::Bridge> make_bridge(const config::MqttConf& conf, std::string* err);
+    bool mqtt_prepare(const config::Config& next_cfg, std::unique_ptr<bridge::Bridge>* next, std::string* err);
     bool start_mqtt(std::string* err);
     void mqtt_event(const core::HookJob& job);
     void mqtt_targets();
-    void mqtt_reloaded();
+    void mqtt_reloaded(std::unique_ptr<bridge::Bridge> next);
     control::MqttStatus mqtt_status() const;  // the bridge in status (SPEC §11, §16)
     void metrics_tick();  // metrics textfile and <base>/metrics (SPEC §17): on change, at most once a second
 

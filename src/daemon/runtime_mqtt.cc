@@ -15,6 +15,11 @@
 namespace nw::daemon {
 
 bool Runtime::open_mqtt(std::string* err) {
+    mqtt_ = make_bridge(*cfg_->mqtt, err);
+    return mqtt_ != nullptr;
+}
+
+std::unique_ptr<bridge::Bridge> Runtime::make_bridge(const config::MqttConf& conf, std::string* err) {
     bridge::BridgeDeps d;
     d.execute = [this](bridge::Action a, const std::string& target, std::string* e) {
         control::Request r;
@@ -36,8 +41,7 @@ bool Runtime::open_mqtt(std::string* err) {
     };
     d.wall_s = [this] { return clock_.wall_s(); };
     d.now_ns = [this] { return clock_.now_ns(); };
-    mqtt_ = bridge::Bridge::open(*cfg_->mqtt, std::move(d), err);
-    return mqtt_ != nullptr;
+    return bridge::Bridge::open(conf, std::move(d), err);
 }
 
 bool Runtime::start_mqtt(std::string* err) {
@@ -89,12 +93,47 @@ void Runtime::mqtt_event(const core::HookJob& job) {
     mqtt_->on_event(job.event, job.target, env, t ? &v : nullptr);
 }
 
-// After a reload: the bridge keeps its connection settings (a restart applies changes to the
-// mqtt section); added targets get their state and discovery, removed ones are cleared.
-void Runtime::mqtt_reloaded() {
-    if (!mqtt_ || !cfg_->mqtt || !(*cfg_->mqtt == mqtt_->conf()))
-        log::warn("reload: changes to the mqtt section take effect at the next restart");
-    if (mqtt_) mqtt_targets();
+// Reload, before anything is applied: the new section's bridge with its secret files read now
+// (*next stays null when nothing changed). False (the reload is refused) when a file cannot be read.
+bool Runtime::mqtt_prepare(const config::Config& next_cfg, std::unique_ptr<bridge::Bridge>* next, std::string* err) {
+    if (next_cfg.mqtt) {
+        *next = make_bridge(*next_cfg.mqtt, err);
+        if (!*next) return false;
+    }
+    if (mqtt_ ? !mqtt_->differs(next->get()) : *next == nullptr) next->reset();  // unchanged: keep the connection
+    return true;
+}
+
+// After a reload (SPEC §3, §16). Unchanged section: added targets get their state and discovery,
+// removed ones are cleared. Changed (or removed) section: the old connection clears what the
+// new one will not overwrite, says `offline` and disconnects cleanly (no will, no session
+// takeover); then the new one connects with the new settings.
+void Runtime::mqtt_reloaded(std::unique_ptr<bridge::Bridge> next) {
+    const bool changed = next || (mqtt_ && !cfg_->mqtt);
+    if (!changed) {
+        if (mqtt_) mqtt_targets();
+        return;
+    }
+    if (next) {
+        std::swap(mqtt_, next);  // give the new bridge its targets first: retire() compares
+        mqtt_targets();
+        std::swap(mqtt_, next);
+    }
+    if (mqtt_) {
+        log::notice("mqtt: the mqtt section {}: disconnecting from {}", next ? "changed" : "was removed",
+                    mqtt_->conf().broker);
+        mqtt_->retire(next.get());
+        loop_.remove(mqtt_->fd());
+        mqtt_->stop();
+    }
+    mqtt_ = std::move(next);
+    std::string err;
+    if (mqtt_ && !mqtt_->start(&err)) {
+        log::error("mqtt: {}", err);
+        mqtt_.reset();
+        return;
+    }
+    if (mqtt_) loop_.add(mqtt_->fd(), EPOLLIN, [this](uint32_t) { mqtt_->on_readable(); });
 }
 
 void Runtime::metrics_tick() {
