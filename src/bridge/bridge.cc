@@ -159,6 +159,9 @@ void Bridge::publish_discovery() {
     dc.start_button = plain && (conf_.allow & uint8_t(config::MqttAction::Start));
     dc.stop_button = plain && (conf_.allow & uint8_t(config::MqttAction::Stop));
     offered_.clear();
+    const Retained router = discovery_router(dc);  // the device every target's via_device names
+    offered_.insert(router.topic);
+    client_->set_retained(router.topic, router.payload);
     for (const TargetInfo& t : targets_)
         for (const Retained& r : discovery_messages(dc, {t.state.target, t.state.mac, t.state.wol})) {
             if (!r.payload.empty()) offered_.insert(r.topic);

@@ -35,6 +35,24 @@ std::string config_topic(const DiscoveryConf& c, const Entity& e, const std::str
 
 std::string discovery_node_id(const std::string& client_id) { return "netwaked_" + id_part(client_id); }
 
+Retained discovery_router(const DiscoveryConf& c) {
+    using nlohmann::json;
+    const std::string node = discovery_node_id(c.client_id);
+    json j = {{"name", "Bridge"},
+              {"unique_id", node + "_bridge"},
+              {"object_id", node + "_bridge"},
+              {"device_class", "connectivity"},
+              {"entity_category", "diagnostic"},
+              {"state_topic", status_topic(c.base)},
+              {"payload_on", "online"},
+              {"payload_off", "offline"},
+              {"device", {{"identifiers", json::array({node})},
+                          {"name", "netwaked " + c.client_id},
+                          {"manufacturer", "netwaked"},
+                          {"model", "router"}}}};
+    return {c.prefix + "/binary_sensor/" + node + "/bridge/config", j.dump()};
+}
+
 std::vector<Retained> discovery_messages(const DiscoveryConf& c, const DiscoveryTarget& t) {
     using nlohmann::json;
     const std::string dev_id = "netwaked_" + id_part(c.client_id) + "_" + id_part(t.name);

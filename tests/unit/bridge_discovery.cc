@@ -57,3 +57,23 @@ TEST_CASE("discovery: entities, device, availability; buttons follow what is obe
     }
     for (const auto& m : bridge::discovery_clear(c, "nas")) CHECK(m.payload.empty());
 }
+
+TEST_CASE("discovery: the router device that every target's via_device names") {
+    bridge::DiscoveryConf c;
+    c.base = "netwaked/r1";
+    c.client_id = "router.1";
+    const bridge::Retained r = bridge::discovery_router(c);
+    CHECK(r.topic == "homeassistant/binary_sensor/netwaked_router_1/bridge/config");
+    json j = json::parse(r.payload);
+    CHECK(j["device"]["identifiers"][0] == "netwaked_router_1");
+    CHECK(j["state_topic"] == "netwaked/r1/status");
+    CHECK(j["payload_on"] == "online");
+    CHECK(j["payload_off"] == "offline");
+    CHECK(j["device_class"] == "connectivity");
+    CHECK(!j.contains("availability_topic"));  // offline is its state, not "unavailable"
+    bridge::DiscoveryTarget t{"nas", "", false};
+    for (const auto& m : bridge::discovery_messages(c, t))
+        if (!m.payload.empty()) CHECK(json::parse(m.payload)["device"]["via_device"] == j["device"]["identifiers"][0]);
+    // The router's topic never collides with a target entity's (<t>_<entity>).
+    for (const auto& m : bridge::discovery_messages(c, {"bridge", "", true})) CHECK(m.topic != r.topic);
+}
