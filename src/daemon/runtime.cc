@@ -176,7 +176,10 @@ bool Runtime::start(std::string* err) {
     deps.persist_replay = [this] { persist_replay(); };
     deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink (a reload may add mqtt)
     core_ = std::make_unique<core::Core>(std::move(deps));
-    hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
+    hooks_->on_done = [this](const core::HookResult& r) {
+        count_hook(r);  // metrics (runtime_mqtt.cc)
+        core_->on_hook_done(r);
+    };
 
     std::vector<std::shared_ptr<core::TargetShared>> slots;
     if (!install_rules(*cfg_, &slots, err)) return false;

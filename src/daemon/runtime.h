@@ -89,6 +89,7 @@ class Runtime {
     bool mqtt_prepare(const config::Config& next_cfg, std::unique_ptr<bridge::Bridge>* next, std::string* err);
     bool start_mqtt(std::string* err);
     void mqtt_event(const core::HookJob& job);
+    void count_hook(const core::HookResult& r);
     void mqtt_targets();
     void mqtt_reloaded(std::unique_ptr<bridge::Bridge> next);
     control::MqttStatus mqtt_status() const;  // the bridge in status (SPEC §11, §16)
@@ -125,6 +126,7 @@ class Runtime {
     };
     std::map<std::string, MqttSeen> mqtt_seen_;  // per target: last event, for the retained state
     std::map<std::string, std::map<std::string, uint64_t>> event_counts_;  // target -> event -> n
+    std::map<std::string, std::map<std::pair<std::string, std::string>, uint64_t>> hook_results_;  // target -> (event, result) -> n
     std::string metrics_last_;
     int64_t metrics_next_ns_ = 0, metrics_due_ns_ = 0;
     std::vector<core::SavedTarget> restored_;

@@ -71,10 +71,17 @@ bridge::StateView view_of(const core::Target& t, int64_t since_wall_s, const std
 void Runtime::mqtt_targets() {
     std::vector<bridge::TargetInfo> v;
     for (const auto& t : core_->targets()) {
-        const MqttSeen& s = mqtt_seen_[t->conf.name];
+        MqttSeen& s = mqtt_seen_[t->conf.name];
+        if (!s.since_wall_s) s.since_wall_s = clock_.wall_s();  // no event yet: in this state since now (§16: RFC 3339)
         v.push_back({view_of(*t, s.since_wall_s, s.last_event, s.reason)});
     }
     mqtt_->set_targets(v);
+}
+
+// A finished hook, for netwaked_hook_runs_total{target,event,result} (SPEC §17).
+void Runtime::count_hook(const core::HookResult& r) {
+    const char* result = r.timed_out ? "timeout" : r.exit_code == 0 ? "ok" : "failed";
+    ++hook_results_[r.target][{r.event, result}];
 }
 
 void Runtime::mqtt_event(const core::HookJob& job) {
@@ -146,11 +153,12 @@ void Runtime::metrics_tick() {
     const control::Status st = status();
     bridge::MetricsSnapshot m;
     for (const auto& t : st.targets)
-        m.targets.push_back({t.name, t.state, event_counts_[t.name], t.hook_runs, t.wakes, -1});
+        m.targets.push_back({t.name, t.state, event_counts_[t.name], hook_results_[t.name], t.wakes, -1});
     for (const auto& s : st.sensors) m.sensors.push_back({s.name, s.packets, s.drops + s.queue_full});
     if (auto* k = core_->knocks()) m.rejected["spa"] = k->stats().rejected();
     m.rejected["malformed"] = st.counters.malformed;
     if (mqtt_) m.rejected["mqtt"] = mqtt_->commands_refused();
+    if (control_) m.rejected["control"] = control_->stats().bad_requests;
     m.counters = {{"truncated", st.counters.truncated}, {"dropped", st.counters.dropped}};
     std::string text = bridge::render_metrics(m);
     if (text == metrics_last_) return;

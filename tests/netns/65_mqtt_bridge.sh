@@ -44,6 +44,8 @@ mq_sub "$NS" "$OBS" 'netwaked/r1/#'
 start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
 wait_for 10 mq_seen "$OBS" '^[01] netwaked/r1/status online$' || fail "no online on netwaked/r1/status: $(cat "$OBS")"
 wait_for 5 mq_seen "$OBS" '^[01] netwaked/r1/nas/state \{.*"state":"idle"' || fail "no retained idle state: $(cat "$OBS")"
+mq_seen "$OBS" '^[01] netwaked/r1/nas/state \{.*"since":"20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z"' ||
+    fail "the first state has no RFC 3339 since: $(grep nas/state "$OBS")"
 # A late subscriber gets both as retained messages.
 LATE=$NW_TMP/late.txt
 mq_sub "$NS" "$LATE" 'netwaked/r1/status' 'netwaked/r1/nas/state'
