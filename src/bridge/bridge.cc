@@ -4,6 +4,7 @@
 #include "bridge/bridge.h"
 
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "config/text.h"
@@ -18,6 +19,12 @@ bool read_secret(const std::string& path, std::string* out, std::string* err) {
     std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     if (size_t nl = s.find_first_of("\r\n"); nl != std::string::npos) s.resize(nl);
     *out = std::move(s);
+    return true;
+}
+bool read_file(const std::string& path, std::string* out) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return false;
+    out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     return true;
 }
 constexpr int kLogBurst = 10;  // command log lines per second (SPEC §16)
@@ -39,6 +46,10 @@ std::unique_ptr<Bridge> Bridge::open(const config::MqttConf& c, BridgeDeps deps,
     cc.username = c.username;
     if (!c.password_file.empty() && !read_secret(c.password_file, &cc.password, err)) return nullptr;
     b->password_ = cc.password;
+    for (const std::string* f : {&c.ca_file, &c.cert_file, &c.key_file}) {
+        std::string text;  // unreadable here: the client's TLS setup reports it at start
+        if (!f->empty() && read_file(*f, &text)) b->tls_files_hash_ = b->tls_files_hash_ * 31 + std::hash<std::string>{}(text);
+    }
     cc.keepalive_s = int(c.keepalive.count() / 1000);
     cc.will_topic = status_topic(c.topic);
     cc.subscriptions.push_back(c.topic + "/+/set");
@@ -66,7 +77,8 @@ bool Bridge::start(std::string* err) {
 void Bridge::stop() { client_->stop(); }
 
 bool Bridge::differs(const Bridge* next) const {
-    return !next || !(next->conf_ == conf_) || next->key_ != key_ || next->password_ != password_;
+    return !next || !(next->conf_ == conf_) || next->key_ != key_ || next->password_ != password_ ||
+           next->tls_files_hash_ != tls_files_hash_;
 }
 
 void Bridge::retire(const Bridge* next) {

@@ -41,7 +41,7 @@ class Bridge {
     bool start(std::string* err);
     void stop();                      // `offline`, disconnect
     // A reload replaces this bridge by `next` (null: the mqtt section was removed): true when
-    // anything differs (settings or the contents of the password/key files).
+    // anything differs (settings, or the contents of the password, command key or TLS files).
     bool differs(const Bridge* next) const;
     // Before stop() on a reload: clears the retained state, metrics and discovery this connection
     // published that `next` (already given its targets) will not overwrite.
@@ -75,6 +75,7 @@ class Bridge {
     std::unique_ptr<Client> client_;
     std::vector<uint8_t> key_;
     std::string password_;            // the password file's contents (compared on a reload; never logged)
+    size_t tls_files_hash_ = 0;       // of the ca/cert/key files' contents (a rotated certificate reconnects)
     std::vector<TargetInfo> targets_;
     std::set<std::string> offered_;   // discovery topics currently offered (non-empty)
     uint64_t accepted_ = 0, refused_ = 0;
