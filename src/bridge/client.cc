@@ -83,8 +83,6 @@ void Client::run() {
     int delay = 1;
     bool first = true;
     while (!stopping_) {
-        if (conf_.tls && conf_.tls_insecure)
-            log::warn("mqtt: tls_insecure: the broker's certificate hostname is not verified");
         int rc = first ? mosquitto_connect(mosq_, conf_.host.c_str(), conf_.port, conf_.keepalive_s)
                        : mosquitto_reconnect(mosq_);
         first = false;
@@ -199,6 +197,8 @@ void Client::on_connect(mosquitto* m, void* p, int rc) {
                   mosquitto_connack_string(rc));
         return;
     }
+    if (self->conf_.tls && self->conf_.tls_insecure)  // every connect, the library's own reconnects included
+        log::warn("mqtt: tls_insecure: connected to {} without checking its certificate's hostname", self->conf_.host);
     for (const std::string& s : self->conf_.subscriptions)
         mosquitto_subscribe_v5(m, nullptr, s.c_str(), kQos, MQTT_SUB_OPT_RETAIN_AS_PUBLISHED, nullptr);
     {
