@@ -3,7 +3,8 @@
 # §16): an unchanged section keeps its connection; a changed one disconnects cleanly (offline, then
 # online again, never a will after it) and reconnects with the new settings (client_id, signed
 # commands), clearing the discovery and state the new connection does not take over; a removed one
-# says offline and clears its retained topics. A real mosquitto, no mocks.
+# says offline and clears its retained topics; one added to a daemon started without it connects
+# and publishes events. A real mosquitto, no mocks.
 #
 #   router netns ($NW_ID-rtr), all on loopback:
 #     mosquitto 127.0.0.1:$MQ_PORT (TLS) <--- netwaked -C conf.yaml (targets nas [wol on lo], pc)
@@ -80,6 +81,8 @@ for e in button/netwaked_r1/nas_wake sensor/netwaked_r1/nas_state event/netwaked
     mq_seen "$OBS" "^[01] homeassistant/$e/config \$" || fail "old discovery $e not cleared: $(cut -c1-90 "$OBS")"
 done
 mq_seen "$OBS" '^[01] netwaked/r1/pc/state $' || fail "deleted pc's state not cleared"
+mq_seen "$OBS" '^[01] homeassistant/binary_sensor/netwaked_r1/bridge/config $' || fail "old router device not cleared"
+mq_seen "$OBS" '^[01] homeassistant/binary_sensor/netwaked_r1b/bridge/config \{' || fail "no router device under r1b"
 mq_seen "$OBS" '^[01] homeassistant/button/netwaked_r1b/nas_wake/config \{' && fail "a Wake button with signed: true"
 say "changed section: offline, online as r1b, old discovery and pc's state cleared"
 # The new command settings are in force.
@@ -98,4 +101,14 @@ mq_seen "$OBS" '^[01] netwaked/r1/nas/state $' || fail "nas's state not cleared"
 [[ $(status_get "s.get('mqtt')") == null ]] || fail "status still shows a bridge: $(status_get "s.get('mqtt')")"
 log_has "$MQ_PASS" && fail "the MQTT password appears in the daemon log"
 say "section removed: offline, retained topics cleared"
+
+# A daemon started without the section gains it by a reload: connects and publishes events.
+stop_daemon
+start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
+conf r1 '{ allow: [], signed: true }' ""
+ctl_ok reload
+wait_for 10 mq_seen "$OBS" '^[01] netwaked/r1/status online$' 3 || fail "a section added by a reload did not connect"
+ctl_ok start nas
+wait_for 5 mq_seen "$OBS" '^0 netwaked/r1/nas/event \{.*"event":"start"' || fail "no event published after the section was added"
+say "section added by a reload: online, events published"
 pass
