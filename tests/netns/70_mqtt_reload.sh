@@ -4,7 +4,7 @@
 # online again, never a will after it) and reconnects with the new settings (client_id, signed
 # commands), clearing the discovery and state the new connection does not take over; a removed one
 # says offline and clears its retained topics; one added to a daemon started without it connects
-# and publishes events. A real mosquitto, no mocks.
+# and publishes events; the sleep proxy's "needs a restart" error is not lost. A real mosquitto.
 #
 #   router netns ($NW_ID-rtr), all on loopback:
 #     mosquitto 127.0.0.1:$MQ_PORT (TLS) <--- netwaked -C conf.yaml (targets nas [wol on lo], pc)
@@ -111,4 +111,15 @@ wait_for 10 mq_seen "$OBS" '^[01] netwaked/r1/status online$' 3 || fail "a secti
 ctl_ok start nas
 wait_for 5 mq_seen "$OBS" '^0 netwaked/r1/nas/event \{.*"event":"start"' || fail "no event published after the section was added"
 say "section added by a reload: online, events published"
+
+# With mqtt configured, a reload that adds the first sleep-proxied target still says that the
+# sleep proxy needs a restart (the mqtt branch used to swallow that error).
+{ ip -n "$NS" link add "${NW_ID}d" type veth peer name "${NW_ID}e" && ip -n "$NS" addr add 10.77.0.1/24 dev "${NW_ID}d" &&
+    ip -n "$NS" link set "${NW_ID}d" up && ip -n "$NS" link set "${NW_ID}e" up; } || fail "veth in $NS"
+conf r1 '{ allow: [], signed: true }' "  - name: sp
+    wol: { mac: \"02:00:00:00:00:08\", interface: ${NW_ID}d }
+    sleep_proxy: { addresses: [10.77.0.5] }"
+ctl_ok reload
+log_has 'reload: the sleep proxy needs a restart to start' || fail "no 'needs a restart' error for the sleep proxy"
+say "a reload adding a sleep proxy says it needs a restart"
 pass
