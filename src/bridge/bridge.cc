@@ -74,7 +74,7 @@ bool Bridge::start(std::string* err) {
     return client_->start(err);
 }
 
-void Bridge::stop() { client_->stop(); }
+bool Bridge::stop() { return client_->stop(); }
 
 bool Bridge::differs(const Bridge* next) const {
     return !next || !(next->conf_ == conf_) || next->key_ != key_ || next->password_ != password_ ||

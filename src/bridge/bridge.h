@@ -39,7 +39,7 @@ class Bridge {
     // Reads the password and command-key files (call before dropping privileges).
     static std::unique_ptr<Bridge> open(const config::MqttConf& c, BridgeDeps deps, std::string* err);
     bool start(std::string* err);
-    void stop();                      // `offline`, disconnect
+    bool stop();                      // `offline`, disconnect; false: leak this bridge (Client::stop)
     // A reload replaces this bridge by `next` (null: the mqtt section was removed): true when
     // anything differs (settings, or the contents of the password, command key or TLS files).
     bool differs(const Bridge* next) const;

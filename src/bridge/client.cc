@@ -86,6 +86,7 @@ void Client::run() {
         int rc = first ? mosquitto_connect(mosq_, conf_.host.c_str(), conf_.port, conf_.keepalive_s)
                        : mosquitto_reconnect(mosq_);
         first = false;
+        if (stopping_) break;  // stop() came while the connect blocked: do not start the loop
         if (rc == MOSQ_ERR_SUCCESS) {
             // A TCP connection is not yet a session (the TLS handshake and CONNACK follow in
             // the loop): the backoff restarts only once the broker has accepted us.
@@ -108,8 +109,8 @@ void Client::run() {
     stop_cv_.notify_all();
 }
 
-void Client::stop() {
-    if (!mosq_) return;
+bool Client::stop() {
+    if (!mosq_) return true;
     {
         // `offline` last; everything published before it (a reload's clears) is acknowledged
         // before the DISCONNECT, which would drop what the library still holds back.
@@ -130,10 +131,11 @@ void Client::stop() {
     }
     if (thread_.joinable()) {
         if (done) thread_.join();
-        else thread_.detach();  // stuck in the library (e.g. a TLS handshake): leave it, we are exiting
+        else thread_.detach();  // stuck in the library (e.g. a connect to a black hole): see stop() in client.h
     }
     if (done) mosquitto_destroy(mosq_);
     mosq_ = nullptr;
+    return done;
 }
 
 bool Client::send_locked(const std::string& topic, const std::string& payload, bool retain) {

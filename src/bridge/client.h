@@ -59,8 +59,10 @@ class Client {
     // Creates the library handle and starts the thread (which connects and reconnects with
     // backoff 1 s doubling to 60 s). False + *err only for local problems (bad TLS files).
     bool start(std::string* err);
-    // Publishes `offline` (retained), disconnects and joins the thread (at most ~2 s).
-    void stop();
+    // Publishes `offline` (retained), disconnects and joins the thread (at most ~3 s). False when
+    // the thread is stuck in the library (a connect to a black hole): it is left to finish on
+    // its own, and the Client must then be leaked, never destroyed (the thread still uses it).
+    bool stop();
 
     int event_fd() const { return efd_.get(); }
     // Remembered and republished on every (re)connect; "" clears the retained message.

@@ -322,7 +322,7 @@ void Runtime::shutdown() {
         persist_now();
         persist_replay();
     }
-    if (mqtt_) mqtt_->stop();  // `offline` on <base>/status, then disconnect
+    if (mqtt_ && !mqtt_->stop()) keep_stuck(std::move(mqtt_));  // `offline`, disconnect (runtime_mqtt.cc)
     if (control_) control_->close();
 }
 

@@ -36,6 +36,8 @@ class Bridge;
 
 namespace nw::daemon {
 
+void keep_stuck(std::unique_ptr<bridge::Bridge> b);  // runtime_mqtt.cc: a bridge whose thread is stuck
+
 class Runtime {
    public:
     explicit Runtime(core::Clock& clock);

@@ -14,6 +14,14 @@
 
 namespace nw::daemon {
 
+// A bridge whose client thread is stuck in the library (a connect to a black hole) must outlive
+// the Runtime: the thread still uses it when the connect returns. Kept reachable, never freed.
+void keep_stuck(std::unique_ptr<bridge::Bridge> b) {
+    static auto* stuck = new std::vector<std::unique_ptr<bridge::Bridge>>;
+    log::warn("mqtt: the old connection's thread is stuck connecting to {}: left to finish on its own", b->conf().broker);
+    stuck->push_back(std::move(b));
+}
+
 bool Runtime::open_mqtt(std::string* err) {
     mqtt_ = make_bridge(*cfg_->mqtt, err);
     return mqtt_ != nullptr;
@@ -131,7 +139,7 @@ void Runtime::mqtt_reloaded(std::unique_ptr<bridge::Bridge> next) {
                     mqtt_->conf().broker);
         mqtt_->retire(next.get());
         loop_.remove(mqtt_->fd());
-        mqtt_->stop();
+        if (!mqtt_->stop()) keep_stuck(std::move(mqtt_));
     }
     mqtt_ = std::move(next);
     std::string err;

@@ -122,4 +122,23 @@ conf r1 '{ allow: [], signed: true }' "  - name: sp
 ctl_ok reload
 log_has 'reload: the sleep proxy needs a restart to start' || fail "no 'needs a restart' error for the sleep proxy"
 say "a reload adding a sleep proxy says it needs a restart"
+
+# A broker address nobody answers (on-link, no ARP reply): the client thread blocks in its
+# connect. A reload back to the real broker cannot join it in time: the old bridge is kept
+# alive for that thread, the new one connects, and the daemon survives the thread's return.
+cp "$NW_TMP/conf.yaml" "$NW_TMP/good.yaml"
+sed -i "s|broker: mqtts://localhost:$MQ_PORT|broker: mqtt://10.77.0.9:1883|; /ca_file:/d" "$NW_TMP/conf.yaml"
+ctl_ok reload
+wait_for 5 log_has 'connecting to mqtt://10.77.0.9:1883' || fail "no connect to the dead address"
+cp "$NW_TMP/good.yaml" "$NW_TMP/conf.yaml"
+off=$(log_size)
+ctl_ok reload
+log_since "$off" 'stuck connecting to mqtt://10.77.0.9:1883' || fail "the stuck thread was not detected: $(tail -c +"$((off + 1))" "$DAEMON_LOG")"
+wait_for 10 eval '[[ $(mq_conn) == "[\"r1\", true, 1]" ]]' || fail "not reconnected to the real broker: $(mq_conn)"
+ntasks() { find "/proc/$DAEMON_PID/task" -mindepth 1 -maxdepth 1 | wc -l; }
+n=$(ntasks)
+wait_for 15 eval "((\$(ntasks) < $n))" || fail "the stuck thread never ended ($(ntasks) threads)"
+ctl_ok status
+[[ $(mq_conn) == '["r1", true, 1]' ]] || fail "the connection after the stuck thread ended: $(mq_conn)"
+say "a thread stuck in a connect outlives its bridge safely; reconnected to the real broker"
 pass
