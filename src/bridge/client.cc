@@ -110,7 +110,7 @@ void Client::run() {
 }
 
 bool Client::stop() {
-    if (!mosq_) return true;
+    if (!mosq_ || abandoned_) return !abandoned_;
     {
         // `offline` last; everything published before it (a reload's clears) is acknowledged
         // before the DISCONNECT, which would drop what the library still holds back.
@@ -133,9 +133,13 @@ bool Client::stop() {
         if (done) thread_.join();
         else thread_.detach();  // stuck in the library (e.g. a connect to a black hole): see stop() in client.h
     }
-    if (done) mosquitto_destroy(mosq_);
+    if (!done) {
+        abandoned_ = true;  // mosq_ stays: the thread still uses it (and the Client keeps it reachable)
+        return false;
+    }
+    mosquitto_destroy(mosq_);
     mosq_ = nullptr;
-    return done;
+    return true;
 }
 
 bool Client::send_locked(const std::string& topic, const std::string& payload, bool retain) {

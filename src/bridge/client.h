@@ -90,6 +90,7 @@ class Client {
     std::mutex stop_mu_;
     std::condition_variable stop_cv_;
     bool thread_done_ = false;
+    bool abandoned_ = false;                         // stop() left the thread stuck in the library
 
     std::mutex mu_;                                  // guards everything below
     bool connected_ = false;
