@@ -282,11 +282,15 @@ def main():
     for r in by("mqtt"):
         d = r["data"]
         w, f = d["wire_us"], d["ref_us"]
-        summary["mqtt"] = {k: v for k, v in r.items() if k != "data"} | {"wire_us": w, "ref_us": f}
+        summary["mqtt"] = {k: v for k, v in r.items() if k != "data"} | {"wire_us": w, "ref_us": f, "event_us": d.get("event_us"), "cmd_event_us": d.get("cmd_event_us")}
         p("")
         p(f"MQTT BRIDGE: loopback mosquitto, {d['tries']} tries (microseconds)")
         p(f"  wake published -> magic packet leaving the interface: p50 {w['p50']:.0f}, p99 {w['p99']:.0f}")
         p(f"  reference, publish -> mosquitto_sub receives:         p50 {f['p50']:.0f}, p99 {f['p99']:.0f}")
+        e, ce = d.get("event_us"), d.get("cmd_event_us")
+        if e:
+            p(f"  event (its magic packet's kernel stamp) -> message at mosquitto_sub: p50 {e['p50']:.0f}, p99 {e['p99']:.0f}")
+            p(f"  wake published -> its wake event at mosquitto_sub (both hops):  p50 {ce['p50']:.0f}, p99 {ce['p99']:.0f}")
         per_min = r["switches"] * 60 / r["idle_s"]
         p(f"  idle with MQTT connected (keepalive {r['keepalive_s']} s): {r['switches']} wake-ups in {r['idle_s']} s "
           f"({per_min:.1f}/min), connections {r.get('connects')}   per thread: {json.dumps(r['per_thread'])}")
@@ -295,6 +299,9 @@ def main():
             lim = 1.5 * f[q] + 200
             check(f"MQTT command -> magic packet {q} (us)", round(w[q]), f"<= 1.5 x reference {f[q]:.0f} + 200",
                   w[q] <= lim, f"({w[q] / f[q]:.2f}x the publish -> subscriber round trip)")
+        if e:
+            check("MQTT event -> message at a subscriber p50 (us)", round(e["p50"]), "<= 2000", e["p50"] <= 2000,
+                  f"(p99 {e['p99']:.0f}; publish -> subscriber reference p50 {f['p50']:.0f})")
         check("idle wake-ups with MQTT connected", r["switches"], f"keepalive only (~{r['idle_s'] // r['keepalive_s']})",
               "info", f"over {r['idle_s']} s")
 

@@ -4,6 +4,7 @@
 #include "bridge/bridge.h"
 
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "config/text.h"
@@ -18,6 +19,12 @@ bool read_secret(const std::string& path, std::string* out, std::string* err) {
     std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     if (size_t nl = s.find_first_of("\r\n"); nl != std::string::npos) s.resize(nl);
     *out = std::move(s);
+    return true;
+}
+bool read_file(const std::string& path, std::string* out) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return false;
+    out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     return true;
 }
 constexpr int kLogBurst = 10;  // command log lines per second (SPEC §16)
@@ -38,6 +45,11 @@ std::unique_ptr<Bridge> Bridge::open(const config::MqttConf& c, BridgeDeps deps,
     cc.client_id = c.client_id;
     cc.username = c.username;
     if (!c.password_file.empty() && !read_secret(c.password_file, &cc.password, err)) return nullptr;
+    b->password_ = cc.password;
+    for (const std::string* f : {&c.ca_file, &c.cert_file, &c.key_file}) {
+        std::string text;  // unreadable here: the client's TLS setup reports it at start
+        if (!f->empty() && read_file(*f, &text)) b->tls_files_hash_ = b->tls_files_hash_ * 31 + std::hash<std::string>{}(text);
+    }
     cc.keepalive_s = int(c.keepalive.count() / 1000);
     cc.will_topic = status_topic(c.topic);
     cc.subscriptions.push_back(c.topic + "/+/set");
@@ -62,7 +74,26 @@ bool Bridge::start(std::string* err) {
     return client_->start(err);
 }
 
-void Bridge::stop() { client_->stop(); }
+bool Bridge::stop() { return client_->stop(); }
+
+bool Bridge::differs(const Bridge* next) const {
+    return !next || !(next->conf_ == conf_) || next->key_ != key_ || next->password_ != password_ ||
+           next->tls_files_hash_ != tls_files_hash_;
+}
+
+void Bridge::retire(const Bridge* next) {
+    const bool same_broker = next && next->conf_.host == conf_.host && next->conf_.port == conf_.port;
+    const bool same_base = same_broker && next->conf_.topic == conf_.topic;
+    for (const TargetInfo& t : targets_) {
+        bool kept = false;
+        for (const TargetInfo& n : same_base ? next->targets_ : std::vector<TargetInfo>{})
+            kept = kept || n.state.target == t.state.target;
+        if (!kept) client_->set_retained(target_topic(conf_.topic, t.state.target, "state"), "");
+    }
+    if (conf_.metrics && !(same_base && next->conf_.metrics)) client_->set_retained(conf_.topic + "/metrics", "");
+    for (const std::string& topic : offered_)
+        if (!same_broker || !next->offered_.count(topic)) client_->set_retained(topic, "");
+}
 
 void Bridge::on_readable() {
     for (const Incoming& in : client_->take()) {
@@ -140,6 +171,9 @@ void Bridge::publish_discovery() {
     dc.start_button = plain && (conf_.allow & uint8_t(config::MqttAction::Start));
     dc.stop_button = plain && (conf_.allow & uint8_t(config::MqttAction::Stop));
     offered_.clear();
+    const Retained router = discovery_router(dc);  // the device every target's via_device names
+    offered_.insert(router.topic);
+    client_->set_retained(router.topic, router.payload);
     for (const TargetInfo& t : targets_)
         for (const Retained& r : discovery_messages(dc, {t.state.target, t.state.mac, t.state.wol})) {
             if (!r.payload.empty()) offered_.insert(r.topic);

@@ -39,7 +39,13 @@ class Bridge {
     // Reads the password and command-key files (call before dropping privileges).
     static std::unique_ptr<Bridge> open(const config::MqttConf& c, BridgeDeps deps, std::string* err);
     bool start(std::string* err);
-    void stop();                      // `offline`, disconnect
+    bool stop();                      // `offline`, disconnect; false: leak this bridge (Client::stop)
+    // A reload replaces this bridge by `next` (null: the mqtt section was removed): true when
+    // anything differs (settings, or the contents of the password, command key or TLS files).
+    bool differs(const Bridge* next) const;
+    // Before stop() on a reload: clears the retained state, metrics and discovery this connection
+    // published that `next` (already given its targets) will not overwrite.
+    void retire(const Bridge* next);
     int fd() const { return client_->event_fd(); }
     void on_readable();               // connection changes and commands
 
@@ -68,6 +74,8 @@ class Bridge {
     BridgeDeps d_;
     std::unique_ptr<Client> client_;
     std::vector<uint8_t> key_;
+    std::string password_;            // the password file's contents (compared on a reload; never logged)
+    size_t tls_files_hash_ = 0;       // of the ca/cert/key files' contents (a rotated certificate reconnects)
     std::vector<TargetInfo> targets_;
     std::set<std::string> offered_;   // discovery topics currently offered (non-empty)
     uint64_t accepted_ = 0, refused_ = 0;

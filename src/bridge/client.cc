@@ -53,6 +53,7 @@ bool Client::start(std::string* err) {
     mosquitto_connect_callback_set(mosq_, on_connect);
     mosquitto_disconnect_callback_set(mosq_, on_disconnect);
     mosquitto_message_callback_set(mosq_, on_message);
+    mosquitto_publish_callback_set(mosq_, on_publish);
     if (!conf_.username.empty() &&
         mosquitto_username_pw_set(mosq_, conf_.username.c_str(), conf_.password.empty() ? nullptr : conf_.password.c_str()) !=
             MOSQ_ERR_SUCCESS) {
@@ -82,11 +83,10 @@ void Client::run() {
     int delay = 1;
     bool first = true;
     while (!stopping_) {
-        if (conf_.tls && conf_.tls_insecure)
-            log::warn("mqtt: tls_insecure: the broker's certificate hostname is not verified");
         int rc = first ? mosquitto_connect(mosq_, conf_.host.c_str(), conf_.port, conf_.keepalive_s)
                        : mosquitto_reconnect(mosq_);
         first = false;
+        if (stopping_) break;  // stop() came while the connect blocked: do not start the loop
         if (rc == MOSQ_ERR_SUCCESS) {
             // A TCP connection is not yet a session (the TLS handshake and CONNACK follow in
             // the loop): the backoff restarts only once the broker has accepted us.
@@ -109,11 +109,14 @@ void Client::run() {
     stop_cv_.notify_all();
 }
 
-void Client::stop() {
-    if (!mosq_) return;
+bool Client::stop() {
+    if (!mosq_ || abandoned_) return !abandoned_;
     {
-        std::lock_guard<std::mutex> lk(mu_);
+        // `offline` last; everything published before it (a reload's clears) is acknowledged
+        // before the DISCONNECT, which would drop what the library still holds back.
+        std::unique_lock<std::mutex> lk(mu_);
         if (connected_) send_locked(conf_.will_topic, "offline", true);
+        acked_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return unacked_.empty() || !connected_; });
     }
     {
         std::lock_guard<std::mutex> lk(stop_mu_);
@@ -128,15 +131,22 @@ void Client::stop() {
     }
     if (thread_.joinable()) {
         if (done) thread_.join();
-        else thread_.detach();  // stuck in the library (e.g. a TLS handshake): leave it, we are exiting
+        else thread_.detach();  // stuck in the library (e.g. a connect to a black hole): see stop() in client.h
     }
-    if (done) mosquitto_destroy(mosq_);
+    if (!done) {
+        abandoned_ = true;  // mosq_ stays: the thread still uses it (and the Client keeps it reachable)
+        return false;
+    }
+    mosquitto_destroy(mosq_);
     mosq_ = nullptr;
+    return true;
 }
 
 bool Client::send_locked(const std::string& topic, const std::string& payload, bool retain) {
-    int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), int(payload.size()), payload.data(), kQos, retain);
+    int mid = 0;
+    int rc = mosquitto_publish(mosq_, &mid, topic.c_str(), int(payload.size()), payload.data(), kQos, retain);
     if (rc != MOSQ_ERR_SUCCESS) return false;
+    unacked_.insert(mid);
     stats_.published.fetch_add(1);
     return true;
 }
@@ -193,6 +203,8 @@ void Client::on_connect(mosquitto* m, void* p, int rc) {
                   mosquitto_connack_string(rc));
         return;
     }
+    if (self->conf_.tls && self->conf_.tls_insecure)  // every connect, the library's own reconnects included
+        log::warn("mqtt: tls_insecure: connected to {} without checking its certificate's hostname", self->conf_.host);
     for (const std::string& s : self->conf_.subscriptions)
         mosquitto_subscribe_v5(m, nullptr, s.c_str(), kQos, MQTT_SUB_OPT_RETAIN_AS_PUBLISHED, nullptr);
     {
@@ -216,8 +228,18 @@ void Client::on_disconnect(mosquitto*, void* p, int rc) {
         std::lock_guard<std::mutex> lk(self->mu_);
         self->connected_ = false;
         self->stats_.connected = false;
+        self->unacked_.clear();
     }
+    self->acked_cv_.notify_all();
     if (!self->stopping_) self->push_incoming(Incoming{Incoming::Disconnected, {}, std::to_string(rc), false});
+}
+
+// Loop thread: the broker acknowledged a QoS 1 publish.
+void Client::on_publish(mosquitto*, void* p, int mid) {
+    auto* self = static_cast<Client*>(p);
+    std::lock_guard<std::mutex> lk(self->mu_);
+    self->unacked_.erase(mid);
+    if (self->unacked_.empty()) self->acked_cv_.notify_all();
 }
 
 void Client::on_message(mosquitto*, void* p, const mosquitto_message* m) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -58,8 +59,10 @@ class Client {
     // Creates the library handle and starts the thread (which connects and reconnects with
     // backoff 1 s doubling to 60 s). False + *err only for local problems (bad TLS files).
     bool start(std::string* err);
-    // Publishes `offline` (retained), disconnects and joins the thread (at most ~2 s).
-    void stop();
+    // Publishes `offline` (retained), disconnects and joins the thread (at most ~3 s). False when
+    // the thread is stuck in the library (a connect to a black hole): it is left to finish on
+    // its own, and the Client must then be leaked, never destroyed (the thread still uses it).
+    bool stop();
 
     int event_fd() const { return efd_.get(); }
     // Remembered and republished on every (re)connect; "" clears the retained message.
@@ -74,6 +77,7 @@ class Client {
     static void on_connect(mosquitto*, void* self, int rc);
     static void on_disconnect(mosquitto*, void* self, int rc);
     static void on_message(mosquitto*, void* self, const mosquitto_message* m);
+    static void on_publish(mosquitto*, void* self, int mid);
     void run();
     void push_incoming(Incoming in);
     bool send_locked(const std::string& topic, const std::string& payload, bool retain);
@@ -86,12 +90,15 @@ class Client {
     std::mutex stop_mu_;
     std::condition_variable stop_cv_;
     bool thread_done_ = false;
+    bool abandoned_ = false;                         // stop() left the thread stuck in the library
 
     std::mutex mu_;                                  // guards everything below
     bool connected_ = false;
     std::map<std::string, std::string> retained_;
     std::deque<std::pair<std::string, std::string>> queued_;
     std::deque<Incoming> incoming_;
+    std::set<int> unacked_;                          // QoS 1 publishes of this connection not yet acknowledged
+    std::condition_variable acked_cv_;               // unacked_ emptied or the connection lost
     ClientStats stats_;
 };
 

@@ -1,5 +1,6 @@
 // bridge/discovery.cc — Home Assistant discovery payloads (see discovery.h). Pure JSON building;
-// keys are written in full (not abbreviated) so the payloads read like HA's documentation.
+// keys are written in full (not abbreviated) so the payloads read like HA's documentation. The
+// entity id is suggested with default_entity_id (HA 2025.10 deprecated object_id, 2026.4 dropped it).
 #include "bridge/discovery.h"
 
 #include <cctype>
@@ -18,6 +19,18 @@ std::string id_part(const std::string& s) {
     return r;
 }
 
+// An HA entity id "<component>.<slug>": slug of [a-z0-9_], no leading, trailing or double '_'.
+std::string entity_id(const char* component, const std::string& s) {
+    std::string slug;
+    for (char ch : s) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (std::isalnum(u) && u < 0x80) slug += char(std::tolower(u));
+        else if (!slug.empty() && slug.back() != '_') slug += '_';
+    }
+    while (!slug.empty() && slug.back() == '_') slug.pop_back();
+    return std::string(component) + "." + (slug.empty() ? "netwaked" : slug);
+}
+
 struct Entity {
     const char* component;
     const char* key;     // object id suffix
@@ -34,6 +47,24 @@ std::string config_topic(const DiscoveryConf& c, const Entity& e, const std::str
 }  // namespace
 
 std::string discovery_node_id(const std::string& client_id) { return "netwaked_" + id_part(client_id); }
+
+Retained discovery_router(const DiscoveryConf& c) {
+    using nlohmann::json;
+    const std::string node = discovery_node_id(c.client_id);
+    json j = {{"name", "Bridge"},
+              {"unique_id", node + "_bridge"},
+              {"default_entity_id", entity_id("binary_sensor", node + "_bridge")},
+              {"device_class", "connectivity"},
+              {"entity_category", "diagnostic"},
+              {"state_topic", status_topic(c.base)},
+              {"payload_on", "online"},
+              {"payload_off", "offline"},
+              {"device", {{"identifiers", json::array({node})},
+                          {"name", "netwaked " + c.client_id},
+                          {"manufacturer", "netwaked"},
+                          {"model", "router"}}}};
+    return {c.prefix + "/binary_sensor/" + node + "/bridge/config", j.dump()};
+}
 
 std::vector<Retained> discovery_messages(const DiscoveryConf& c, const DiscoveryTarget& t) {
     using nlohmann::json;
@@ -56,7 +87,7 @@ std::vector<Retained> discovery_messages(const DiscoveryConf& c, const Discovery
             continue;
         }
         json j = {{"unique_id", dev_id + "_" + key},
-                  {"object_id", id_part(t.name) + "_" + key},
+                  {"default_entity_id", entity_id(e.component, t.name + "_" + key)},
                   {"device", device},
                   {"availability_topic", status_topic(c.base)},
                   {"payload_available", "online"},

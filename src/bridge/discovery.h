@@ -29,6 +29,9 @@ struct Retained {
 
 // "netwaked_<client_id>" with HA's [a-zA-Z0-9_-]: the node id of every discovery topic.
 std::string discovery_node_id(const std::string& client_id);
+// The router's own device (identifiers = the node id, which every target's via_device names):
+// a connectivity binary_sensor on <base>/status (on = online), no availability of its own.
+Retained discovery_router(const DiscoveryConf& c);
 // Every entity of the target: offered ones with their config, the others cleared.
 std::vector<Retained> discovery_messages(const DiscoveryConf& c, const DiscoveryTarget& t);
 // Empty payloads for every entity a target can have (a target deleted by a reload).

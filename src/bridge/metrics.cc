@@ -37,9 +37,11 @@ std::string render_metrics(const MetricsSnapshot& s) {
     for (const auto& t : s.targets)
         if (t.wake_seconds >= 0)
             o += "netwaked_wake_seconds{target=\"" + esc(t.name) + "\"} " + std::to_string(t.wake_seconds) + "\n";
-    head(o, "netwaked_hook_runs_total", "counter", "hook runs per target");
+    head(o, "netwaked_hook_runs_total", "counter", "finished hook runs per target, event and result (ok, failed, timeout)");
     for (const auto& t : s.targets)
-        o += "netwaked_hook_runs_total{target=\"" + esc(t.name) + "\"} " + std::to_string(t.hook_runs) + "\n";
+        for (const auto& [k, n] : t.hooks)
+            o += "netwaked_hook_runs_total{target=\"" + esc(t.name) + "\",event=\"" + esc(k.first) + "\",result=\"" +
+                 esc(k.second) + "\"} " + std::to_string(n) + "\n";
     head(o, "netwaked_wakes_total", "counter", "magic-packet bursts per target");
     for (const auto& t : s.targets)
         o += "netwaked_wakes_total{target=\"" + esc(t.name) + "\"} " + std::to_string(t.wakes) + "\n";

@@ -14,7 +14,8 @@ struct MetricsSnapshot {
     struct Target {
         std::string name, state;                       // state: idle, active, ...
         std::map<std::string, uint64_t> events;        // event -> count
-        uint64_t hook_runs = 0, wakes = 0;
+        std::map<std::pair<std::string, std::string>, uint64_t> hooks;  // (event, result) -> finished runs
+        uint64_t wakes = 0;
         double wake_seconds = -1;                      // last time-to-awake; < 0: none
     };
     struct Sensor {

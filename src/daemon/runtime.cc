@@ -165,10 +165,13 @@ bool Runtime::start(std::string* err) {
         };
     deps.on_state_changed = [this] { dirty_ = true; };
     deps.persist_replay = [this] { persist_replay(); };
-    if (mqtt_ || cfg_->metrics) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink
+    deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink (a reload may add mqtt)
     start_wake(&deps);  // wake verification (issue 14)
     core_ = std::make_unique<core::Core>(std::move(deps));
-    hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
+    hooks_->on_done = [this](const core::HookResult& r) {
+        count_hook(r);  // metrics (runtime_mqtt.cc)
+        core_->on_hook_done(r);
+    };
 
     std::vector<std::shared_ptr<core::TargetShared>> slots;
     if (!install_rules(*cfg_, &slots, err)) return false;
@@ -316,7 +319,7 @@ void Runtime::shutdown() {
         persist_now();
         persist_replay();
     }
-    if (mqtt_) mqtt_->stop();  // `offline` on <base>/status, then disconnect
+    if (mqtt_ && !mqtt_->stop()) keep_stuck(std::move(mqtt_));  // `offline`, disconnect (runtime_mqtt.cc)
     if (control_) control_->close();
 }
 
@@ -344,6 +347,12 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
     std::vector<std::vector<uint8_t>> keys;
     std::string err;
     if (!action::load_spa_keys(next.knocks, &keys, &err)) {
+        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, err);
+        *why = err;
+        return false;
+    }
+    std::unique_ptr<bridge::Bridge> next_mqtt;  // MQTT (runtime_mqtt.cc): a changed section's files are read now
+    if (!mqtt_prepare(next, &next_mqtt, &err)) {
         log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, err);
         *why = err;
         return false;
@@ -382,8 +391,8 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());
     core_->set_knocks(std::move(knocks));
     if (proxy_) proxy_->reload(*cfg_);
-    if (mqtt_ || cfg_->mqtt) mqtt_reloaded();  // MQTT: targets republished/cleared; connection changes need a restart
     else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
+    mqtt_reloaded(std::move(next_mqtt));  // MQTT: targets republished/cleared; a changed section reconnects
     log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
     dirty_ = true;
     ::malloc_trim(0);

@@ -38,6 +38,7 @@ class Bridge;
 namespace nw::daemon {
 
 class WakeService;
+void keep_stuck(std::unique_ptr<bridge::Bridge> b);  // runtime_mqtt.cc: a bridge whose thread is stuck
 
 class Runtime {
    public:
@@ -88,10 +89,13 @@ class Runtime {
     std::string dispatch(const control::Request& r);
     // MQTT bridge glue (daemon/runtime_mqtt.cc): open before privileges drop, start with the core.
     bool open_mqtt(std::string* err);
+    std::unique_ptr<bridge::Bridge> make_bridge(const config::MqttConf& conf, std::string* err);
+    bool mqtt_prepare(const config::Config& next_cfg, std::unique_ptr<bridge::Bridge>* next, std::string* err);
     bool start_mqtt(std::string* err);
     void mqtt_event(const core::HookJob& job);
+    void count_hook(const core::HookResult& r);
     void mqtt_targets();
-    void mqtt_reloaded();
+    void mqtt_reloaded(std::unique_ptr<bridge::Bridge> next);
     control::MqttStatus mqtt_status() const;  // the bridge in status (SPEC §11, §16)
     void metrics_tick();
     // Wake verification glue (daemon/runtime_wake.cc): the service and its CoreDeps hook; status.
@@ -131,6 +135,7 @@ class Runtime {
     };
     std::map<std::string, MqttSeen> mqtt_seen_;  // per target: last event, for the retained state
     std::map<std::string, std::map<std::string, uint64_t>> event_counts_;  // target -> event -> n
+    std::map<std::string, std::map<std::pair<std::string, std::string>, uint64_t>> hook_results_;  // target -> (event, result) -> n
     std::string metrics_last_;
     int64_t metrics_next_ns_ = 0, metrics_due_ns_ = 0;
     std::vector<core::SavedTarget> restored_;

@@ -15,7 +15,20 @@
 
 namespace nw::daemon {
 
+// A bridge whose client thread is stuck in the library (a connect to a black hole) must outlive
+// the Runtime: the thread still uses it when the connect returns. Kept reachable, never freed.
+void keep_stuck(std::unique_ptr<bridge::Bridge> b) {
+    static auto* stuck = new std::vector<std::unique_ptr<bridge::Bridge>>;
+    log::warn("mqtt: the old connection's thread is stuck connecting to {}: left to finish on its own", b->conf().broker);
+    stuck->push_back(std::move(b));
+}
+
 bool Runtime::open_mqtt(std::string* err) {
+    mqtt_ = make_bridge(*cfg_->mqtt, err);
+    return mqtt_ != nullptr;
+}
+
+std::unique_ptr<bridge::Bridge> Runtime::make_bridge(const config::MqttConf& conf, std::string* err) {
     bridge::BridgeDeps d;
     d.execute = [this](bridge::Action a, const std::string& target, std::string* e) {
         control::Request r;
@@ -37,8 +50,7 @@ bool Runtime::open_mqtt(std::string* err) {
     };
     d.wall_s = [this] { return clock_.wall_s(); };
     d.now_ns = [this] { return clock_.now_ns(); };
-    mqtt_ = bridge::Bridge::open(*cfg_->mqtt, std::move(d), err);
-    return mqtt_ != nullptr;
+    return bridge::Bridge::open(conf, std::move(d), err);
 }
 
 bool Runtime::start_mqtt(std::string* err) {
@@ -68,10 +80,17 @@ bridge::StateView view_of(const core::Target& t, int64_t since_wall_s, const std
 void Runtime::mqtt_targets() {
     std::vector<bridge::TargetInfo> v;
     for (const auto& t : core_->targets()) {
-        const MqttSeen& s = mqtt_seen_[t->conf.name];
+        MqttSeen& s = mqtt_seen_[t->conf.name];
+        if (!s.since_wall_s) s.since_wall_s = clock_.wall_s();  // no event yet: in this state since now (§16: RFC 3339)
         v.push_back({view_of(*t, s.since_wall_s, s.last_event, s.reason)});
     }
     mqtt_->set_targets(v);
+}
+
+// A finished hook, for netwaked_hook_runs_total{target,event,result} (SPEC §17).
+void Runtime::count_hook(const core::HookResult& r) {
+    const char* result = r.timed_out ? "timeout" : r.exit_code == 0 ? "ok" : "failed";
+    ++hook_results_[r.target][{r.event, result}];
 }
 
 void Runtime::mqtt_event(const core::HookJob& job) {
@@ -92,12 +111,47 @@ void Runtime::mqtt_event(const core::HookJob& job) {
     mqtt_->on_event(job.event, job.target, env, t ? &v : nullptr);
 }
 
-// After a reload: the bridge keeps its connection settings (a restart applies changes to the
-// mqtt section); added targets get their state and discovery, removed ones are cleared.
-void Runtime::mqtt_reloaded() {
-    if (!mqtt_ || !cfg_->mqtt || !(*cfg_->mqtt == mqtt_->conf()))
-        log::warn("reload: changes to the mqtt section take effect at the next restart");
-    if (mqtt_) mqtt_targets();
+// Reload, before anything is applied: the new section's bridge with its secret files read now
+// (*next stays null when nothing changed). False (the reload is refused) when a file cannot be read.
+bool Runtime::mqtt_prepare(const config::Config& next_cfg, std::unique_ptr<bridge::Bridge>* next, std::string* err) {
+    if (next_cfg.mqtt) {
+        *next = make_bridge(*next_cfg.mqtt, err);
+        if (!*next) return false;
+    }
+    if (mqtt_ ? !mqtt_->differs(next->get()) : *next == nullptr) next->reset();  // unchanged: keep the connection
+    return true;
+}
+
+// After a reload (SPEC §3, §16). Unchanged section: added targets get their state and discovery,
+// removed ones are cleared. Changed (or removed) section: the old connection clears what the
+// new one will not overwrite, says `offline` and disconnects cleanly (no will, no session
+// takeover); then the new one connects with the new settings.
+void Runtime::mqtt_reloaded(std::unique_ptr<bridge::Bridge> next) {
+    const bool changed = next || (mqtt_ && !cfg_->mqtt);
+    if (!changed) {
+        if (mqtt_) mqtt_targets();
+        return;
+    }
+    if (next) {
+        std::swap(mqtt_, next);  // give the new bridge its targets first: retire() compares
+        mqtt_targets();
+        std::swap(mqtt_, next);
+    }
+    if (mqtt_) {
+        log::notice("mqtt: the mqtt section {}: disconnecting from {}", next ? "changed" : "was removed",
+                    mqtt_->conf().broker);
+        mqtt_->retire(next.get());
+        loop_.remove(mqtt_->fd());
+        if (!mqtt_->stop()) keep_stuck(std::move(mqtt_));
+    }
+    mqtt_ = std::move(next);
+    std::string err;
+    if (mqtt_ && !mqtt_->start(&err)) {
+        log::error("mqtt: {}", err);
+        mqtt_.reset();
+        return;
+    }
+    if (mqtt_) loop_.add(mqtt_->fd(), EPOLLIN, [this](uint32_t) { mqtt_->on_readable(); });
 }
 
 void Runtime::metrics_tick() {
@@ -110,12 +164,13 @@ void Runtime::metrics_tick() {
     const control::Status st = status();
     bridge::MetricsSnapshot m;
     for (const auto& t : st.targets)
-        m.targets.push_back({t.name, t.state, event_counts_[t.name], t.hook_runs, t.wakes, -1});
+        m.targets.push_back({t.name, t.state, event_counts_[t.name], hook_results_[t.name], t.wakes, -1});
     for (const auto& s : st.sensors) m.sensors.push_back({s.name, s.packets, s.drops + s.queue_full});
     if (auto* k = core_->knocks()) m.rejected["spa"] = k->stats().rejected();
     if (auto* r = core_->relay()) m.rejected["relay"] = r->stats().rejected();  // SPEC §17
     m.rejected["malformed"] = st.counters.malformed;
     if (mqtt_) m.rejected["mqtt"] = mqtt_->commands_refused();
+    if (control_) m.rejected["control"] = control_->stats().bad_requests;
     m.counters = {{"truncated", st.counters.truncated}, {"dropped", st.counters.dropped}};
     std::string text = bridge::render_metrics(m);
     if (text == metrics_last_) return;

@@ -44,6 +44,8 @@ mq_sub "$NS" "$OBS" 'netwaked/r1/#'
 start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
 wait_for 10 mq_seen "$OBS" '^[01] netwaked/r1/status online$' || fail "no online on netwaked/r1/status: $(cat "$OBS")"
 wait_for 5 mq_seen "$OBS" '^[01] netwaked/r1/nas/state \{.*"state":"idle"' || fail "no retained idle state: $(cat "$OBS")"
+mq_seen "$OBS" '^[01] netwaked/r1/nas/state \{.*"since":"20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z"' ||
+    fail "the first state has no RFC 3339 since: $(grep nas/state "$OBS")"
 # A late subscriber gets both as retained messages.
 LATE=$NW_TMP/late.txt
 mq_sub "$NS" "$LATE" 'netwaked/r1/status' 'netwaked/r1/nas/state'
@@ -81,6 +83,19 @@ target_is nas active || fail "a refused command changed the target: $(status_get
 log_has 'mqtt: nas: start refused: replayed nonce' || fail "refusal not logged"
 say "replay, bad HMAC, stale, unsigned, not-allowed and retained commands refused and logged"
 
+# A burst of 25 bad commands: every one answered, at most 10 log lines a second (SPEC §16), the
+# rest summed up in one line once the next second's command comes.
+n0=$(grep -c '"result":"refused"' "$OBS")
+l0=$(grep -c 'mqtt: nas: .* refused' "$DAEMON_LOG")
+for i in $(seq 25); do echo "jump$i"; done | ip netns exec "$NS" mosquitto_pub -h localhost -p "$MQ_PORT" \
+    --cafile "$MQ_DIR/ca.pem" -u observer -P "$MQ_OBS_PASS" -q 1 -t netwaked/r1/nas/set -l || fail "mosquitto_pub -l"
+wait_for 5 mq_seen "$OBS" '"result":"refused"' $((n0 + 25)) || fail "not every command of the burst was answered"
+burst=$(($(grep -c 'mqtt: nas: .* refused' "$DAEMON_LOG") - l0))
+((burst >= 1 && burst <= 20)) || fail "$burst log lines for a burst of 25 refusals (at most 10 a second)"
+_more() { mq_pub "$NS" netwaked/r1/nas/set jump; log_has 'mqtt: [0-9]+ more command lines not logged in the last second'; }
+wait_for 5 _more || fail "no summary of the lines not logged"
+say "burst of 25 refusals: all answered, $burst logged, $(grep -o -m1 '[0-9]* more command lines' "$DAEMON_LOG")"
+
 # Hooks keep the default SIGPIPE although libmosquitto ignores it process-wide (bit 13 of SigIgn).
 f=$(find "$NW_TMP" -maxdepth 1 -name "sigign.*" | head -1)
 mask=$(awk '{print $2}' "$f")
@@ -90,16 +105,19 @@ log_has "$MQ_PASS" && fail "the MQTT password appears in the daemon log"
 
 # `status --json`, the text status and SIGUSR1 report the bridge: connected, messages published,
 # commands accepted and refused (7: the six above and the empty retained message that cleared the
-# retained command), no queue drops.
+# retained command; then the burst's 25 and the jumps that brought the summary), no queue drops.
 mq_status() { status_get "[s['mqtt'][k] for k in ('client_id', 'topic', 'connected', 'connects', 'commands_accepted', 'commands_refused', 'queue_drops')]"; }
-wait_for 5 eval '[[ $(mq_status) == "[\"r1\", \"netwaked/r1\", true, 1, 1, 7, 0]" ]]' ||
+_refused_match() { R=$(status_get "s['mqtt']['commands_refused']") && [[ $R == $(grep -c '"result":"refused"' "$OBS") ]]; }
+wait_for 5 _refused_match || fail "commands_refused $R, refused results $(grep -c '"result":"refused"' "$OBS")"
+((R >= 7 + 25)) || fail "commands_refused $R"
+wait_for 5 eval '[[ $(mq_status) == "[\"r1\", \"netwaked/r1\", true, 1, 1, $R, 0]" ]]' ||
     fail "status --json does not report the bridge: $(mq_status)"
 (($(status_get "s['mqtt']['published']") >= 6)) || fail "status --json: published $(status_get "s['mqtt']['published']")"
 ctl_ok status
-grep -E '^mqtt: mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): connects 1, published [1-9][0-9]*, commands accepted 1 refused 7, queue drops 0$' <<<"$CTL_OUT" >/dev/null ||
+grep -E "^mqtt: mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): connects 1, published [1-9][0-9]*, commands accepted 1 refused $R, queue drops 0$" <<<"$CTL_OUT" >/dev/null ||
     fail "netwakectl status does not show the bridge: $CTL_OUT"
 kill -USR1 "$DAEMON_PID"
-wait_for 5 log_has 'status: mqtt: mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): connects 1, published [1-9][0-9]*, commands accepted 1 refused 7' ||
+wait_for 5 log_has "status: mqtt: mqtts://localhost:[0-9]+ connected as r1 \(topic netwaked/r1\): connects 1, published [1-9][0-9]*, commands accepted 1 refused $R" ||
     fail "SIGUSR1 does not report the bridge: $(grep 'status: mqtt' "$DAEMON_LOG")"
 say "status --json, netwakectl status and SIGUSR1 show the bridge: $(status_get "s['mqtt']")"
 

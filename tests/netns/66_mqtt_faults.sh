@@ -2,7 +2,8 @@
 # tests/netns/66_mqtt_faults.sh — the MQTT bridge when things go wrong: a group/world-readable
 # password file is refused (--check and start-up, file:line:col, password not printed); a broker
 # signed by another CA is never trusted; a broker down at start-up and a broker restart are
-# retried with backoff while the daemon keeps working, and the retained state is republished.
+# retried with backoff while the daemon keeps working, and the retained state is republished; a
+# certificate for another name is refused, accepted with tls_insecure (warned at every connect).
 #
 #   router netns ($NW_ID-rtr), all on loopback:
 #     mosquitto 127.0.0.1:$MQ_PORT (TLS) <--- netwaked -C conf.yaml   <--- mosquitto_sub (observer)
@@ -16,7 +17,7 @@ G=$(nflog_group)
 printf '%s\n' "$MQ_PASS" >"$NW_TMP/mqtt.pass"
 chmod 644 "$NW_TMP/mqtt.pass"
 CTL_SOCK=$NW_TMP/ctl.sock
-conf() {  # conf CA_FILE
+conf() {  # conf CA_FILE [tls_insecure]
     cat >"$NW_TMP/conf.yaml" <<EOF
 daemon: { state_dir: "", control_socket: $CTL_SOCK }
 sensors:
@@ -30,6 +31,7 @@ mqtt:
   username: router
   password_file: $NW_TMP/mqtt.pass
   ca_file: $1
+  tls_insecure: ${2:-false}
   topic: netwaked/r1
 EOF
 }
@@ -90,4 +92,30 @@ wait_for 10 log_has 'mqtt: cannot reach localhost:[0-9]+: A TLS error occurred.*
 mq_seen "$WRONG" 'online' && fail "connected although the broker's CA is not the configured one"
 log_has 'mqtt: connected' && fail "connected with the wrong CA"
 say "wrong CA: $(grep -m1 -o 'cannot reach.*' "$DAEMON_LOG")"
+stop_daemon
+
+# 5. The right CA but a certificate for another name: refused (hostname checked); with
+# tls_insecure: true accepted, with a warning at every connect (the reconnect after a broker
+# restart included).
+(cd "$MQ_DIR" && openssl req -newkey rsa:2048 -nodes -subj /CN=elsewhere.example -keyout server.key -out other.csr &&
+    openssl x509 -req -in other.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out server.pem) >>"$NW_TMP/openssl.log" 2>&1 ||
+    fail "openssl: $(tail -3 "$NW_TMP/openssl.log")"
+kill -TERM "$MOSQ_PID"
+wait_for 5 pid_dead "$MOSQ_PID" || fail "mosquitto did not stop"
+mq_start "$NS"
+conf "$MQ_DIR/ca.pem"
+start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
+wait_for 10 log_has 'mqtt: cannot reach localhost:[0-9]+: A TLS error occurred.*retrying in 2 s' || fail "a certificate for another name was not refused"
+log_has 'mqtt: connected' && fail "connected to a broker whose certificate names another host"
+stop_daemon
+conf "$MQ_DIR/ca.pem" true
+start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
+wait_for 10 log_has 'mqtt: connected to' || fail "tls_insecure: true did not connect"
+log_has 'mqtt: tls_insecure: connected to localhost without checking' || fail "no tls_insecure warning at connect"
+kill -TERM "$MOSQ_PID"
+wait_for 5 pid_dead "$MOSQ_PID" || fail "mosquitto did not stop"
+mq_start "$NS"
+wait_for 15 eval '(($(grep -c "mqtt: connected to" "$DAEMON_LOG") >= 2))' || fail "no reconnect after the broker restart"
+(($(grep -c 'mqtt: tls_insecure: connected' "$DAEMON_LOG") == 2)) || fail "tls_insecure warnings: $(grep -c 'tls_insecure' "$DAEMON_LOG") for 2 connects"
+say "certificate for another name refused; tls_insecure connects and warns at each of 2 connects"
 pass

@@ -1,8 +1,9 @@
 #!/bin/bash
-# tests/netns/67_mqtt_discovery.sh — Home Assistant discovery through a real mosquitto: one
-# device per target with availability on <base>/status, a Wake button only when plain wake is
-# obeyed (the others cleared), republished when HA announces itself, cleared for a target a
-# reload deletes and for entities an earlier run left; a plain wake pressed on the button sends the wake.
+# tests/netns/67_mqtt_discovery.sh — Home Assistant discovery through a real mosquitto: a router
+# device (the targets' via_device) and one device per target with availability on
+# <base>/status, a Wake button only when plain wake is obeyed (the others cleared), republished
+# when HA announces itself, cleared for a target a reload deletes and for entities an earlier run
+# left; a plain wake pressed on the button sends the wake.
 #
 #   router netns ($NW_ID-rtr), all on loopback:
 #     mosquitto 127.0.0.1:$MQ_PORT (TLS) <--- netwaked -C conf.yaml (targets nas [wol on lo], pc)
@@ -56,8 +57,12 @@ mq_seen "$OBS" "^[01] $B/pc_wake/config \{" && fail "a Wake button for pc, which
 wait_for 5 mq_seen "$OBS" "^[01] $B/pc_wake/config \$" || fail "pc's Wake button not cleared"
 grep -E "nas_state/config" "$OBS" | grep -F '"connections":[["mac","02:00:00:00:00:07"]]' >/dev/null ||
     fail "nas's device has no MAC connection"
+# The router's own device, which every target's via_device names (else HA ignores via_device).
+wait_for 5 mq_seen "$OBS" '^[01] homeassistant/binary_sensor/netwaked_r1/bridge/config \{.*"identifiers":\["netwaked_r1"\].*"state_topic":"netwaked/r1/status"' ||
+    fail "no router device: $(grep bridge "$OBS")"
+grep -E "nas_state/config" "$OBS" | grep -F '"via_device":"netwaked_r1"' >/dev/null || fail "nas's device has no via_device"
 wait_for 5 mq_seen "$OBS" '^[01] homeassistant/sensor/netwaked_r1/old_state/config $' || fail "stale discovery from an earlier run not cleared"
-say "discovery: devices, availability, Wake button only for the wol target; a stale entity cleared"
+say "discovery: router device, devices via it, availability, Wake button only for the wol target; a stale entity cleared"
 
 # HA restarts: it publishes "online" on <prefix>/status and gets the discovery again.
 n=$(grep -c "nas_wake/config {" "$OBS")

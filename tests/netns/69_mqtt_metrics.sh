@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/netns/69_mqtt_metrics.sh — the Prometheus textfile (SPEC §17): written atomically when
-# something changes (start, stop), with the target state and event counters; left alone when
-# nothing changed (a status request wakes the daemon but rewrites nothing). Then `mqtt.metrics:
+# something changes (start, stop), with the target state, event counters and hook runs by event
+# and result; left alone when nothing changed (a status request wakes the daemon but rewrites
+# nothing). Then `mqtt.metrics:
 # true`: the same figures retained on netwaked/r1/metrics through a real mosquitto, on change,
 # at most once a second, nothing published while idle.
 #
@@ -15,6 +16,7 @@ netns_add "$NS"
 G=$(nflog_group)
 CTL_SOCK=$NW_TMP/ctl.sock
 PROM=$NW_TMP/prom/netwaked.prom
+make_hook "$NW_TMP/hook" '[[ $1 == stop ]] && exit 3'
 cat >"$NW_TMP/conf.yaml" <<EOF
 daemon: { state_dir: "", control_socket: $CTL_SOCK }
 sensors:
@@ -22,6 +24,7 @@ sensors:
 targets:
   - name: nas
     match: [{ dst_port: 4242 }]
+    hook: $NW_TMP/hook
 metrics: { textfile: $PROM }
 EOF
 start_conf_daemon "$NS" "$NW_TMP/conf.yaml" "$G"
@@ -33,6 +36,9 @@ has 'netwaked_target_state{target="nas",state="active"} 1' || fail "state not ac
 ctl_ok stop nas
 wait_for 5 has 'netwaked_events_total{target="nas",event="stop"} 1' || fail "stop not counted"
 wait_for 5 has 'netwaked_target_state{target="nas",state="idle"} 1' || fail "state not idle again"
+# Finished hooks by event and result (the stop hook exits 3).
+wait_for 5 has 'netwaked_hook_runs_total{target="nas",event="start",result="ok"} 1' || fail "start hook run not counted: $(grep hook_runs "$PROM")"
+wait_for 5 has 'netwaked_hook_runs_total{target="nas",event="stop",result="failed"} 1' || fail "failed stop hook not counted: $(grep hook_runs "$PROM")"
 [[ $(stat -c %a "$PROM") == 644 ]] || fail "mode $(stat -c %a "$PROM"), expected 644"
 left=$(find "$NW_TMP/prom" -mindepth 1 ! -name netwaked.prom)
 [[ -z $left ]] || fail "temporary files left: $left"
