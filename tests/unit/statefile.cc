@@ -50,8 +50,8 @@ std::string read_text(const std::string& path) {
 
 PersistedState sample() {
     PersistedState s;
-    s.targets.push_back({"vpn", true, 1700000000123, 1700000000000, 1700000900123, ""});
-    s.targets.push_back({"nas", false, 0, 0, 0, "asleep"});
+    s.targets.push_back({"vpn", true, 1700000000123, 1700000000000, 1700000900123, "", "", 0, 0});
+    s.targets.push_back({"nas", false, 0, 0, 0, "asleep", "", 0, 0});
     PersistedRegistration r;
     r.name = "Tartiflette";
     r.mac = "d8:cb:8a:39:be:a1";
@@ -260,7 +260,7 @@ TEST_CASE("statefile: ENOSPC fails cleanly and keeps the old file (root: tiny tm
         std::string e;
         if (!save_state(t.path, sample(), &e)) return 1;
         PersistedState big = sample();
-        for (int i = 0; i < 2000; ++i) big.targets.push_back({"target-" + std::to_string(i), true, 1, 2, 3, ""});
+        for (int i = 0; i < 2000; ++i) big.targets.push_back({"target-" + std::to_string(i), true, 1, 2, 3, "", "", 0, 0});
         if (save_state(t.path, big, &e)) return 2;
         if (e.find("No space left on device") == std::string::npos) return 3;
         if (e.find("left unchanged") == std::string::npos) return 4;
