@@ -11,7 +11,7 @@
 #                                             NFLOG group 8: SYN to 10.78.0.20:22 (prefix "nas"),
 #                                               udp dport 62201 (prefix "spa", dropped)
 #                                             netwaked -C demo.yaml                  (part 2: target nas with
-#                                               wol, authenticated knock "nas-spa")
+#                                               wol verified by ARP probes, authenticated knock "nas-spa")
 #
 # Part 3 (sleep proxy): proxy, sleeper and client namespaces on a bridge (switch namespace); the
 # sleeper registers with `netwakectl register` (Wakupator's payload), sleeps (link down), netwaked
@@ -117,6 +117,7 @@ cleanup() {
         wait_for 3 eval '! alive' || kill -KILL "$DAEMON_PID" 2>/dev/null
     fi
     [[ -n ${WAKER_PID:-} ]] && kill -KILL "$WAKER_PID" 2>/dev/null
+    [[ -n ${NAS_WAKER_PID:-} ]] && kill -KILL "$NAS_WAKER_PID" 2>/dev/null
     for ns in "${NAMESPACES[@]}"; do
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     done
@@ -339,6 +340,7 @@ targets:
       repeat: 2
       interval: 300ms
       cooldown: 1s
+      verify: { address: $NAS_ADDR, timeout: 1s, attempts: 2 }
 knock:
   - name: nas-spa
     target: nas
@@ -427,6 +429,16 @@ nas_traffic_wakes() {
     expect_t start nas 1 3 "$t"
     expect_t wake nas 1 3 "$t"
     show_magic 6
+    step "The NAS does not wake (think: Wake-on-LAN off in its BIOS): netwaked probes $NAS_ADDR with ARP, sends a second burst after 1 s, then gives up"
+    expect_t wake nas 2 4 "$t"
+    expect_t wake_failed nas 1 4 "$t"
+}
+
+# nas_waker: the NAS boots when a magic packet reaches it (its address comes up, so it
+# answers netwaked's ARP probe); runs in the background during the knock step
+nas_waker() {
+    exec ip netns exec "$NS_NAS" sh -c "tcpdump -i '$IF_NAS' --immediate-mode -c 1 -nn 'ether proto 0x0842' >/dev/null 2>'$LAB/nas-waker.err' &&
+        ip addr add '$NAS_ADDR/24' dev '$IF_NAS'"
 }
 
 nas_knock_wakes() {
@@ -434,12 +446,18 @@ nas_knock_wakes() {
     expect_t stop nas 1 $((NAS_TTL + 3)) "$(event_time_t start nas 1)"
     step "Client knocks: netwakectl knock $RTR_ADDR nas --key-file nas.key  (one signed UDP datagram; the router drops it, netwaked reads it from NFLOG)"
     capture_magic knock
+    : >"$LAB/nas-waker.err"
+    nas_waker &
+    NAS_WAKER_PID=$!
+    wait_for 5 grep -q "listening on" "$LAB/nas-waker.err" || die "the NAS's waker did not start"
     send_from_client "'$NETWAKECTL' knock $RTR_ADDR nas --key-file '$LAB/nas.key' >/dev/null"
     local t=$SENT_US
     expect_t knock nas 1 3 "$t"
     expect_t start nas 2 3 "$t"
-    expect_t wake nas 2 3 "$t"
+    expect_t wake nas 3 3 "$t"
     show_magic 6
+    step "This time the NAS wakes on the magic packet (its address comes up): netwaked's ARP probe is answered"
+    expect_t awake nas 1 5 "$t"
     step "netwakectl status (over the control socket)"
     "$NETWAKECTL" -s "$LAB/control.sock" status | sed 's/^/    /' || die "netwakectl status failed"
 }
