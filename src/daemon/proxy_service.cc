@@ -79,11 +79,13 @@ void ProxyService::remember(const state::PersistedState& ps) {
         }
 }
 
-void ProxyService::start(const config::Config& cfg, core::HookSpawner* hooks, core::WolSender* wol,
-                         std::function<void()> on_state_changed, std::function<void()> on_deadline_change) {
+void ProxyService::start(const config::Config& cfg, core::TimerQueue* timers, core::EventBus* events,
+                         core::WolSender* wol, std::function<void()> on_state_changed,
+                         std::function<void()> on_deadline_change) {
     ProxyDeps d;
     d.clock = &clock_;
-    d.hooks = hooks;
+    d.timers = timers;
+    d.events = events;
     d.wol = wol;
     d.frames = io_.get();
     d.firewall = nft_.get();
@@ -158,7 +160,6 @@ int64_t ProxyService::next_deadline_ns() const {
     auto take = [&](int64_t d) {
         if (d > 0 && (next == 0 || d < next)) next = d;
     };
-    if (proxy_) take(proxy_->next_deadline_ns());
     if (io_) take(io_->next_deadline_ns());
     if (nft_) take(nft_->next_deadline_ns());
     if (reg_) take(reg_->next_deadline_ns());
@@ -169,7 +170,6 @@ void ProxyService::on_time(int64_t now_ns) {
     if (io_) io_->on_time(now_ns);
     if (nft_) nft_->on_time(now_ns);
     if (reg_) reg_->on_time(now_ns);
-    if (proxy_) proxy_->on_time(now_ns);
 }
 
 void ProxyService::fill_status(control::Status* st) const {

@@ -161,9 +161,11 @@ bool Runtime::start(std::string* err) {
     hooks_ = std::make_unique<action::HookRunner>(loop_);
     hooks_->on_deadline_change = [this] { rearm(); };
 
+    wire_events();
     core::CoreDeps deps;
     deps.clock = &clock_;
-    deps.hooks = hooks_.get();
+    deps.timers = &timers_;
+    deps.events = &events_;
     deps.wol = wol_.get();
     deps.stop_on_shutdown = cfg_->daemon.state_dir.empty();
     if (savefile_)
@@ -172,9 +174,7 @@ bool Runtime::start(std::string* err) {
             if (!savefile_->write(h.linktype, core::frame_bytes(h), h.orig_len, &e))
                 log::warn("savefile: {}", e);
         };
-    deps.on_state_changed = [this] { dirty_ = true; };
     deps.persist_replay = [this] { persist_replay(); };
-    if (mqtt_ || cfg_->metrics) deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
 
@@ -184,7 +184,7 @@ bool Runtime::start(std::string* err) {
     core_->set_knocks(make_knocks(*cfg_, std::move(spa_keys_)));
     if (!restored_.empty()) core_->restore(restored_);
     if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
-    if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
+    if (proxy_) proxy_->start(*cfg_, &timers_, &events_, wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
     if (mqtt_ && !start_mqtt(err)) return false;
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
@@ -195,8 +195,7 @@ bool Runtime::start(std::string* err) {
     });
     loop_.on_timer([this] {
         const int64_t now = clock_.now_ns();
-        if (refresh_due_ns_ && now >= refresh_due_ns_) refresh_state();
-        core_->on_time();
+        timers_.run_due(now);  // core, sleep proxy, state refresh, metrics
         hooks_->on_time(now);
         if (control_) control_->on_time(now);
         if (proxy_) proxy_->on_time(now);
@@ -247,15 +246,14 @@ void Runtime::reclaim() {
 
 void Runtime::rearm() {
     if (!started_) return;
-    int64_t next = core_->next_deadline();
-    auto take = [&](int64_t d) {
+    const int64_t q = timers_.next_deadline_ns();
+    int64_t next = q == core::TimerQueue::kNever ? 0 : q;
+    auto take = [&](int64_t d) {  // components not on the queue yet (doc/architecture.md)
         if (d > 0 && (next == 0 || d < next)) next = d;
     };
     take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
-    take(refresh_due_ns_);
-    take(metrics_due_ns_);
     loop_.arm_timer(next);
 }
 
@@ -290,8 +288,7 @@ void Runtime::persist_now() {
         p.active = s.active;
         p.last_seen_wall_ms = now_ms - s.idle_ms;
         p.active_since_wall_ms = s.active ? now_ms - s.active_for_ms : 0;
-        if (auto* t = core_->find(s.name); t && s.active)
-            p.ttl_deadline_wall_ms = p.last_seen_wall_ms + t->conf.ttl.count();
+        if (s.active) p.ttl_deadline_wall_ms = now_ms + s.stop_in_ms;  // min_active included
         ps.targets.push_back(p);
     }
     if (proxy_) proxy_->save(&ps);
@@ -412,11 +409,8 @@ control::Status Runtime::status() const {
         const int64_t ls = std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
         if (ls > 0) ts.idle_s = double(now - ls) / 1e9;
         ts.ttl_s = double(t->conf.ttl.count()) / 1e3;
-        if (t->state == core::TargetState::Active) {
-            const int64_t deadline = std::max(ls + int64_t(t->conf.ttl.count()) * 1000000,
-                                              t->active_since_ns + int64_t(t->conf.min_active.count()) * 1000000);
-            ts.remaining_s = std::max(0.0, double(deadline - now) / 1e9);
-        }
+        if (t->state == core::TargetState::Active)
+            ts.remaining_s = std::max(0.0, double(core::stop_deadline_ns(*t) - now) / 1e9);
         ts.hook_runs = t->hook_runs;
         if (t->has_last_exit) ts.last_exit = t->last_exit;
         ts.wakes = t->wakes;
