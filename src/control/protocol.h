@@ -124,6 +124,13 @@ struct Counters {
     uint64_t malformed = 0, truncated = 0, rejected = 0, dropped = 0;
 };
 
+// One component's internal counters (hooks, knocks, sleep proxy, announcer, nft, packet sockets,
+// sensors' netlink overruns and reopens, ...), in a fixed order: `internals` in status.
+struct CounterGroup {
+    std::string name;
+    std::vector<std::pair<std::string, uint64_t>> values;
+};
+
 struct Status {
     std::string version;
     int64_t pid = 0;
@@ -131,6 +138,7 @@ struct Status {
     std::vector<SensorStatus> sensors;
     std::vector<TargetStatus> targets;
     Counters counters;
+    std::vector<CounterGroup> internals;  // every other counter, by component
     std::optional<MqttStatus> mqtt;      // nullopt: no MQTT bridge configured
 };
 

@@ -104,7 +104,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
 
     if (!cfg_->daemon.control_socket.empty()) {
         control_ = std::make_unique<control::Server>(loop_);
-        control_->set_handler([this](const control::Request& r) { return handle(r, "control"); });
+        control_->set_handler([this](const control::Request& r) { return dispatch(r); });
         control_->set_deadline_changed([this] { rearm(); });
         if (!control_->open(cfg_->daemon.control_socket, err)) return false;
     }
@@ -177,6 +177,10 @@ bool Runtime::start(std::string* err) {
     deps.persist_replay = [this] { persist_replay(); };
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) { core_->on_hook_done(r); };
+    CommandHandler::Deps cd;
+    cd.core = core_.get();
+    if (proxy_) cd.forget = [this](const std::string& name, std::string* e) { return proxy_->forget(name, e); };
+    commands_ = std::make_unique<CommandHandler>(std::move(cd));
 
     std::vector<std::shared_ptr<core::TargetShared>> slots;
     if (!install_rules(*cfg_, &slots, err)) return false;
@@ -416,9 +420,40 @@ control::Status Runtime::status() const {
         ts.wakes = t->wakes;
         st.targets.push_back(ts);
     }
+    add_internals(&st);
     if (proxy_) proxy_->fill_status(&st);
     if (mqtt_) st.mqtt = mqtt_status();
     return st;
+}
+
+// Every component's own counters (doc/status-json.md "internals").
+void Runtime::add_internals(control::Status* st) const {
+    const auto& h = hooks_->stats();
+    st->internals.push_back({"hooks", {{"spawned", h.spawned}, {"exec_failed", h.exec_failed}, {"timed_out", h.timed_out},
+                                       {"coalesced", h.coalesced}, {"dropped", h.dropped},
+                                       {"output_dropped", h.output_dropped}}});
+    st->internals.push_back({"events", {{"emitted", events_.emitted()}}});
+    st->internals.push_back({"commands", {{"done", commands_->done()}, {"failed", commands_->failed()}}});
+    if (control_) {
+        const auto& c = control_->stats();
+        st->internals.push_back({"control", {{"accepted", c.accepted}, {"requests", c.requests},
+                                             {"bad_requests", c.bad_requests}, {"busy", c.busy},
+                                             {"timeouts", c.timeouts}, {"evicted", c.evicted}}});
+    }
+    for (const auto& s : sensors_) {
+        auto& x = const_cast<sensor::Sensor&>(*s).stats();
+        st->internals.push_back({"sensor " + s->name(), {{"enobufs", x.enobufs.load()}, {"reopens", x.reopens.load()}}});
+    }
+    if (auto* k = core_->knocks()) {
+        const auto& n = k->stats();
+        st->internals.push_back(
+            {"knocks", {{"sequences_completed", n.sequences_completed}, {"sequences_evicted", n.sequences_evicted},
+                        {"accepted", n.accepted}, {"bad_hmac", n.bad_hmac}, {"stale", n.stale}, {"future", n.future},
+                        {"replay", n.replay}, {"malformed", n.malformed}, {"unknown_target", n.unknown_target},
+                        {"truncated", n.truncated}, {"duplicates", n.duplicates}, {"replay_evicted", n.replay_evicted},
+                        {"rejects_logged", core_->knock_rejects_logged()}}});
+    }
+    st->internals.push_back({"core", {{"stale_hits", core_->stale_hits()}}});
 }
 
 void Runtime::dump_status() {
@@ -434,30 +469,18 @@ void Runtime::dump_status() {
     }
 }
 
-std::string Runtime::handle(const control::Request& r, const char* origin) {
-    core_->set_origin(origin);
-    std::string reply = dispatch(r);
-    core_->set_origin("");
-    return reply;
-}
-
+// netwakectl's requests: status and reload here, target actions on the one command path.
 std::string Runtime::dispatch(const control::Request& r) {
-    std::string err;
+    auto command = [&](core::Action a) {
+        const core::CommandResult res = commands_->run({a, r.target, core::Origin::Control, "netwakectl"});
+        return res.ok ? control::reply_ok(res.message) : control::reply_error(res.message);
+    };
     switch (r.cmd) {
         case control::Cmd::Status: return control::format_status(status());
-        case control::Cmd::Start:
-            if (!core_->start(r.target, core::Reason::Control, &err)) return control::reply_error(err);
-            return control::reply_ok(fmt::format("{} started", r.target));
-        case control::Cmd::Stop:
-            if (!core_->stop(r.target, core::Reason::Control, &err)) return control::reply_error(err);
-            return control::reply_ok(fmt::format("{} stopped", r.target));
-        case control::Cmd::Wake:
-            if (!core_->wake(r.target, &err)) return control::reply_error(err);
-            return control::reply_ok(fmt::format("magic packets sent for {}", r.target));
-        case control::Cmd::Forget:
-            if (!proxy_ || !proxy_->forget(r.target, &err))
-                return control::reply_error(proxy_ ? err : "no registration named " + r.target);
-            return control::reply_ok(fmt::format("registration {} forgotten", r.target));
+        case control::Cmd::Start: return command(core::Action::Start);
+        case control::Cmd::Stop: return command(core::Action::Stop);
+        case control::Cmd::Wake: return command(core::Action::Wake);
+        case control::Cmd::Forget: return command(core::Action::Forget);
         case control::Cmd::Reload: {
             CliOptions o;
             o.mode = CliOptions::Mode::ConfigFile;

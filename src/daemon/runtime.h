@@ -18,6 +18,7 @@
 #include "core/match.h"
 #include "core/timer_queue.h"
 #include "daemon/cli.h"
+#include "daemon/commands.h"
 #include "sensor/sensor.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
@@ -82,9 +83,8 @@ class Runtime {
     void compact_replay();
     std::unique_ptr<core::KnockEngine> make_knocks(const config::Config& cfg, std::vector<std::vector<uint8_t>> keys);
     void restore_state();
-    // One command, from netwakectl ("control") or MQTT ("mqtt"): the origin hooks are told.
-    std::string handle(const control::Request& r, const char* origin);
-    std::string dispatch(const control::Request& r);
+    std::string dispatch(const control::Request& r);  // a netwakectl request
+    void add_internals(control::Status* st) const;
     // MQTT bridge glue (daemon/runtime_mqtt.cc): open before privileges drop, start with the core.
     bool open_mqtt(std::string* err);
     bool start_mqtt(std::string* err);
@@ -123,6 +123,7 @@ class Runtime {
     std::unique_ptr<action::WolSenderImpl> wol_;
     std::unique_ptr<action::Savefile> savefile_;
     std::unique_ptr<core::Core> core_;
+    std::unique_ptr<CommandHandler> commands_;     // the one command path (daemon/commands.h)
     std::unique_ptr<control::Server> control_;
     std::unique_ptr<proxy::ProxyService> proxy_;  // sleep proxy + registration (null if unused)
     std::unique_ptr<bridge::Bridge> mqtt_;        // MQTT bridge (null without an mqtt section)

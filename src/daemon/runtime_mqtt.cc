@@ -1,6 +1,6 @@
 // daemon/runtime_mqtt.cc — the event sinks' wiring, and the MQTT bridge in the Runtime (SPEC §16):
 // the event sink (every target and proxied-machine event -> bridge), the command source (bridge ->
-// the netwakectl command path, Runtime::handle) and the shared replay cache (KnockEngine::claim_nonce).
+// the one command path, daemon/commands.h) and the shared replay cache (KnockEngine::claim_nonce).
 #include <sys/epoll.h>
 
 #include <sys/stat.h>
@@ -17,16 +17,12 @@ namespace nw::daemon {
 bool Runtime::open_mqtt(std::string* err) {
     bridge::BridgeDeps d;
     d.execute = [this](bridge::Action a, const std::string& target, std::string* e) {
-        control::Request r;
-        r.cmd = a == bridge::Action::Wake ? control::Cmd::Wake : a == bridge::Action::Start ? control::Cmd::Start
-                                                                                            : control::Cmd::Stop;
-        r.target = target;
-        const std::string reply = handle(r, "mqtt");  // the same path as netwakectl's commands
-        control::Reply rep;
-        std::string perr;
-        if (!control::parse_reply(reply, &rep, &perr)) return *e = perr, false;
-        if (!rep.ok) *e = rep.error;
-        return rep.ok;
+        const core::Action act = a == bridge::Action::Wake    ? core::Action::Wake
+                                 : a == bridge::Action::Start ? core::Action::Start
+                                                              : core::Action::Stop;
+        const core::CommandResult r = commands_->run({act, target, core::Origin::Mqtt, ""});  // netwakectl's path
+        if (!r.ok) *e = r.message;
+        return r.ok;
     };
     d.claim_nonce = [this](const std::array<uint8_t, bridge::kNonceLen>& n, int64_t expires) {
         auto* k = core_ ? core_->knocks() : nullptr;
