@@ -101,8 +101,8 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
     }
 }
 
-// The only place a target changes state. Logs, runs entry actions, arms/cancels timers.
-void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
+// The only place a target changes state (restore() included). Logs, runs entry actions, arms/cancels timers.
+void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause, const SavedTarget* restored) {
     const TargetState from = t.state;
     if (from == to) return;
     const int64_t now = d_.clock->now_ns();
@@ -110,27 +110,21 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
     if (to == TargetState::Active) {
         // Magic packets go out before anything else: logging costs syscalls, and the start
         // hook's posix_spawn blocks this thread until the child has exec'd (0.3-1 ms).
-        const bool woke = t.conf.wol && send_wake(t);
-        t.active_since_ns = now;
-        t.last_seen_ns = cause ? std::max(cause->t_ns, now) : now;
+        const bool woke = !restored && t.conf.wol && send_wake(t);
+        t.active_since_ns = restored ? now - std::max<int64_t>(restored->active_for_ms, 0) * kMs : now;
+        t.last_seen_ns = restored ? now - std::max<int64_t>(restored->idle_ms, 0) * kMs
+                                  : cause ? std::max(cause->t_ns, now) : now;
         t.shared->last_seen_ns.store(t.last_seen_ns);
         t.shared->active.store(true);
         t.trigger_times.reset();
         ++t.starts;
-        if (cause) {
-            t.trigger = std::make_unique<Hit>(*cause);
-            t.trigger->full = nullptr;  // the whole frame is only valid during on_hit
-            t.trigger->full_len = 0;
-            log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf.name, state_name(from), state_name(to),
-                        reason_name(r), sensor_name(cause->sensor));
-            log::notice("{}: trigger packet: {}{}", t.conf.name, packet::summarize(cause->d),
-                        cause->prefix[0] ? fmt::format(" prefix \"{}\"", cause->prefix) : std::string());
-            if (d_.on_start_packet) d_.on_start_packet(*cause);
-        } else {
-            t.trigger.reset();
-            log::notice("{}: {} -> {}: start ({})", t.conf.name, state_name(from), state_name(to), reason_name(r));
-        }
         arm_ttl(t);
+        if (restored) {
+            log::notice("{}: restored as active from the state file ({} ms of TTL left)", t.conf.name,
+                        std::max<int64_t>(0, stop_deadline_ns(t) - now) / kMs);
+            return;
+        }
+        log_start(t, from, r, cause);
         emit(t, EventKind::Start, r, cause);
         if (woke) announce_wake(t, r, cause);  // the `wake` event follows `start` (SPEC §4)
     } else {
@@ -142,6 +136,23 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
                     reason_name(r), idle_ms / 1000, idle_ms % 1000);
         emit(t, EventKind::Stop, r, nullptr, {{"NETWAKED_IDLE", std::to_string(idle_ms / 1000)}});
     }
+}
+
+// The start's log lines (and the -w savefile): the trigger packet when there is one.
+void Core::log_start(Target& t, TargetState from, Reason r, const Hit* cause) {
+    if (!cause) {
+        t.trigger.reset();
+        log::notice("{}: {} -> {}: start ({})", t.conf.name, state_name(from), state_name(t.state), reason_name(r));
+        return;
+    }
+    t.trigger = std::make_unique<Hit>(*cause);
+    t.trigger->full = nullptr;  // the whole frame is only valid during on_hit
+    t.trigger->full_len = 0;
+    log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf.name, state_name(from), state_name(t.state),
+                reason_name(r), sensor_name(cause->sensor));
+    log::notice("{}: trigger packet: {}{}", t.conf.name, packet::summarize(cause->d),
+                cause->prefix[0] ? fmt::format(" prefix \"{}\"", cause->prefix) : std::string());
+    if (d_.on_start_packet) d_.on_start_packet(*cause);
 }
 
 void Core::arm_ttl(Target& t) { timers_.arm({t.id, kTtl}, stop_deadline_ns(t)); }
@@ -443,19 +454,9 @@ std::vector<SavedTarget> Core::save() const {
 }
 
 void Core::restore(const std::vector<SavedTarget>& saved) {
-    const int64_t now = d_.clock->now_ns();
     for (const auto& s : saved) {
         Target* t = find(s.name);
-        if (!t || !s.active || t->state == TargetState::Active) continue;
-        t->state = TargetState::Active;
-        t->active_since_ns = now - std::max<int64_t>(s.active_for_ms, 0) * kMs;
-        t->last_seen_ns = now - std::max<int64_t>(s.idle_ms, 0) * kMs;
-        t->shared->last_seen_ns.store(t->last_seen_ns);
-        t->shared->active.store(true);
-        ++t->starts;
-        const int64_t left_ms = std::max<int64_t>(0, stop_deadline_ns(*t) - now) / kMs;
-        log::notice("{}: restored as active from the state file ({} ms of TTL left)", t->conf.name, left_ms);
-        arm_ttl(*t);
+        if (t && s.active) transition(*t, TargetState::Active, Reason::Traffic, nullptr, &s);
     }
 }
 

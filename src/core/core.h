@@ -133,7 +133,10 @@ class Core {
 
     void on_timer(KeyedTimers::Key key, int64_t now);
     void arm_knocks();
-    void transition(Target& t, TargetState to, Reason r, const Hit* cause);
+    // The one transition function. `restored`: entering Active from the state file (times from
+    // it; no magic packets, no event, no hook: the start happened before the restart).
+    void transition(Target& t, TargetState to, Reason r, const Hit* cause, const SavedTarget* restored = nullptr);
+    void log_start(Target& t, TargetState from, Reason r, const Hit* cause);
     void arm_ttl(Target& t);
     void keepalive(Target& t, int64_t t_ns);  // a keepalive packet (or request) for an active target
     void on_ttl(Target& t, int64_t now);
