@@ -227,6 +227,13 @@ std::string format_status(const Status& s) {
                 {"truncated", s.counters.truncated},
                 {"rejected", s.counters.rejected},
                 {"dropped", s.counters.dropped}}}};
+    ojson internals = ojson::object();
+    for (const auto& g : s.internals) {
+        ojson o = ojson::object();
+        for (const auto& [k, v] : g.values) o[k] = v;
+        internals[g.name] = std::move(o);
+    }
+    j["internals"] = std::move(internals);
     ojson mq = nullptr;
     if (s.mqtt)
         mq = {{"broker", s.mqtt->broker},
@@ -380,6 +387,17 @@ bool parse_status(std::string_view line, Status* out, std::string* err) {
             r.u64("rejected", &s.counters.rejected);
             r.u64("dropped", &s.counters.dropped);
         }
+        if (const json* in = top.object("internals"))
+            for (const auto& [name, g] : in->items()) {
+                check_object(g, "internals." + name + ".");
+                CounterGroup cg{name, {}};
+                for (const auto& [k, v] : g.items()) {
+                    if (!v.is_number_unsigned())
+                        throw std::runtime_error("internals." + name + ".\"" + k + "\" must be a non-negative integer");
+                    cg.values.emplace_back(k, v.get<uint64_t>());
+                }
+                s.internals.push_back(std::move(cg));
+            }
         if (const json* m = top.object("mqtt")) {
             const Reader r{*m, "mqtt."};
             MqttStatus q;

@@ -132,6 +132,13 @@ struct RelayStatus {
     uint64_t accepted = 0, not_magic = 0, unknown_mac = 0, bad_password = 0, over_rate = 0;
 };
 
+// One component's internal counters (hooks, knocks, sleep proxy, announcer, nft, packet sockets,
+// sensors' netlink overruns and reopens, ...), in a fixed order: `internals` in status.
+struct CounterGroup {
+    std::string name;
+    std::vector<std::pair<std::string, uint64_t>> values;
+};
+
 struct Status {
     std::string version;
     int64_t pid = 0;
@@ -139,6 +146,7 @@ struct Status {
     std::vector<SensorStatus> sensors;
     std::vector<TargetStatus> targets;
     Counters counters;
+    std::vector<CounterGroup> internals;  // every other counter, by component
     std::optional<MqttStatus> mqtt;      // nullopt: no MQTT bridge configured
     std::optional<RelayStatus> relay;    // nullopt: no wol_relay section
 };

@@ -128,6 +128,12 @@ std::string render_status_text(const Status& s) {
 
     out += fmt::format("\ncounters: malformed {}, truncated {}, rejected {}, dropped {}\n", s.counters.malformed,
                        s.counters.truncated, s.counters.rejected, s.counters.dropped);
+    for (const auto& g : s.internals) {
+        std::string line = printable(g.name) + ":";
+        for (size_t i = 0; i < g.values.size(); ++i)
+            line += fmt::format("{} {} {}", i ? "," : "", printable(g.values[i].first), g.values[i].second);
+        out += "  " + line + "\n";
+    }
     if (const auto& m = s.mqtt)
         out += fmt::format("mqtt: {} {} as {} (topic {}): connects {}, published {}, commands accepted {} refused {}, "
                            "queue drops {}\n",

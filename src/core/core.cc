@@ -35,7 +35,13 @@ const char* reason_name(Reason r) {
     return "?";
 }
 
-Core::Core(CoreDeps deps) : d_(std::move(deps)) {}
+int64_t stop_deadline_ns(const Target& t) {
+    const int64_t ls = std::max(t.last_seen_ns, t.shared ? t.shared->last_seen_ns.load() : 0);
+    return std::max(ls + ns(t.conf.ttl), t.active_since_ns + ns(t.conf.min_active));
+}
+
+Core::Core(CoreDeps deps)
+    : d_(std::move(deps)), timers_(*d_.timers, [this](KeyedTimers::Key k, int64_t now) { on_timer(k, now); }) {}
 
 Target* Core::find(std::string_view name) {
     auto it = by_name_.find(std::string(name));
@@ -99,13 +105,13 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
         if (t->state == TargetState::Active) {
             log::notice("{}: removed from the configuration while active", name);
             t->shared->active.store(false);
-            run_hook(*t, "stop", Reason::Shutdown, nullptr);
+            emit(*t, EventKind::Stop, Reason::Shutdown, nullptr);
         }
     }
 }
 
-// The only place a target changes state. Logs, runs entry actions, arms/cancels timers.
-void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
+// The only place a target changes state (restore() included). Logs, runs entry actions, arms/cancels timers.
+void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause, const SavedTarget* restored) {
     const TargetState from = t.state;
     if (from == to) return;
     const int64_t now = d_.clock->now_ns();
@@ -113,28 +119,22 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
     if (to == TargetState::Active) {
         // Magic packets go out before anything else: logging costs syscalls, and the start
         // hook's posix_spawn blocks this thread until the child has exec'd (0.3-1 ms).
-        const bool woke = t.conf.wol && send_wake(t);
-        t.active_since_ns = now;
-        t.last_seen_ns = cause ? std::max(cause->t_ns, now) : now;
+        const bool woke = !restored && t.conf.wol && send_wake(t);
+        t.active_since_ns = restored ? now - std::max<int64_t>(restored->active_for_ms, 0) * kMs : now;
+        t.last_seen_ns = restored ? now - std::max<int64_t>(restored->idle_ms, 0) * kMs
+                                  : cause ? std::max(cause->t_ns, now) : now;
         t.shared->last_seen_ns.store(t.last_seen_ns);
         t.shared->active.store(true);
         t.trigger_times.reset();
         ++t.starts;
-        if (cause) {
-            t.trigger = std::make_unique<Hit>(*cause);
-            t.trigger->full = nullptr;  // the whole frame is only valid during on_hit
-            t.trigger->full_len = 0;
-            log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf.name, state_name(from), state_name(to),
-                        reason_name(r), sensor_name(cause->sensor));
-            log::notice("{}: trigger packet: {}{}", t.conf.name, packet::summarize(cause->d),
-                        cause->prefix[0] ? fmt::format(" prefix \"{}\"", cause->prefix) : std::string());
-            if (d_.on_start_packet) d_.on_start_packet(*cause);
-        } else {
-            t.trigger.reset();
-            log::notice("{}: {} -> {}: start ({})", t.conf.name, state_name(from), state_name(to), reason_name(r));
-        }
         arm_ttl(t);
-        run_hook(t, "start", r, cause);
+        if (restored) {
+            log::notice("{}: restored as active from the state file ({} ms of TTL left)", t.conf.name,
+                        std::max<int64_t>(0, stop_deadline_ns(t) - now) / kMs);
+            return;
+        }
+        log_start(t, from, r, cause);
+        emit(t, EventKind::Start, r, cause);
         if (woke) announce_wake(t, r, cause);  // the `wake` event follows `start` (SPEC §4)
     } else {
         t.shared->active.store(false);
@@ -143,15 +143,32 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause) {
         ++t.stops;
         log::notice("{}: {} -> {}: stop ({}, idle {}.{:03} s)", t.conf.name, state_name(from), state_name(to),
                     reason_name(r), idle_ms / 1000, idle_ms % 1000);
-        run_hook(t, "stop", r, nullptr, {{"NETWAKED_IDLE", std::to_string(idle_ms / 1000)}});
+        emit(t, EventKind::Stop, r, nullptr, {{"NETWAKED_IDLE", std::to_string(idle_ms / 1000)}});
     }
-    if (d_.on_state_changed) d_.on_state_changed();
 }
 
-void Core::arm_ttl(Target& t) {
-    const int64_t deadline =
-        std::max(t.last_seen_ns + ns(t.conf.ttl), t.active_since_ns + ns(t.conf.min_active));
-    timers_.arm({t.id, kTtl}, deadline);
+// The start's log lines (and the -w savefile): the trigger packet when there is one.
+void Core::log_start(Target& t, TargetState from, Reason r, const Hit* cause) {
+    if (!cause) {
+        t.trigger.reset();
+        log::notice("{}: {} -> {}: start ({})", t.conf.name, state_name(from), state_name(t.state), reason_name(r));
+        return;
+    }
+    t.trigger = std::make_unique<Hit>(*cause);
+    t.trigger->full = nullptr;  // the whole frame is only valid during on_hit
+    t.trigger->full_len = 0;
+    log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf.name, state_name(from), state_name(t.state),
+                reason_name(r), sensor_name(cause->sensor));
+    log::notice("{}: trigger packet: {}{}", t.conf.name, packet::summarize(cause->d),
+                cause->prefix[0] ? fmt::format(" prefix \"{}\"", cause->prefix) : std::string());
+    if (d_.on_start_packet) d_.on_start_packet(*cause);
+}
+
+void Core::arm_ttl(Target& t) { timers_.arm({t.id, kTtl}, stop_deadline_ns(t)); }
+
+void Core::keepalive(Target& t, int64_t t_ns) {
+    t.last_seen_ns = std::max(t.last_seen_ns, t_ns);
+    t.shared->last_seen_ns.store(std::max(t.shared->last_seen_ns.load(), t.last_seen_ns));
 }
 
 // TTL timer fired: stop only if no keepalive arrived meanwhile. The sensors store last_seen only
@@ -160,10 +177,9 @@ void Core::arm_ttl(Target& t) {
 // `idle` queues a Hit instead, which leads to a new start after this stop. Nothing is lost.
 void Core::on_ttl(Target& t, int64_t now) {
     if (t.state != TargetState::Active) return;
-    int64_t ls = std::max(t.last_seen_ns, t.shared->last_seen_ns.load());
+    const int64_t ls = std::max(t.last_seen_ns, t.shared->last_seen_ns.load());
     t.last_seen_ns = ls;
-    const int64_t deadline =
-        std::max(ls + ns(t.conf.ttl), t.active_since_ns + ns(t.conf.min_active));
+    const int64_t deadline = stop_deadline_ns(t);
     if (now < deadline) {
         timers_.arm({t.id, kTtl}, deadline);
         return;
@@ -182,9 +198,7 @@ void Core::on_ttl(Target& t, int64_t now) {
 void Core::match_hit(Target& t, const Hit* h, int64_t t_ns) {
     if (t.state == TargetState::Active) {
         ++stale_hits_;  // queued before the start, or raced with it: counts as keepalive
-        if (h && !h->keepalive) return;
-        t.last_seen_ns = std::max(t.last_seen_ns, t_ns);
-        t.shared->last_seen_ns.store(std::max(t.shared->last_seen_ns.load(), t.last_seen_ns));
+        if (!h || h->keepalive) keepalive(t, t_ns);
         return;
     }
     if (h && !h->match) return;
@@ -201,19 +215,17 @@ void Core::match_hit(Target& t, const Hit* h, int64_t t_ns) {
     if (times.size() >= tr.packets) transition(t, TargetState::Active, Reason::Traffic, h);
 }
 
-int64_t Core::next_deadline() const {
-    int64_t next = timers_.next();
-    if (knocks_) {
-        const int64_t k = knocks_->next_deadline_ns();
-        if (k > 0 && (next == 0 || k < next)) next = k;
-    }
-    return next;
+void Core::arm_knocks() {
+    const int64_t k = knocks_ ? knocks_->next_deadline_ns() : 0;
+    if (k > 0) timers_.arm({0, kKnock}, k);
+    else timers_.cancel({0, kKnock});
 }
 
 void Core::set_knocks(std::unique_ptr<KnockEngine> k) {
     knocks_ = std::move(k);
     if (knocks_)
         knocks_->on_reject = [this](const packet::Addr& src, std::string_view why) { log_reject(src, why); };
+    arm_knocks();
 }
 
 void Core::log_reject(const packet::Addr& src, std::string_view why, const char* what) {
@@ -249,10 +261,9 @@ void Core::knock_hit(const Hit& h) {
         }
         log::notice("{}: knock {} ({}) completed by {}", t->conf.name, ev.knock_name,
                     ev.kind == KnockEvent::Spa ? "authenticated" : "sequence", ev.src.str());
-        run_hook(*t, "knock", Reason::Knock, &h, {{"NETWAKED_KNOCK", ev.knock_name}});
+        emit(*t, EventKind::Knock, Reason::Knock, &h, {{"NETWAKED_KNOCK", ev.knock_name}});
         if (t->state == TargetState::Active) {
-            t->last_seen_ns = std::max(t->last_seen_ns, h.t_ns);
-            t->shared->last_seen_ns.store(std::max(t->shared->last_seen_ns.load(), t->last_seen_ns));
+            keepalive(*t, h.t_ns);
         } else {
             transition(*t, TargetState::Active, Reason::Knock, &h);
         }
@@ -281,6 +292,7 @@ void Core::on_hit(const Hit& h) {
     if (h.kind == HitKind::Knock) {
         if (relay_ && relay_->wants(h)) relay_hit(h);
         knock_hit(h);
+        arm_knocks();
         return;
     }
     if (h.kind != HitKind::Traffic || !h.target) return;  // proxy frames: proxy/
@@ -300,16 +312,17 @@ void Core::on_overflow() {
     }
 }
 
-void Core::on_time() {
-    const int64_t now = d_.clock->now_ns();
-    if (knocks_) knocks_->on_time(now);
-    for (auto key : timers_.pop_due(now)) {
-        auto it = by_id_.find(key.first);
-        if (it == by_id_.end()) continue;
-        Target& t = *it->second;
-        if (key.second == kTtl) on_ttl(t, now);
-        else if (key.second == kWol) send_wol_copy(t);
+void Core::on_timer(KeyedTimers::Key key, int64_t now) {
+    if (key.second == kKnock) {
+        if (knocks_) knocks_->on_time(now);
+        arm_knocks();
+        return;
     }
+    auto it = by_id_.find(key.first);
+    if (it == by_id_.end()) return;
+    Target& t = *it->second;
+    if (key.second == kTtl) on_ttl(t, now);
+    else if (key.second == kWol) send_wol_copy(t);
 }
 
 bool Core::start(std::string_view name, Reason r, std::string* err) {
@@ -319,8 +332,7 @@ bool Core::start(std::string_view name, Reason r, std::string* err) {
         return false;
     }
     if (t->state == TargetState::Active) {
-        t->last_seen_ns = d_.clock->now_ns();
-        t->shared->last_seen_ns.store(t->last_seen_ns);
+        keepalive(*t, d_.clock->now_ns());
         return true;
     }
     transition(*t, TargetState::Active, r, nullptr);
@@ -365,11 +377,6 @@ bool Core::wake(std::string_view name, std::string* err, Reason r) {
     return true;
 }
 
-void Core::target_event(std::string_view name, const char* event, Reason r,
-                        std::vector<std::pair<std::string, std::string>> extra) {
-    if (Target* t = find(name)) run_hook(*t, event, r, nullptr, std::move(extra));
-}
-
 void Core::begin_wake(Target& t, Reason r, const Hit* cause) {
     if (send_wake(t)) announce_wake(t, r, cause);
 }
@@ -404,8 +411,8 @@ void Core::announce_wake(Target& t, Reason r, const Hit* cause) {
     ++t.wakes;
     log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf.name, packet::mac_str(w.mac), w.repeat,
                 w.interval.count(), cause ? ", trigger " + packet::summarize(cause->d) : std::string());
-    run_hook(t, "wake", r, cause,
-             {{"NETWAKED_MAC", packet::mac_str(w.mac)}, {"NETWAKED_ATTEMPT", std::to_string(t.wol_attempt)}});
+    emit(t, EventKind::Wake, r, cause,
+         {{"NETWAKED_MAC", packet::mac_str(w.mac)}, {"NETWAKED_ATTEMPT", std::to_string(t.wol_attempt)}});
 }
 
 // Sends one copy of the current burst; true if at least one magic packet went out.
@@ -419,24 +426,35 @@ bool Core::send_wol_copy(Target& t) {
     return ok || !desc.empty();
 }
 
-void Core::run_hook(Target& t, const char* event, Reason r, const Hit* cause,
-                    std::vector<std::pair<std::string, std::string>> extra) {
-    if ((t.conf.hook.empty() || !d_.hooks) && !d_.on_event) return;
-    HookJob job;
-    job.target = t.conf.name;
-    job.path = t.conf.hook;
-    job.shell = t.conf.hook_shell;
-    job.event = event;
-    job.timeout = t.conf.hook_timeout;
-    job.env.emplace_back("NETWAKED_EVENT", event);
-    job.env.emplace_back("NETWAKED_TARGET", t.conf.name);
-    job.env.emplace_back("NETWAKED_REASON", reason_name(r));
-    if (cause) packet_env(*cause, sensor_name(cause->sensor), &job.env);
-    for (auto& e : extra) job.env.push_back(std::move(e));
-    if (!origin_.empty()) job.env.emplace_back("NETWAKED_ORIGIN", origin_);
-    if (d_.on_event) d_.on_event(job);  // event sink (MQTT); issue 18 turns this into the Event stream
-    if (t.conf.hook.empty() || !d_.hooks) return;
-    d_.hooks->submit(std::move(job));
+void Core::emit(Target& t, EventKind k, Reason r, const Hit* cause, EventEnv extra) {
+    if (!d_.events) return;
+    Event e;
+    e.kind = k;
+    e.subject = t.conf.name;
+    e.reason = reason_name(r);
+    e.origin = origin_;
+    e.mono_ns = d_.clock->now_ns();
+    e.wall_s = d_.clock->wall_s();
+    if (k == EventKind::Stop && t.active_since_ns) e.in_state_ns = e.mono_ns - t.active_since_ns;
+    if (cause) e.packet = packet::summarize(cause->d);
+    if (t.conf.wol) e.mac = t.conf.wol->mac;
+    if (k == EventKind::Wake) e.attempt = t.wol_attempt;
+    e.hook = HookRef{t.conf.hook, t.conf.hook_shell, t.conf.hook_timeout};
+    e.env.reserve(8 + extra.size());
+    e.env.emplace_back("NETWAKED_EVENT", event_kind_name(k));
+    e.env.emplace_back("NETWAKED_TARGET", t.conf.name);
+    e.env.emplace_back("NETWAKED_REASON", e.reason);
+    if (cause) packet_env(*cause, sensor_name(cause->sensor), &e.env);
+    for (auto& x : extra) e.env.push_back(std::move(x));
+    if (!origin_.empty()) e.env.emplace_back("NETWAKED_ORIGIN", origin_);
+    d_.events->emit(std::move(e));
+}
+
+bool Core::emit_target_event(std::string_view name, EventKind k, Reason r, EventEnv extra) {
+    Target* t = find(name);
+    if (!t) return false;
+    emit(*t, k, r, nullptr, std::move(extra));
+    return true;
 }
 
 void Core::on_hook_done(const HookResult& r) {
@@ -457,25 +475,16 @@ std::vector<SavedTarget> Core::save() const {
         const int64_t ls = std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
         s.idle_ms = ls ? (now - ls) / kMs : 0;
         s.active_for_ms = s.active ? (now - t->active_since_ns) / kMs : 0;
+        s.stop_in_ms = s.active ? std::max<int64_t>(0, stop_deadline_ns(*t) - now) / kMs : 0;
         out.push_back(s);
     }
     return out;
 }
 
 void Core::restore(const std::vector<SavedTarget>& saved) {
-    const int64_t now = d_.clock->now_ns();
     for (const auto& s : saved) {
         Target* t = find(s.name);
-        if (!t || !s.active || t->state == TargetState::Active) continue;
-        t->state = TargetState::Active;
-        t->active_since_ns = now - std::max<int64_t>(s.active_for_ms, 0) * kMs;
-        t->last_seen_ns = now - std::max<int64_t>(s.idle_ms, 0) * kMs;
-        t->shared->last_seen_ns.store(t->last_seen_ns);
-        t->shared->active.store(true);
-        ++t->starts;
-        const int64_t left_ms = std::max<int64_t>(0, (t->last_seen_ns + ns(t->conf.ttl) - now) / kMs);
-        log::notice("{}: restored as active from the state file ({} ms of TTL left)", t->conf.name, left_ms);
-        arm_ttl(*t);
+        if (t && s.active) transition(*t, TargetState::Active, Reason::Traffic, nullptr, &s);
     }
 }
 

@@ -13,11 +13,12 @@
 #include <vector>
 
 #include "config/model.h"
+#include "core/event.h"
 #include "core/knock.h"
 #include "core/relay.h"
 #include "core/ports.h"
 #include "core/shared.h"
-#include "core/timers.h"
+#include "core/timer_queue.h"
 
 namespace nw::core {
 
@@ -50,18 +51,21 @@ struct Target {
     uint32_t wol_attempt = 0;
 };
 
+// When an active target's `stop` is due: `ttl` after its last keepalive, and not before
+// `min_active` after its start (SPEC §4). The one copy of this rule (timers, status, state file).
+int64_t stop_deadline_ns(const Target& t);
+
 // Dependencies of the core (all owned elsewhere; must outlive the core).
 struct CoreDeps {
     Clock* clock = nullptr;
-    HookSpawner* hooks = nullptr;
+    TimerQueue* timers = nullptr;                    // the loop's one timer queue (required)
+    EventBus* events = nullptr;                      // every event goes here (hooks, state, MQTT are sinks)
     WolSender* wol = nullptr;                        // null: wol sections are ignored (logged)
     std::function<void(const Hit&)> on_start_packet; // -w savefile; may be empty
-    std::function<void()> on_state_changed;          // persist; may be empty
     // An SPA datagram was accepted: make the replay cache durable now, before the knock is
     // acted on (events, hooks, state), so a crash cannot let it be replayed. May be empty.
     std::function<void()> persist_replay;
     bool stop_on_shutdown = false;                   // tuninetd mode: SIGTERM runs stop hooks
-    std::function<void(const HookJob&)> on_event;    // event sink (MQTT publisher); may be empty
     // Wake verification (daemon/wake_service): a burst went out for this target; returns its
     // attempt number within the wake cycle (NETWAKED_ATTEMPT). Empty: every burst is attempt 1.
     std::function<uint32_t(const std::string& target)> on_burst;
@@ -74,6 +78,7 @@ struct SavedTarget {
     bool active = false;
     int64_t idle_ms = 0;          // since the last keepalive packet
     int64_t active_for_ms = 0;    // since start
+    int64_t stop_in_ms = 0;       // until `stop` is due (active targets; stop_deadline_ns)
 };
 
 class Core {
@@ -89,10 +94,9 @@ class Core {
     void on_hit(const Hit& h);
     // A sensor queue overflowed: collect TargetShared::overflow_hits as match hits at now.
     void on_overflow();
-    // Fires every due timer; call when the loop's timer fires (and after anything that may have
-    // changed next_deadline()).
-    void on_time();
-    int64_t next_deadline() const;
+    // Timers (TTL, WoL repeats, knock expiry) live on deps.timers: nobody polls the core.
+    // The knock engine's replay cache changed outside the core (MQTT nonce, restore): re-arm.
+    void knocks_changed() { arm_knocks(); }
 
     // Knocks (SPEC §10): the engine for the current configuration (null: no knocks). The
     // runtime loads SPA keys and persists the replay cache; the core feeds it Knock hits.
@@ -103,10 +107,6 @@ class Core {
     bool start(std::string_view name, Reason r, std::string* err);
     bool stop(std::string_view name, Reason r, std::string* err);
     bool wake(std::string_view name, std::string* err, Reason r = Reason::Control);
-    // An event of a target that some other machine decided (wake verification: awake,
-    // wake_failed): its hook with `extra` environment, and the event sink.
-    void target_event(std::string_view name, const char* event, Reason r,
-                      std::vector<std::pair<std::string, std::string>> extra);
     void stop_all(Reason r);
     // SIGTERM: stop everything in tuninetd mode (deps.stop_on_shutdown), cancel timers.
     void shutdown();
@@ -129,18 +129,28 @@ class Core {
     // hooks of the events it causes get NETWAKED_ORIGIN (SPEC §5). Set around one command.
     void set_origin(std::string_view origin) { origin_ = origin; }
 
-   private:
-    enum TimerKind : uint8_t { kTtl = 0, kWol = 1 };
+    // An event about target `name` decided outside the core's own transitions (wake
+    // verification: Awake, WakeFailed): emitted like the core's own. False if no such target.
+    bool emit_target_event(std::string_view name, EventKind k, Reason r, EventEnv extra = {});
 
-    void transition(Target& t, TargetState to, Reason r, const Hit* cause);
+   private:
+    enum TimerKind : uint8_t { kTtl = 0, kWol = 1, kKnock = 2 };  // kKnock: id 0 (targets start at 1)
+
+    void on_timer(KeyedTimers::Key key, int64_t now);
+    void arm_knocks();
+    // The one transition function. `restored`: entering Active from the state file (times from
+    // it; no magic packets, no event, no hook: the start happened before the restart).
+    void transition(Target& t, TargetState to, Reason r, const Hit* cause, const SavedTarget* restored = nullptr);
+    void log_start(Target& t, TargetState from, Reason r, const Hit* cause);
     void arm_ttl(Target& t);
+    void keepalive(Target& t, int64_t t_ns);  // a keepalive packet (or request) for an active target
     void on_ttl(Target& t, int64_t now);
     void begin_wake(Target& t, Reason r, const Hit* cause);
     bool send_wake(Target& t);
     void announce_wake(Target& t, Reason r, const Hit* cause);
     bool send_wol_copy(Target& t);
-    void run_hook(Target& t, const char* event, Reason r, const Hit* cause,
-                  std::vector<std::pair<std::string, std::string>> extra = {});
+    // The one way an event leaves the core (SPEC §4/§5 fields, the target's hook).
+    void emit(Target& t, EventKind k, Reason r, const Hit* cause, EventEnv extra = {});
     void match_hit(Target& t, const Hit* h, int64_t t_ns);
     void knock_hit(const Hit& h);
     void relay_hit(const Hit& h);
@@ -153,7 +163,7 @@ class Core {
     std::unordered_map<TargetShared*, Target*> by_slot_;
     std::unordered_map<uint64_t, Target*> by_id_;
     std::unordered_map<std::string, Target*> by_name_;
-    TimerSet timers_;
+    KeyedTimers timers_;
     uint64_t next_id_ = 1;
     uint64_t stale_hits_ = 0;
     std::unique_ptr<KnockEngine> knocks_;

@@ -8,17 +8,15 @@ namespace nw::core {
 
 const char* event_kind_name(EventKind k) {
     switch (k) {
-        case EventKind::Active: return "active";
-        case EventKind::Idle: return "idle";
-        case EventKind::WakeSent: return "wake-sent";
-        case EventKind::WakeFailed: return "wake-failed";
-        case EventKind::Asleep: return "asleep";
-        case EventKind::Waking: return "waking";
+        case EventKind::Start: return "start";
+        case EventKind::Stop: return "stop";
+        case EventKind::Wake: return "wake";
         case EventKind::Awake: return "awake";
-        case EventKind::Registered: return "registered";
-        case EventKind::Forgotten: return "forgotten";
+        case EventKind::WakeFailed: return "wake_failed";
+        case EventKind::Asleep: return "asleep";
+        case EventKind::Lost: return "lost";
         case EventKind::Knock: return "knock";
-        case EventKind::WakeGaveUp: return "wake-gave-up";
+        case EventKind::Waking: return "waking";
     }
     return "?";
 }

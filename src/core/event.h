@@ -1,46 +1,58 @@
 // core/event.h — the one Event record for everything that happens to a target or a proxied
-// machine, and the ordered fan-out to EventSinks (hooks, log, state file, status, MQTT, metrics).
-// Core thread only. Not wired in yet: doc/architecture.md says how the machines will emit.
+// machine, and the ordered fan-out to EventSinks (hooks, state file, counters, MQTT, metrics).
+// Core thread only. core::Core and proxy::SleepProxy emit from their transition functions only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "packet/decode.h"
 
 namespace nw::core {
 
+// The event names of SPEC §4/§5 (NETWAKED_EVENT, the MQTT `event` topic).
 enum class EventKind : uint8_t {
-    Active,      // a target went idle -> active (its start hook)
-    Idle,        // a target went active -> idle (its stop hook)
-    WakeSent,    // a magic packet went out (attempt = copy number of the burst, from 1)
-    WakeFailed,  // a magic packet could not be sent
+    Start,       // a target went idle -> active
+    Stop,        // a target went active -> idle
+    Wake,        // magic packets went out (attempt = burst number within the wake cycle, from 1)
+    Awake,       // after a wake the machine showed a sign of life; a proxied machine is back
+    WakeFailed,  // no sign of life after every attempt (SPEC §7.1)
     Asleep,      // a proxied machine fell silent: the proxy holds its addresses
-    Waking,      // traffic for a sleeping proxied machine: it is being woken
-    Awake,       // a proxied machine answers again: its addresses are released
-    Registered,  // a machine registered itself (or registered again)
-    Forgotten,   // a proxied machine was removed (netwakectl forget, config reload)
-    Knock,       // a valid knock sequence or SPA datagram for a target
-    WakeGaveUp,  // a target's wake cycle ended without a sign of life (hook event wake_failed)
+    Lost,        // a proxied machine never answered (or outlived its registration's shutdown_timeout)
+    Knock,       // a knock sequence or an authenticated knock completed
+    Waking,      // internal to core::WakeCycle (a cycle began); never emitted on the bus, no hook
 };
-const char* event_kind_name(EventKind k);  // "active", "idle", "wake-sent", ...
+const char* event_kind_name(EventKind k);  // "start", "stop", "wake", "awake", "wake_failed", ...
 
 enum class SubjectKind : uint8_t { Target, Machine };
 
+// How the subject's hook runs (copied from its configuration; empty path: no hook).
+struct HookRef {
+    std::string path;
+    std::string shell;
+    std::chrono::milliseconds timeout{60000};
+};
+
+using EventEnv = std::vector<std::pair<std::string, std::string>>;
+
 struct Event {
-    EventKind kind = EventKind::Active;
+    EventKind kind = EventKind::Start;
     SubjectKind subject_kind = SubjectKind::Target;
     std::string subject;                 // target or proxied machine name
     const char* reason = "";             // static name: "traffic", "ttl", "control", "knock", ...
-    std::string origin;                  // who/what caused it: "10.0.0.5:51234", "netwakectl", ""
+    std::string origin;                  // the command source: "control", "mqtt", "relay"; "" for none
     std::string packet;                  // one-line summary of the packet that caused it, or ""
-    uint32_t attempt = 0;                // WoL copy / wake attempt number, 0 if not applicable
+    uint32_t attempt = 0;                // wake attempt number, 0 if not applicable
     std::optional<packet::Mac> mac;      // the machine's MAC when one is involved
     int64_t mono_ns = 0;                 // when (Clock::now_ns)
     int64_t wall_s = 0;                  // when, wall clock (logs, state file, payloads)
     int64_t in_state_ns = 0;             // time spent in the state just left (0 if none)
+    EventEnv env;                        // the NETWAKED_* fields (SPEC §5), as hooks and MQTT get them
+    HookRef hook;                        // the subject's hook
 };
 
 // One output of the event stream. on_event must not block (a slow output queues its own work).

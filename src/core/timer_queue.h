@@ -1,6 +1,7 @@
 // core/timer_queue.h — the loop's one timer queue (dhcpcd's eloop is the model): a timeout is
 // keyed by (owner, purpose), arming a key again replaces it, owners cancel all theirs on destruction.
-// Core thread only; reads time only through core::Clock. Not wired in yet: doc/architecture.md.
+// Core thread only; reads time only through core::Clock. The daemon's loop owns the one queue and
+// arms its timerfd at next_deadline_ns() (daemon/runtime.cc); KeyedTimers is a machine's view of it.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@ namespace nw::core {
 class TimerQueue {
    public:
     using Owner = const void*;   // the component that armed the timeout (usually `this`)
-    using Purpose = uint32_t;    // what for, in the owner's terms (an enum of the owner)
+    using Purpose = uint64_t;    // what for, in the owner's terms (an enum of the owner)
     using Callback = std::function<void(int64_t now_ns)>;
     static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
@@ -78,6 +79,31 @@ class TimerOwner {
    private:
     TimerQueue& q_;
     TimerQueue::Owner owner_;
+};
+
+// A state machine's timeouts on the loop's queue: keys (machine id, timer kind), one dispatch
+// function for all of them. Re-arming a key replaces it; destruction cancels them all.
+class KeyedTimers {
+   public:
+    using Key = std::pair<uint64_t, uint8_t>;  // (machine id < 2^56, timer kind)
+    using Fire = std::function<void(Key key, int64_t now_ns)>;
+
+    KeyedTimers(TimerQueue& q, Fire fire) : q_(q), fire_(std::move(fire)) {}
+    ~KeyedTimers() { q_.cancel_owner(this); }
+    KeyedTimers(const KeyedTimers&) = delete;
+    KeyedTimers& operator=(const KeyedTimers&) = delete;
+
+    void arm(Key key, int64_t deadline_ns) {
+        q_.arm_at(this, purpose(key), deadline_ns, [this, key](int64_t now) { fire_(key, now); });
+    }
+    void cancel(Key key) { q_.cancel(this, purpose(key)); }
+    bool armed(Key key) const { return q_.armed(this, purpose(key)); }
+    const Clock& clock() const { return q_.clock(); }
+
+   private:
+    static TimerQueue::Purpose purpose(Key k) { return (k.first << 8) | k.second; }
+    TimerQueue& q_;
+    Fire fire_;
 };
 
 }  // namespace nw::core

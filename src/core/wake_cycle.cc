@@ -101,7 +101,7 @@ void WakeCycle::on_timeout(const std::string& name) {
     stop_waiting(name, c);
     c.v.state = WakeState::Failed;
     c.v.since_ns = q_.clock().now_ns();
-    emit_(event(EventKind::WakeGaveUp, name, c, "timeout"));
+    emit_(event(EventKind::WakeFailed, name, c, "timeout"));
 }
 
 bool WakeCycle::alive(const std::string& target, const std::string& how) {

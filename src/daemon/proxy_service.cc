@@ -79,11 +79,13 @@ void ProxyService::remember(const state::PersistedState& ps) {
         }
 }
 
-void ProxyService::start(const config::Config& cfg, core::HookSpawner* hooks, core::WolSender* wol,
-                         std::function<void()> on_state_changed, std::function<void()> on_deadline_change) {
+void ProxyService::start(const config::Config& cfg, core::TimerQueue* timers, core::EventBus* events,
+                         core::WolSender* wol, std::function<void()> on_state_changed,
+                         std::function<void()> on_deadline_change) {
     ProxyDeps d;
     d.clock = &clock_;
-    d.hooks = hooks;
+    d.timers = timers;
+    d.events = events;
     d.wol = wol;
     d.frames = io_.get();
     d.firewall = nft_.get();
@@ -158,7 +160,6 @@ int64_t ProxyService::next_deadline_ns() const {
     auto take = [&](int64_t d) {
         if (d > 0 && (next == 0 || d < next)) next = d;
     };
-    if (proxy_) take(proxy_->next_deadline_ns());
     if (io_) take(io_->next_deadline_ns());
     if (nft_) take(nft_->next_deadline_ns());
     if (reg_) take(reg_->next_deadline_ns());
@@ -169,7 +170,6 @@ void ProxyService::on_time(int64_t now_ns) {
     if (io_) io_->on_time(now_ns);
     if (nft_) nft_->on_time(now_ns);
     if (reg_) reg_->on_time(now_ns);
-    if (proxy_) proxy_->on_time(now_ns);
 }
 
 void ProxyService::fill_status(control::Status* st) const {
@@ -193,6 +193,31 @@ void ProxyService::fill_status(control::Status* st) const {
         it->proxy = std::move(ps);
     }
     const auto& s = proxy_->stats();
+    st->internals.push_back(
+        {"sleep_proxy", {{"frames", s.frames}, {"malformed", s.malformed}, {"own", s.own}, {"bad_nd", s.bad_nd},
+                         {"arp_answered", s.arp_answered}, {"ns_answered", s.ns_answered},
+                         {"probes_sent", s.probes_sent}, {"send_errors", s.send_errors}, {"conflicts", s.conflicts},
+                         {"wake_packets", s.wake_packets}, {"retransmits", s.retransmits},
+                         {"ignored_traffic", s.ignored_traffic}, {"own_addresses", s.own_addresses},
+                         {"lossy_rounds", s.lossy_rounds}, {"wakes_deferred", s.wakes_deferred}}});
+    st->internals.push_back({"announcer", {{"sent", proxy_->announcer().sent()}, {"dropped", proxy_->announcer().dropped()}}});
+    if (io_) {
+        const auto& p = io_->stats();
+        st->internals.push_back({"packet_sockets", {{"received", p.received}, {"truncated", p.truncated},
+                                                    {"send_errors", p.send_errors}, {"filter_errors", p.filter_errors},
+                                                    {"open_errors", p.open_errors}, {"dropped", p.dropped}}});
+    }
+    if (nft_)
+        st->internals.push_back({"nft", {{"runs", nft_->runs()}, {"failures", nft_->failures()},
+                                         {"own_skipped", nft_->own_skipped()}}});
+    if (reg_) {
+        const auto& r = reg_->stats();
+        st->internals.push_back({"register", {{"accepted", r.accepted}, {"registered", r.registered},
+                                              {"refused", r.refused}, {"invalid", r.invalid},
+                                              {"too_large", r.too_large}, {"timeouts", r.timeouts}, {"busy", r.busy},
+                                              {"accept_errors", r.accept_errors}, {"denied", r.denied},
+                                              {"evicted", r.evicted}}});
+    }
     st->counters.malformed += s.malformed + s.bad_nd;
     if (io_) st->counters.truncated += io_->stats().truncated;
     if (io_) st->counters.dropped += io_->read_drops();  // PACKET_STATISTICS of the packet sockets

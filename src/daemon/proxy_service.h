@@ -13,7 +13,9 @@
 
 #include "config/model.h"
 #include "control/protocol.h"
+#include "core/event.h"
 #include "core/ports.h"
+#include "core/timer_queue.h"
 #include "proxy/proxy.h"
 #include "state/statefile.h"
 #include "sys/loop.h"
@@ -43,8 +45,9 @@ class ProxyService {
     // Machines to resume from the state file (call before start()).
     void remember(const state::PersistedState& ps);
     // Once hooks and WoL exist: builds the proxy, installs the configuration, resumes.
-    void start(const config::Config& cfg, core::HookSpawner* hooks, core::WolSender* wol,
-               std::function<void()> on_state_changed, std::function<void()> on_deadline_change);
+    void start(const config::Config& cfg, core::TimerQueue* timers, core::EventBus* events,
+               core::WolSender* wol, std::function<void()> on_state_changed,
+               std::function<void()> on_deadline_change);
     void reload(const config::Config& cfg);
 
     int64_t next_deadline_ns() const;

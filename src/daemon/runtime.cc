@@ -1,7 +1,7 @@
-// daemon/runtime.cc — implementation of Runtime (see runtime.h): lifecycle, the hit drain,
-// timer re-arming, reload, status and persistence glue.
+// daemon/runtime.cc — implementation of Runtime (see runtime.h; status in runtime_status.cc, event
+// sinks and MQTT in runtime_mqtt.cc, state file in runtime_persist.cc): lifecycle, the hit drain,
+// timer re-arming, reload, control dispatch.
 #include "daemon/runtime.h"
-#include "daemon/config_dump.h"
 
 #include <malloc.h>
 #include <sys/epoll.h>
@@ -94,7 +94,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
 
     if (!cfg_->daemon.control_socket.empty()) {
         control_ = std::make_unique<control::Server>(loop_);
-        control_->set_handler([this](const control::Request& r) { return handle(r, "control"); });
+        control_->set_handler([this](const control::Request& r) { return dispatch(r); });
         control_->set_deadline_changed([this] { rearm(); });
         if (!control_->open(cfg_->daemon.control_socket, err)) return false;
     }
@@ -152,9 +152,11 @@ bool Runtime::start(std::string* err) {
     hooks_ = std::make_unique<action::HookRunner>(loop_);
     hooks_->on_deadline_change = [this] { rearm(); };
 
+    wire_events();
     core::CoreDeps deps;
     deps.clock = &clock_;
-    deps.hooks = hooks_.get();
+    deps.timers = &timers_;
+    deps.events = &events_;
     deps.wol = wol_.get();
     deps.stop_on_shutdown = cfg_->daemon.state_dir.empty();
     if (savefile_)
@@ -163,15 +165,17 @@ bool Runtime::start(std::string* err) {
             if (!savefile_->write(h.linktype, core::frame_bytes(h), h.orig_len, &e))
                 log::warn("savefile: {}", e);
         };
-    deps.on_state_changed = [this] { dirty_ = true; };
     deps.persist_replay = [this] { persist_replay(); };
-    deps.on_event = [this](const core::HookJob& j) { mqtt_event(j); };  // MQTT/metrics sink (a reload may add mqtt)
     start_wake(&deps);  // wake verification (issue 14)
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) {
         count_hook(r);  // metrics (runtime_mqtt.cc)
         core_->on_hook_done(r);
     };
+    CommandHandler::Deps cd;
+    cd.core = core_.get();
+    if (proxy_) cd.forget = [this](const std::string& name, std::string* e) { return proxy_->forget(name, e); };
+    commands_ = std::make_unique<CommandHandler>(std::move(cd));
 
     std::vector<std::shared_ptr<core::TargetShared>> slots;
     if (!install_rules(*cfg_, &slots, err)) return false;
@@ -181,7 +185,7 @@ bool Runtime::start(std::string* err) {
     wake_->configure(*cfg_);
     if (saved_) wake_->resume(*saved_);
     if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
-    if (proxy_) proxy_->start(*cfg_, hooks_.get(), wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
+    if (proxy_) proxy_->start(*cfg_, &timers_, &events_, wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
     if (mqtt_ && !start_mqtt(err)) return false;
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
@@ -192,8 +196,7 @@ bool Runtime::start(std::string* err) {
     });
     loop_.on_timer([this] {
         const int64_t now = clock_.now_ns();
-        if (refresh_due_ns_ && now >= refresh_due_ns_) refresh_state();
-        core_->on_time();
+        timers_.run_due(now);  // core, sleep proxy, state refresh, metrics
         hooks_->on_time(now);
         if (control_) control_->on_time(now);
         if (proxy_) proxy_->on_time(now);
@@ -245,16 +248,15 @@ void Runtime::reclaim() {
 
 void Runtime::rearm() {
     if (!started_) return;
-    int64_t next = core_->next_deadline();
-    auto take = [&](int64_t d) {
+    const int64_t q = timers_.next_deadline_ns();
+    int64_t next = q == core::TimerQueue::kNever ? 0 : q;
+    auto take = [&](int64_t d) {  // components not on the queue yet (doc/architecture.md)
         if (d > 0 && (next == 0 || d < next)) next = d;
     };
     take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
-    take(wake_->next_deadline_ns());
-    take(refresh_due_ns_);
-    take(metrics_due_ns_);
+    take(wake_->next_deadline_ns());  // its packet sockets (its timeouts are on the queue)
     loop_.arm_timer(next);
 }
 
@@ -289,8 +291,7 @@ void Runtime::persist_now() {
         p.active = s.active;
         p.last_seen_wall_ms = now_ms - s.idle_ms;
         p.active_since_wall_ms = s.active ? now_ms - s.active_for_ms : 0;
-        if (auto* t = core_->find(s.name); t && s.active)
-            p.ttl_deadline_wall_ms = p.last_seen_wall_ms + t->conf.ttl.count();
+        if (s.active) p.ttl_deadline_wall_ms = now_ms + s.stop_in_ms;  // min_active included
         ps.targets.push_back(p);
     }
     if (proxy_) proxy_->save(&ps);
@@ -399,96 +400,18 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
     return true;
 }
 
-control::Status Runtime::status() const {
-    control::Status st;
-    st.version = NETWAKED_VERSION;
-    st.pid = getpid();
-    const int64_t now = clock_.now_ns();
-    st.uptime_s = (now - started_ns_) / 1000000000;
-    for (const auto& s : sensors_) {
-        control::SensorStatus ss;
-        auto& x = const_cast<sensor::Sensor&>(*s).stats();
-        ss.name = s->name();
-        ss.kind = s->kind();
-        ss.packets = x.packets;
-        ss.matched = x.matched;
-        ss.drops = x.drops;
-        ss.truncated = x.truncated;
-        ss.malformed = x.malformed;
-        ss.queue_full = x.queue_full;
-        ss.up = x.up;
-        st.counters.malformed += ss.malformed;
-        st.counters.truncated += ss.truncated;
-        st.counters.dropped += ss.drops + ss.queue_full;
-        st.sensors.push_back(ss);
-    }
-    if (auto* k = core_->knocks()) st.counters.rejected += k->stats().rejected();
-    if (auto* r = core_->relay()) {  // Wake-on-WAN relay (SPEC §7.2)
-        const auto& x = r->stats();
-        st.counters.rejected += x.rejected();
-        st.relay = control::RelayStatus{x.accepted, x.not_magic, x.unknown_mac, x.bad_password, x.over_rate};
-    }
-    if (control_) st.counters.rejected += control_->stats().bad_requests;
-    for (const auto& t : core_->targets()) {
-        control::TargetStatus ts;
-        ts.name = t->conf.name;
-        ts.state = core::state_name(t->state);
-        const int64_t ls = std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
-        if (ls > 0) ts.idle_s = double(now - ls) / 1e9;
-        ts.ttl_s = double(t->conf.ttl.count()) / 1e3;
-        if (t->state == core::TargetState::Active) {
-            const int64_t deadline = std::max(ls + int64_t(t->conf.ttl.count()) * 1000000,
-                                              t->active_since_ns + int64_t(t->conf.min_active.count()) * 1000000);
-            ts.remaining_s = std::max(0.0, double(deadline - now) / 1e9);
-        }
-        ts.hook_runs = t->hook_runs;
-        if (t->has_last_exit) ts.last_exit = t->last_exit;
-        ts.wakes = t->wakes;
-        wake_status(t->conf.name, &ts);
-        st.targets.push_back(ts);
-    }
-    if (proxy_) proxy_->fill_status(&st);
-    if (mqtt_) st.mqtt = mqtt_status();
-    return st;
-}
-
-void Runtime::dump_status() {
-    log::notice("status (SIGUSR1): configuration {}", cfg_->source);
-    for (const std::string& l : config_lines(*cfg_)) log::notice("{}", l);
-    const std::string text = control::render_status_text(status());
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) nl = text.size();
-        if (nl > pos) log::notice("status: {}", std::string_view(text).substr(pos, nl - pos));
-        pos = nl + 1;
-    }
-}
-
-std::string Runtime::handle(const control::Request& r, const char* origin) {
-    core_->set_origin(origin);
-    std::string reply = dispatch(r);
-    core_->set_origin("");
-    return reply;
-}
-
+// netwakectl's requests: status and reload here, target actions on the one command path.
 std::string Runtime::dispatch(const control::Request& r) {
-    std::string err;
+    auto command = [&](core::Action a) {
+        const core::CommandResult res = commands_->run({a, r.target, core::Origin::Control, "netwakectl"});
+        return res.ok ? control::reply_ok(res.message) : control::reply_error(res.message);
+    };
     switch (r.cmd) {
         case control::Cmd::Status: return control::format_status(status());
-        case control::Cmd::Start:
-            if (!core_->start(r.target, core::Reason::Control, &err)) return control::reply_error(err);
-            return control::reply_ok(fmt::format("{} started", r.target));
-        case control::Cmd::Stop:
-            if (!core_->stop(r.target, core::Reason::Control, &err)) return control::reply_error(err);
-            return control::reply_ok(fmt::format("{} stopped", r.target));
-        case control::Cmd::Wake:
-            if (!core_->wake(r.target, &err)) return control::reply_error(err);
-            return control::reply_ok(fmt::format("magic packets sent for {}", r.target));
-        case control::Cmd::Forget:
-            if (!proxy_ || !proxy_->forget(r.target, &err))
-                return control::reply_error(proxy_ ? err : "no registration named " + r.target);
-            return control::reply_ok(fmt::format("registration {} forgotten", r.target));
+        case control::Cmd::Start: return command(core::Action::Start);
+        case control::Cmd::Stop: return command(core::Action::Stop);
+        case control::Cmd::Wake: return command(core::Action::Wake);
+        case control::Cmd::Forget: return command(core::Action::Forget);
         case control::Cmd::Reload: {
             CliOptions o;
             o.mode = CliOptions::Mode::ConfigFile;

@@ -14,8 +14,11 @@
 #include "control/protocol.h"
 #include "control/server.h"
 #include "core/core.h"
+#include "core/event_sinks.h"
 #include "core/match.h"
+#include "core/timer_queue.h"
 #include "daemon/cli.h"
+#include "daemon/commands.h"
 #include "sensor/sensor.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
@@ -84,15 +87,15 @@ class Runtime {
     void compact_replay();
     std::unique_ptr<core::KnockEngine> make_knocks(const config::Config& cfg, std::vector<std::vector<uint8_t>> keys);
     void restore_state();
-    // One command, from netwakectl ("control") or MQTT ("mqtt"): the origin hooks are told.
-    std::string handle(const control::Request& r, const char* origin);
-    std::string dispatch(const control::Request& r);
+    std::string dispatch(const control::Request& r);  // a netwakectl request
+    void add_internals(control::Status* st) const;
     // MQTT bridge glue (daemon/runtime_mqtt.cc): open before privileges drop, start with the core.
     bool open_mqtt(std::string* err);
     std::unique_ptr<bridge::Bridge> make_bridge(const config::MqttConf& conf, std::string* err);
     bool mqtt_prepare(const config::Config& next_cfg, std::unique_ptr<bridge::Bridge>* next, std::string* err);
     bool start_mqtt(std::string* err);
-    void mqtt_event(const core::HookJob& job);
+    void wire_events();  // the sinks, in delivery order (runtime_mqtt.cc)
+    void mqtt_event(const core::Event& e);
     void count_hook(const core::HookResult& r);
     void mqtt_targets();
     void mqtt_reloaded(std::unique_ptr<bridge::Bridge> next);
@@ -104,6 +107,8 @@ class Runtime {
 
     core::Clock& clock_;
     sys::Loop loop_;
+    core::TimerQueue timers_{clock_};               // the loop's one timer queue (before its users)
+    enum : uint8_t { kRefreshTimer, kMetricsTimer };  // Runtime's own timeouts on it
     std::shared_ptr<const config::Config> cfg_;
     sensor::Shared shared_;
     sys::unique_fd wake_fd_;
@@ -121,9 +126,14 @@ class Runtime {
     std::unique_ptr<state::ReplayLog> replay_log_;  // SPA replay cache on disk (null until needed)
     bool replay_compact_ = false;                   // an append failed: compact at the next entry
     std::unique_ptr<action::HookRunner> hooks_;
+    core::EventBus events_;                        // every target and proxied-machine event
+    std::unique_ptr<core::HookSink> hook_sink_;
+    core::EventCounter event_counts_;              // per subject and event (metrics)
+    std::unique_ptr<core::FnSink> state_sink_, mqtt_sink_;
     std::unique_ptr<action::WolSenderImpl> wol_;
     std::unique_ptr<action::Savefile> savefile_;
     std::unique_ptr<core::Core> core_;
+    std::unique_ptr<CommandHandler> commands_;     // the one command path (daemon/commands.h)
     std::unique_ptr<control::Server> control_;
     std::unique_ptr<proxy::ProxyService> proxy_;  // sleep proxy + registration (null if unused)
     std::unique_ptr<bridge::Bridge> mqtt_;        // MQTT bridge (null without an mqtt section)
@@ -134,16 +144,14 @@ class Runtime {
         std::string last_event, reason;
     };
     std::map<std::string, MqttSeen> mqtt_seen_;  // per target: last event, for the retained state
-    std::map<std::string, std::map<std::string, uint64_t>> event_counts_;  // target -> event -> n
     std::map<std::string, std::map<std::pair<std::string, std::string>, uint64_t>> hook_results_;  // target -> (event, result) -> n
     std::string metrics_last_;
-    int64_t metrics_next_ns_ = 0, metrics_due_ns_ = 0;
+    int64_t metrics_next_ns_ = 0;
     std::vector<core::SavedTarget> restored_;
     std::vector<uint64_t> seen_queue_full_;
     int64_t started_ns_ = 0;
     bool dirty_ = false;
     static constexpr int64_t kRefreshMinNs = 1'000'000'000;  // state refresh while active (schedule_refresh)
-    int64_t refresh_due_ns_ = 0;
     int64_t saved_seen_sum_ = 0;
     bool started_ = false;
 };

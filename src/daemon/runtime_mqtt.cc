@@ -1,6 +1,6 @@
-// daemon/runtime_mqtt.cc — wiring of the MQTT bridge into the Runtime (SPEC §16): the event
-// sink (every core event -> bridge), the command source (bridge -> the netwakectl command path,
-// Runtime::handle) and the shared replay cache (KnockEngine::claim_nonce).
+// daemon/runtime_mqtt.cc — the event sinks' wiring, and the MQTT bridge in the Runtime (SPEC §16):
+// the event sink (every target and proxied-machine event -> bridge), the command source (bridge ->
+// the one command path, daemon/commands.h) and the shared replay cache (KnockEngine::claim_nonce).
 #include <sys/epoll.h>
 
 #include <sys/stat.h>
@@ -31,20 +31,17 @@ bool Runtime::open_mqtt(std::string* err) {
 std::unique_ptr<bridge::Bridge> Runtime::make_bridge(const config::MqttConf& conf, std::string* err) {
     bridge::BridgeDeps d;
     d.execute = [this](bridge::Action a, const std::string& target, std::string* e) {
-        control::Request r;
-        r.cmd = a == bridge::Action::Wake ? control::Cmd::Wake : a == bridge::Action::Start ? control::Cmd::Start
-                                                                                            : control::Cmd::Stop;
-        r.target = target;
-        const std::string reply = handle(r, "mqtt");  // the same path as netwakectl's commands
-        control::Reply rep;
-        std::string perr;
-        if (!control::parse_reply(reply, &rep, &perr)) return *e = perr, false;
-        if (!rep.ok) *e = rep.error;
-        return rep.ok;
+        const core::Action act = a == bridge::Action::Wake    ? core::Action::Wake
+                                 : a == bridge::Action::Start ? core::Action::Start
+                                                              : core::Action::Stop;
+        const core::CommandResult r = commands_->run({act, target, core::Origin::Mqtt, ""});  // netwakectl's path
+        if (!r.ok) *e = r.message;
+        return r.ok;
     };
     d.claim_nonce = [this](const std::array<uint8_t, bridge::kNonceLen>& n, int64_t expires) {
         auto* k = core_ ? core_->knocks() : nullptr;
         if (!k || !k->claim_nonce(n, expires, clock_.now_ns(), clock_.wall_s())) return false;
+        core_->knocks_changed();
         persist_replay();  // the nonce is durable before the command is acted on (as for SPA)
         return true;
     };
@@ -93,22 +90,37 @@ void Runtime::count_hook(const core::HookResult& r) {
     ++hook_results_[r.target][{r.event, result}];
 }
 
-void Runtime::mqtt_event(const core::HookJob& job) {
-    ++event_counts_[job.target][job.event];
+// The event sinks, in delivery order: hooks (per-target serial), counters (metrics), state file
+// (a target started or stopped), MQTT publisher. A new output is one more sink here.
+void Runtime::wire_events() {
+    hook_sink_ = std::make_unique<core::HookSink>(hooks_.get());
+    state_sink_ = std::make_unique<core::FnSink>("state", [this](const core::Event& e) {
+        if (e.subject_kind == core::SubjectKind::Target && (e.kind == core::EventKind::Start || e.kind == core::EventKind::Stop))
+            dirty_ = true;
+    });
+    events_.add(hook_sink_.get());
+    events_.add(&event_counts_);
+    events_.add(state_sink_.get());
+    // Always wired: a reload may add the mqtt section (mqtt_event does nothing without it).
+    mqtt_sink_ = std::make_unique<core::FnSink>("mqtt", [this](const core::Event& e) { mqtt_event(e); });
+    events_.add(mqtt_sink_.get());
+}
+
+void Runtime::mqtt_event(const core::Event& e) {
     if (!mqtt_) return;
-    const bridge::Env& env = job.env;  // NETWAKED_ORIGIN included (Core::set_origin)
-    MqttSeen& s = mqtt_seen_[job.target];
-    s.since_wall_s = clock_.wall_s();
-    s.last_event = job.event;
-    s.reason.clear();
-    for (const auto& [k, val] : env)
-        if (k == "NETWAKED_REASON") s.reason = val;
-    const core::Target* t = core_ ? core_->find(job.target) : nullptr;
+    const bridge::Env& env = e.env;  // NETWAKED_ORIGIN included (Core::set_origin)
+    const char* name = core::event_kind_name(e.kind);
+    MqttSeen& s = mqtt_seen_[e.subject];
+    s.since_wall_s = e.wall_s;
+    s.last_event = name;
+    s.reason = e.reason;
+    const core::Target* t = core_ ? core_->find(e.subject) : nullptr;
     bridge::StateView v;
     if (t) v = view_of(*t, s.since_wall_s, s.last_event, s.reason);
-    if (t && wake_ && (job.event == "wake" || job.event == "awake" || job.event == "wake_failed"))  // SPEC §16
-        if (const auto w = wake_->view(job.target); w.state != core::WakeState::None) v.state = core::wake_state_name(w.state);
-    mqtt_->on_event(job.event, job.target, env, t ? &v : nullptr);
+    if (t && wake_ && (e.kind == core::EventKind::Wake || e.kind == core::EventKind::Awake ||
+                       e.kind == core::EventKind::WakeFailed))  // SPEC §16: waking / awake / wake_failed
+        if (const auto w = wake_->view(e.subject); w.state != core::WakeState::None) v.state = core::wake_state_name(w.state);
+    mqtt_->on_event(name, e.subject, env, t ? &v : nullptr);
 }
 
 // Reload, before anything is applied: the new section's bridge with its secret files read now
@@ -156,15 +168,14 @@ void Runtime::mqtt_reloaded(std::unique_ptr<bridge::Bridge> next) {
 
 void Runtime::metrics_tick() {
     const int64_t now = clock_.now_ns();
-    if (now < metrics_next_ns_) {  // written less than a second ago: look again then
-        metrics_due_ns_ = metrics_next_ns_;
+    if (now < metrics_next_ns_) {  // written less than a second ago: look again then (run() does)
+        timers_.arm_at(this, kMetricsTimer, metrics_next_ns_, [](int64_t) {});
         return;
     }
-    metrics_due_ns_ = 0;
     const control::Status st = status();
     bridge::MetricsSnapshot m;
     for (const auto& t : st.targets)
-        m.targets.push_back({t.name, t.state, event_counts_[t.name], hook_results_[t.name], t.wakes, -1});
+        m.targets.push_back({t.name, t.state, event_counts_.of(t.name), hook_results_[t.name], t.wakes, -1});
     for (const auto& s : st.sensors) m.sensors.push_back({s.name, s.packets, s.drops + s.queue_full});
     if (auto* k = core_->knocks()) m.rejected["spa"] = k->stats().rejected();
     if (auto* r = core_->relay()) m.rejected["relay"] = r->stats().rejected();  // SPEC §17

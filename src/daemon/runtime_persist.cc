@@ -44,6 +44,7 @@ void Runtime::open_replay_log() {
     std::vector<std::pair<std::string, int64_t>> pairs;
     for (auto& x : entries) pairs.emplace_back(x.nonce_hex, x.expires_wall_s);
     if (auto* k = core_->knocks()) k->restore_replay(pairs, clock_.now_ns(), clock_.wall_s());
+    core_->knocks_changed();  // the restored entries expire on the timer queue
     compact_replay();
 }
 
@@ -66,7 +67,7 @@ void Runtime::compact_replay() {
 // if some last_seen moved: a SIGKILL or power loss then costs at most that much of a TTL, not
 // the whole time since the last start or stop. Nothing is scheduled while every target is idle.
 void Runtime::schedule_refresh() {
-    refresh_due_ns_ = 0;
+    timers_.cancel(this, kRefreshTimer);
     if (cfg_->daemon.state_dir.empty() || !core_) return;
     int64_t period = 0;
     for (const auto& t : core_->targets())
@@ -74,7 +75,7 @@ void Runtime::schedule_refresh() {
             const int64_t p = std::max<int64_t>(int64_t(t->conf.ttl.count()) * 1000000 / 4, kRefreshMinNs);
             if (!period || p < period) period = p;
         }
-    if (period) refresh_due_ns_ = clock_.now_ns() + period;
+    if (period) timers_.arm_in(this, kRefreshTimer, period, [this](int64_t) { refresh_state(); });
 }
 
 void Runtime::refresh_state() {

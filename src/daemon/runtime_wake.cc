@@ -21,10 +21,11 @@ void Runtime::start_wake(core::CoreDeps* deps) {
         if (awake)
             env.emplace_back("NETWAKED_WAKE_SECONDS", fmt::format("{}.{:03}", e.in_state_ns / 1'000'000'000,
                                                                   e.in_state_ns / 1'000'000 % 1000));
-        core_->target_event(e.subject, awake ? "awake" : "wake_failed", core::Reason::Probe, std::move(env));
+        core_->emit_target_event(e.subject, awake ? core::EventKind::Awake : core::EventKind::WakeFailed,
+                                 core::Reason::Probe, std::move(env));
     };
     w.on_state_changed = [this] { dirty_ = true; };
-    wake_ = std::make_unique<WakeService>(loop_, clock_, std::move(w));
+    wake_ = std::make_unique<WakeService>(loop_, clock_, timers_, std::move(w));
     deps->on_burst = [this](const std::string& target) { return wake_->burst_sent(target); };
 }
 

@@ -17,15 +17,18 @@ namespace {
 constexpr int64_t kMsNs = 1'000'000;
 }
 
-WakeService::WakeService(sys::Loop& loop, core::Clock& clock, Wiring w)
-    : loop_(loop), clock_(clock), w_(std::move(w)), q_(clock) {
+WakeService::WakeService(sys::Loop& loop, core::Clock& clock, core::TimerQueue& q, Wiring w)
+    : loop_(loop), clock_(clock), w_(std::move(w)), q_(q) {
     host_ = std::make_unique<proxy::HostInfo>();
     io_ = std::make_unique<proxy::PacketIo>(loop_, [this](const std::string& ifname, std::span<const uint8_t> f,
                                                           int64_t) { on_frame(ifname, f); });
     cycle_ = std::make_unique<core::WakeCycle>(q_, *this, [this](core::Event e) { emit(std::move(e)); });
 }
 
-WakeService::~WakeService() { cycle_.reset(); }
+WakeService::~WakeService() {
+    cycle_.reset();
+    q_.cancel_owner(this);
+}
 
 void WakeService::configure(const config::Config& cfg) {
     wol_.clear();
@@ -135,7 +138,7 @@ void WakeService::emit(core::Event e) {
     if (e.kind == core::EventKind::Awake)
         log::notice("{}: waking -> awake after {}.{:03} s (attempt {}; {})", e.subject, e.in_state_ns / 1'000'000'000,
                     e.in_state_ns / kMsNs % 1000, e.attempt, e.packet);
-    else if (e.kind == core::EventKind::WakeGaveUp)
+    else if (e.kind == core::EventKind::WakeFailed)
         log::warn("{}: waking -> wake_failed: no sign of life after {} attempt(s), {} s", e.subject, e.attempt,
                   e.in_state_ns / 1'000'000'000);
     else if (e.kind == core::EventKind::Waking)
@@ -145,18 +148,9 @@ void WakeService::emit(core::Event e) {
     if (w_.on_state_changed) w_.on_state_changed();
 }
 
-int64_t WakeService::next_deadline_ns() const {
-    const int64_t a = q_.next_deadline_ns() == core::TimerQueue::kNever ? 0 : q_.next_deadline_ns();
-    const int64_t b = io_->next_deadline_ns();
-    if (a == 0) return b;
-    if (b == 0) return a;
-    return std::min(a, b);
-}
+int64_t WakeService::next_deadline_ns() const { return io_->next_deadline_ns(); }
 
-void WakeService::on_time(int64_t now_ns) {
-    q_.run_due(now_ns);
-    io_->on_time(now_ns);
-}
+void WakeService::on_time(int64_t now_ns) { io_->on_time(now_ns); }
 
 void WakeService::save(state::PersistedState* ps) const {
     const int64_t now = clock_.now_ns(), now_ms = sys::wall_ms();

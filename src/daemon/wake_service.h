@@ -1,5 +1,5 @@
 // daemon/wake_service.h — wake verification wired for the daemon (SPEC §7.1): the WakeCycle of
-// every target with wol.verify on, its timer queue, and packet sockets (proxy::PacketIo) on the
+// every target with wol.verify on (timeouts on the loop's one queue), and packet sockets (proxy::PacketIo) on the
 // wol interfaces of targets being woken — open only while something is waking, so an idle daemon
 // sends no probes and gets no wake-ups. Core thread only.
 #pragma once
@@ -35,7 +35,8 @@ class WakeService : public core::WakeEffects {
         std::function<void(const core::Event& e, const config::WolConf& w)> on_event;
         std::function<void()> on_state_changed;     // persist
     };
-    WakeService(sys::Loop& loop, core::Clock& clock, Wiring w);
+    // `q`: the loop's one timer queue (daemon/runtime.h), which must outlive this.
+    WakeService(sys::Loop& loop, core::Clock& clock, core::TimerQueue& q, Wiring w);
     ~WakeService() override;
 
     void configure(const config::Config& cfg);      // start and reload
@@ -49,7 +50,7 @@ class WakeService : public core::WakeEffects {
     core::WakeView view(const std::string& target) const;
     bool verified(const std::string& target) const { return params_.count(target) != 0; }
 
-    int64_t next_deadline_ns() const;               // 0: none
+    int64_t next_deadline_ns() const;               // the packet sockets' own (0: none)
     void on_time(int64_t now_ns);
 
     struct Stats {
@@ -71,7 +72,7 @@ class WakeService : public core::WakeEffects {
     sys::Loop& loop_;
     core::Clock& clock_;
     Wiring w_;
-    core::TimerQueue q_;
+    core::TimerQueue& q_;
     std::unique_ptr<proxy::HostInfo> host_;
     std::unique_ptr<proxy::PacketIo> io_;
     std::map<std::string, config::WolConf> wol_;          // targets with verification

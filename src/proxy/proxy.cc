@@ -72,7 +72,9 @@ MachineSpec spec_for_registration(const config::RegisterConf& rc, std::string na
     return s;
 }
 
-SleepProxy::SleepProxy(ProxyDeps d) : d_(std::move(d)), announcer_(d_.frames) {}
+SleepProxy::SleepProxy(ProxyDeps d)
+    : d_(std::move(d)), announcer_(d_.frames),
+      timers_(*d_.timers, [this](core::KeyedTimers::Key k, int64_t now) { fire(k, now); }) {}
 SleepProxy::~SleepProxy() = default;
 
 SleepProxy::Machine* SleepProxy::by_name(std::string_view name) {
@@ -128,6 +130,7 @@ void SleepProxy::remove_machine(uint64_t id, const char* why) {
     give_back(m, true);
     for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
     announcer_.cancel(id);
+    arm_announcer();
     log::notice("{}: no longer proxied ({})", m.spec.name, why);
     machines_.erase(it);
     sync_kernel();
@@ -339,7 +342,7 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
         case State::Asleep:
             if (from == State::Up || from == State::Lost) take_over(m);
             timers_.cancel({m.id, kShutdown});
-            if (!quiet) run_hook(m, "asleep", r, cause);
+            if (!quiet) emit(m, core::EventKind::Asleep, r, cause);
             timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             break;
         case State::Waking:
@@ -353,13 +356,13 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
             for (auto& a : m.addr) a = AddrState{};
             m.cycle_ns = 0;  // it answered: its next sleep's wake owes nothing to this one
             timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
-            if (from != State::Lost) run_hook(m, "awake", r, cause);
+            if (from != State::Lost) emit(m, core::EventKind::Awake, r, cause);
             if (m.spec.registered) doomed_.push_back(m.id);  // one sleep per registration
             break;
         case State::Lost:
             give_back(m, true);
             timers_.cancel({m.id, kShutdown});
-            run_hook(m, "lost", r, cause);
+            emit(m, core::EventKind::Lost, r, cause);
             if (m.spec.registered) doomed_.push_back(m.id);
             else timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             break;
@@ -391,6 +394,7 @@ void SleepProxy::give_back(Machine& m, bool announce) {
     }
     timers_.cancel({m.id, kAnnounce});
     announcer_.cancel(m.id);  // takeover news still queued must not go out after this
+    arm_announcer();
     if (any) sync_kernel();
 }
 
@@ -404,20 +408,25 @@ void SleepProxy::release_address(Machine& m, size_t i, const std::string& why) {
     changed();
 }
 
-void SleepProxy::run_hook(Machine& m, const char* event, core::Reason r, const core::Hit* cause,
-                          std::vector<std::pair<std::string, std::string>> extra) {
-    if (m.spec.hook.empty() || !d_.hooks) return;
-    core::HookJob job;
-    job.target = m.spec.name;
-    job.path = m.spec.hook;
-    job.event = event;
-    job.timeout = m.spec.hook_timeout;
-    job.env.emplace_back("NETWAKED_EVENT", event);
-    job.env.emplace_back("NETWAKED_TARGET", m.spec.name);
-    job.env.emplace_back("NETWAKED_REASON", core::reason_name(r));
-    if (cause) core::packet_env(*cause, "sleep_proxy", &job.env);
-    for (auto& e : extra) job.env.push_back(std::move(e));
-    d_.hooks->submit(std::move(job));
+void SleepProxy::emit(Machine& m, core::EventKind k, core::Reason r, const core::Hit* cause, core::EventEnv extra) {
+    if (!d_.events) return;
+    core::Event e;
+    e.kind = k;
+    e.subject_kind = core::SubjectKind::Machine;
+    e.subject = m.spec.name;
+    e.reason = core::reason_name(r);
+    e.mono_ns = d_.clock->now_ns();
+    e.wall_s = d_.clock->wall_s();
+    e.mac = m.spec.mac;
+    if (k == core::EventKind::Wake) e.attempt = m.wake_attempt;
+    if (cause) e.packet = packet::summarize(cause->d);
+    e.hook = core::HookRef{m.spec.hook, "", m.spec.hook_timeout};
+    e.env.emplace_back("NETWAKED_EVENT", core::event_kind_name(k));
+    e.env.emplace_back("NETWAKED_TARGET", m.spec.name);
+    e.env.emplace_back("NETWAKED_REASON", e.reason);
+    if (cause) core::packet_env(*cause, "sleep_proxy", &e.env);
+    for (auto& x : extra) e.env.push_back(std::move(x));
+    d_.events->emit(std::move(e));
 }
 
 void SleepProxy::sync_kernel() {
@@ -448,22 +457,6 @@ void SleepProxy::sync_kernel() {
     pushed_once_ = true;
 }
 
-int64_t SleepProxy::next_deadline_ns() const {
-    int64_t a = timers_.next(), b = announcer_.next_deadline_ns();
-    if (a == 0) return b;
-    if (b == 0) return a;
-    return std::min(a, b);
-}
-
-void SleepProxy::on_time(int64_t now_ns) {
-    for (auto key : timers_.pop_due(now_ns)) {
-        auto it = machines_.find(key.first);
-        if (it != machines_.end()) on_timer(*it->second, key.second, now_ns);
-    }
-    announcer_.on_time(now_ns);
-    reap_doomed();
-}
-
 void SleepProxy::shutdown() {
     for (auto& [id, m] : machines_) {
         if (std::any_of(m->addr.begin(), m->addr.end(), [](const AddrState& a) { return a.held; }))
@@ -473,6 +466,7 @@ void SleepProxy::shutdown() {
     }
     // The loop stops after this: send what the rate limit still holds back, now.
     for (int64_t t = d_.clock->now_ns(); announcer_.queued() > 0; t += kAnnounceGapNs) announcer_.on_time(t);
+    timers_.cancel({0, kSend});
 }
 
 std::vector<MachineView> SleepProxy::machines() const {

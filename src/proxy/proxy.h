@@ -1,7 +1,7 @@
 // proxy/proxy.h — the sleep proxy (SPEC §8, §9): per machine the states up -> asleep -> waking ->
 // up plus lost, changed by one transition function; probing, ARP/NDP answering, waking, giving
-// back. Core thread only. Side effects only through proxy/ports.h, core::HookSpawner and
-// core::WolSender: never blocks, owns no fd and no timerfd (next_deadline_ns()/on_time()).
+// back. Core thread only. Side effects only through proxy/ports.h, core::EventBus and
+// core::WolSender: never blocks, owns no fd and no timerfd (its timeouts are on ProxyDeps::timers).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +15,9 @@
 #include <vector>
 
 #include "config/model.h"
+#include "core/event.h"
 #include "core/ports.h"
-#include "core/timers.h"
+#include "core/timer_queue.h"
 #include "proxy/announce.h"
 #include "proxy/ports.h"
 
@@ -72,7 +73,8 @@ struct MachineView {
 
 struct ProxyDeps {
     core::Clock* clock = nullptr;
-    core::HookSpawner* hooks = nullptr;   // may be null (no hooks)
+    core::TimerQueue* timers = nullptr;   // the loop's one timer queue (required)
+    core::EventBus* events = nullptr;     // asleep/wake/awake/lost go here (hooks, MQTT are sinks)
     core::WolSender* wol = nullptr;       // may be null (logged at wake)
     FrameSink* frames = nullptr;
     Firewall* firewall = nullptr;         // may be null
@@ -137,9 +139,6 @@ class SleepProxy {
     // One frame received on `ifname` (any frame the receive filter passed; everything is
     // checked again here).
     void on_frame(const std::string& ifname, std::span<const uint8_t> frame, int64_t t_ns);
-    // Earliest CLOCK_MONOTONIC deadline (ns) for on_time(), 0 if none.
-    int64_t next_deadline_ns() const;
-    void on_time(int64_t now_ns);
     // Clean exit: stop answering everything (announcing each machine's own MAC), cancel timers.
     void shutdown();
 
@@ -153,7 +152,10 @@ class SleepProxy {
 
    private:
     enum TimerKind : uint8_t { kProbe = 0, kWake = 1, kWol = 2, kShutdown = 3, kAnnounce = 4, kCooldown = 5 };
+    static constexpr uint8_t kSend = 6;  // id 0 (machines start at 1): the announcer's next frame
 
+    void fire(core::KeyedTimers::Key key, int64_t now);
+    void arm_announcer();
     // --- proxy.cc: lifecycle, the transition function, kernel state ---
     Machine* add_machine(MachineSpec spec, State initial);
     void arm_shutdown(Machine& m);
@@ -162,8 +164,8 @@ class SleepProxy {
     void take_over(Machine& m);
     void give_back(Machine& m, bool announce);
     void release_address(Machine& m, size_t i, const std::string& why);
-    void run_hook(Machine& m, const char* event, core::Reason r, const core::Hit* cause,
-                  std::vector<std::pair<std::string, std::string>> extra = {});
+    // The one way an event leaves the proxy (SPEC §5 fields, the machine's hook).
+    void emit(Machine& m, core::EventKind k, core::Reason r, const core::Hit* cause, core::EventEnv extra = {});
     void sync_kernel();
     void reap_doomed();
     void changed();
@@ -198,7 +200,6 @@ class SleepProxy {
     ProxyDeps d_;
     std::map<uint64_t, std::unique_ptr<Machine>> machines_;  // by id (stable iteration order)
     std::vector<uint64_t> doomed_;                            // registrations to remove
-    core::TimerSet timers_;
     Announcer announcer_;
     std::string register_if_;
     std::shared_ptr<const config::RegisterConf> reg_;
@@ -208,6 +209,7 @@ class SleepProxy {
     bool pushed_once_ = false;
     uint64_t next_id_ = 1;
     ProxyStats stats_;
+    core::KeyedTimers timers_;  // last: its timeouts are cancelled before the machines go
 };
 
 }  // namespace nw::proxy

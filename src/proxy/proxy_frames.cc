@@ -99,7 +99,7 @@ void SleepProxy::heard_from(Machine& m, const std::string& what) {
     m.resuming = false;
     sync_kernel();
     log::notice("{}: {} after the restart: awake, not taking over", m.spec.name, what);
-    run_hook(m, "awake", core::Reason::Probe, nullptr);
+    emit(m, core::EventKind::Awake, core::Reason::Probe, nullptr);
     if (m.spec.registered) doomed_.push_back(m.id);
     changed();
 }

@@ -34,6 +34,23 @@ constexpr int64_t kMs = 1000000;
 int64_t ns(config::Duration d) { return int64_t(d.count()) * kMs; }
 }  // namespace
 
+// The machine's timeouts on the loop's queue (and the announcer's next frame) land here.
+void SleepProxy::fire(core::KeyedTimers::Key key, int64_t now) {
+    if (key.first == 0 && key.second == kSend) {
+        announcer_.on_time(now);
+        arm_announcer();
+    } else if (auto it = machines_.find(key.first); it != machines_.end()) {
+        on_timer(*it->second, key.second, now);
+    }
+    reap_doomed();
+}
+
+void SleepProxy::arm_announcer() {
+    const int64_t next = announcer_.next_deadline_ns();
+    if (next > 0) timers_.arm({0, kSend}, next);
+    else timers_.cancel({0, kSend});
+}
+
 void SleepProxy::on_timer(Machine& m, uint8_t kind, int64_t now) {
     switch (kind) {
         case kProbe: probe_tick(m, now); break;
@@ -118,8 +135,8 @@ void SleepProxy::start_attempt(Machine& m, core::Reason r) {
                 packet::mac_str(m.spec.mac), m.wake_attempt, m.spec.timing.wake_attempts, m.wol_left,
                 m.spec.wol.interval.count());
     send_wol_copy(m);
-    run_hook(m, "wake", r, m.wake_cause.get(),
-             {{"NETWAKED_MAC", packet::mac_str(m.spec.mac)}, {"NETWAKED_ATTEMPT", std::to_string(m.wake_attempt)}});
+    emit(m, core::EventKind::Wake, r, m.wake_cause.get(),
+         {{"NETWAKED_MAC", packet::mac_str(m.spec.mac)}, {"NETWAKED_ATTEMPT", std::to_string(m.wake_attempt)}});
 }
 
 void SleepProxy::send_wol_copy(Machine& m) {
@@ -147,6 +164,7 @@ void SleepProxy::announce_takeover(Machine& m) {
         if (n == 0) continue;
         f.resize(n);
         announcer_.push(m.spec.interface, m.id, std::move(f), now);
+        arm_announcer();
     }
 }
 
@@ -162,6 +180,7 @@ void SleepProxy::announce_behalf(Machine& m, size_t i) {
     if (n == 0) return;
     f.resize(n);
     announcer_.push(m.spec.interface, 0, std::move(f), d_.clock->now_ns());
+    arm_announcer();
 }
 
 }  // namespace nw::proxy

@@ -108,6 +108,13 @@ for c in start stop; do
     say "netwakectl $c nosuch -> exit 1: $CTL_ERR"
 done
 wait_for 2 hooks_settled || fail "hooks did not settle"
+# --- internal counters (issue 18): hooks and commands in --json and the text status
+[[ $(sg 's["internals"]["hooks"]["spawned"]') -ge 5 ]] || fail "internals.hooks.spawned: $(sg 's["internals"]')"
+[[ $(sg 's["internals"]["commands"]["done"]') == 2 && $(sg 's["internals"]["commands"]["failed"]') == 2 ]] ||
+    fail "internals.commands: $(sg 's["internals"]["commands"]')"
+ctl_ok status
+grep -Eq "^  hooks: .*spawned [1-9]" <<<"$CTL_OUT" || fail "text status lacks the hooks counters: $CTL_OUT"
+say "internals: $(sg 's["internals"]["hooks"]')"
 [[ $(hook_count_t start svc) -eq 1 ]] || fail "svc started $(hook_count_t start svc) times"
 stop_daemon
 [[ $DAEMON_STATUS -eq 0 ]] || fail "exit status $DAEMON_STATUS on SIGTERM"

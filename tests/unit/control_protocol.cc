@@ -272,3 +272,23 @@ TEST_CASE("control: status text") {
     CHECK(parse_status(format_status(s), &back, &err));
     CHECK(back.targets[0].name == "bad\xef\xbf\xbd\xef\xbf\xbd");
 }
+
+TEST_CASE("control: status internals (every component's counters)") {
+    Status s = sample_status();
+    s.internals = {{"hooks", {{"spawned", 3}, {"timed_out", 1}}}, {"sleep_proxy", {{"lossy_rounds", 2}}}};
+    const std::string line = format_status(s);
+    const json j = json::parse(line);
+    CHECK(j["internals"]["hooks"]["spawned"] == 3);
+    CHECK(j["internals"]["sleep_proxy"]["lossy_rounds"] == 2);
+    Status back;
+    std::string err;
+    REQUIRE(parse_status(line, &back, &err));
+    REQUIRE(back.internals.size() == 2);
+    CHECK(back.internals[0].name == "hooks");
+    CHECK(back.internals[0].values == std::vector<std::pair<std::string, uint64_t>>{{"spawned", 3}, {"timed_out", 1}});
+    CHECK(render_status_text(s).find("  hooks: spawned 3, timed_out 1\n") != std::string::npos);
+    CHECK(render_status_text(s).find("  sleep_proxy: lossy_rounds 2\n") != std::string::npos);
+    CHECK_FALSE(parse_status(R"({"ok":true,"internals":{"hooks":{"spawned":-1}}})", &back, &err));
+    CHECK(err.find("internals.hooks") != std::string::npos);
+    CHECK_FALSE(parse_status(R"({"ok":true,"internals":{"hooks":[]}})", &back, &err));
+}

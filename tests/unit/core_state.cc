@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/core.h"
+#include "core/event_sinks.h"
 
 using namespace nw;
 using namespace std::chrono_literals;
@@ -51,7 +52,10 @@ struct FakeWol : core::WolSender {
 
 struct Fixture {
     FakeClock clock;
+    core::TimerQueue timers{clock};  // the loop's queue: advance() fires it
     FakeHooks hooks;
+    core::EventBus events;
+    core::HookSink hook_sink{&hooks};
     FakeWol wol;
     std::unique_ptr<core::Core> core;
     std::vector<std::shared_ptr<core::TargetShared>> slots;
@@ -71,8 +75,10 @@ struct Fixture {
         for (auto& t : targets) slots.push_back(std::make_shared<core::TargetShared>(t.name));
         core::CoreDeps d;
         d.clock = &clock;
-        d.hooks = &hooks;
+        d.timers = &timers;
+        d.events = &events;
         d.wol = &wol;
+        events.add(&hook_sink);
         core = std::make_unique<core::Core>(d);
         core->configure(cfg, slots);
     }
@@ -96,14 +102,18 @@ struct Fixture {
     // Advances the clock to each due deadline up to `to`, firing timers like the loop would.
     void advance(int64_t to) {
         while (true) {
-            int64_t d = core->next_deadline();
+            int64_t d = next_deadline();
             if (d == 0 || d > to) break;
             clock.t = std::max(clock.t, d);
-            core->on_time();
+            timers.run_due(clock.t);
         }
         clock.t = to;
     }
     core::TargetState state(size_t i = 0) { return core->targets().at(i)->state; }
+    int64_t next_deadline() const {  // 0: nothing armed
+        const int64_t d = timers.next_deadline_ns();
+        return d == core::TimerQueue::kNever ? 0 : d;
+    }
 };
 
 }  // namespace
@@ -142,7 +152,7 @@ TEST_CASE("stop fires at TTL after the last keepalive, never before") {
     CHECK(f.hooks.env(1, "NETWAKED_REASON") == "ttl");
     CHECK(f.hooks.env(1, "NETWAKED_IDLE") == "2");
     CHECK_FALSE(f.slots[0]->active.load());
-    CHECK(f.core->next_deadline() == 0);  // idle: no timer at all
+    CHECK(f.next_deadline() == 0);  // idle: no timer at all
 }
 
 TEST_CASE("a packet after stop leads to a new start") {
@@ -173,7 +183,7 @@ TEST_CASE("a keepalive racing with expiry keeps the target active") {
     f.core->on_hit(f.hit());
     f.clock.t = t0 + 2000 * kMs;
     f.keepalive();  // stored at exactly the deadline, before the core looked
-    f.core->on_time();
+    f.timers.run_due(f.clock.t);
     CHECK(f.state() == core::TargetState::Active);
     f.advance(t0 + 4000 * kMs);
     CHECK(f.state() == core::TargetState::Idle);
@@ -297,7 +307,7 @@ TEST_CASE("reload keeps the state of targets that still exist and stops removed 
     CHECK(f.state(0) == core::TargetState::Active);
     CHECK(f.hooks.events() == std::vector<std::string>{"start", "start", "stop"});
     CHECK(f.hooks.jobs[2].target == "b");
-    CHECK(f.core->next_deadline() != 0);
+    CHECK(f.next_deadline() != 0);
 }
 
 TEST_CASE("restore keeps an active target active with its remaining TTL") {
@@ -309,7 +319,7 @@ TEST_CASE("restore keeps an active target active with its remaining TTL") {
     s.active_for_ms = 3000;
     f.core->restore({s});
     CHECK(f.state() == core::TargetState::Active);
-    CHECK(f.core->next_deadline() == f.clock.t + 500 * kMs);
+    CHECK(f.next_deadline() == f.clock.t + 500 * kMs);
     f.advance(f.clock.t + 500 * kMs);
     CHECK(f.hooks.events() == std::vector<std::string>{"stop"});
 }
@@ -319,4 +329,39 @@ TEST_CASE("queue overflow is not lost: overflow hits count as matches") {
     f.slots[0]->overflow_hits.store(1);
     f.core->on_overflow();
     CHECK(f.state() == core::TargetState::Active);
+}
+
+TEST_CASE("core events: a new output is one sink added in the wiring, nothing in the core") {
+    Fixture f;
+    core::EventCounter counter;  // the new output ...
+    f.events.add(&counter);      // ... and its one wiring line
+    core::Hit h = f.hit();
+    f.core->on_hit(h);
+    f.advance(f.clock.t + 3'000'000'000);
+    CHECK(f.state() == core::TargetState::Idle);
+    CHECK(counter.of("default") == core::EventCounter::Counts{{"start", 1}, {"stop", 1}});
+    CHECK(f.hooks.events() == std::vector<std::string>{"start", "stop"});  // the hook sink saw the same
+    // Wake verification (SPEC §7.1) reports through the same stream.
+    CHECK(f.core->emit_target_event("default", core::EventKind::Awake, core::Reason::Probe,
+                                    {{"NETWAKED_WAKE_SECONDS", "4"}}));
+    CHECK_FALSE(f.core->emit_target_event("nope", core::EventKind::WakeFailed, core::Reason::Probe));
+    CHECK(counter.of("default").at("awake") == 1);
+    CHECK(f.hooks.env(2, "NETWAKED_EVENT") == "awake");
+    CHECK(f.hooks.env(2, "NETWAKED_WAKE_SECONDS") == "4");
+    CHECK(counter.total() == 3);
+}
+
+TEST_CASE("save: the stop deadline honours min_active (state file ttl_deadline_wall_ms)") {
+    config::TargetConf t;
+    t.name = "db";
+    t.ttl = 2s;
+    t.min_active = 60s;
+    Fixture f({t});
+    f.core->on_hit(f.hit());
+    f.clock.t += 1000 * kMs;
+    const auto saved = f.core->save();
+    REQUIRE(saved.size() == 1);
+    CHECK(saved[0].active);
+    CHECK(saved[0].stop_in_ms == 59000);  // not ttl - idle = 1000
+    CHECK(f.next_deadline() == f.clock.t + 59000 * kMs);
 }

@@ -36,14 +36,14 @@ TEST_CASE("event bus: a trivial new sink is the sink plus one registration line"
     struct CountingSink : core::EventSink {
         int active = 0, total = 0;
         const char* sink_name() const override { return "count"; }
-        void on_event(const core::Event& e) override { ++total, active += e.kind == core::EventKind::Active; }
+        void on_event(const core::Event& e) override { ++total, active += e.kind == core::EventKind::Start; }
     } counter;
     core::EventBus bus;
     bus.add(&counter);  // the one wiring line
 
-    bus.emit(ev(core::EventKind::Active, "nas"));
-    bus.emit(ev(core::EventKind::Idle, "nas"));
-    bus.emit(ev(core::EventKind::Active, "vpn"));
+    bus.emit(ev(core::EventKind::Start, "nas"));
+    bus.emit(ev(core::EventKind::Stop, "nas"));
+    bus.emit(ev(core::EventKind::Start, "vpn"));
     CHECK(counter.total == 3);
     CHECK(counter.active == 2);
     CHECK(bus.emitted() == 3);
@@ -57,7 +57,7 @@ TEST_CASE("event bus: registration order, nested emits after the current event, 
         using JournalSink::JournalSink;
         void on_event(const core::Event& e) override {
             JournalSink::on_event(e);
-            if (e.kind == core::EventKind::Active) bus->emit(ev(core::EventKind::WakeSent, e.subject));
+            if (e.kind == core::EventKind::Start) bus->emit(ev(core::EventKind::Wake, e.subject));
         }
     } hooks("hooks", &j);
     core::EventBus bus;
@@ -68,23 +68,23 @@ TEST_CASE("event bus: registration order, nested emits after the current event, 
     bus.add(&log);  // twice: still once
     CHECK(bus.sinks() == 3);
 
-    bus.emit(ev(core::EventKind::Active, "nas"));
-    CHECK(j == std::vector<std::string>{"hooks:active:nas", "log:active:nas", "state:active:nas",
-                                        "hooks:wake-sent:nas", "log:wake-sent:nas", "state:wake-sent:nas"});
+    bus.emit(ev(core::EventKind::Start, "nas"));
+    CHECK(j == std::vector<std::string>{"hooks:start:nas", "log:start:nas", "state:start:nas",
+                                        "hooks:wake:nas", "log:wake:nas", "state:wake:nas"});
     j.clear();
     bus.remove(&log);
-    bus.emit(ev(core::EventKind::Idle, "nas"));
-    CHECK(j == std::vector<std::string>{"hooks:idle:nas", "state:idle:nas"});
+    bus.emit(ev(core::EventKind::Stop, "nas"));
+    CHECK(j == std::vector<std::string>{"hooks:stop:nas", "state:stop:nas"});
 }
 
-TEST_CASE("event kind names are distinct") {
+TEST_CASE("event kind names are the SPEC §4/§5 names, distinct") {
     std::vector<std::string> names;
-    for (auto k : {core::EventKind::Active, core::EventKind::Idle, core::EventKind::WakeSent, core::EventKind::WakeFailed,
-                   core::EventKind::Asleep, core::EventKind::Waking, core::EventKind::Awake, core::EventKind::Registered,
-                   core::EventKind::Forgotten, core::EventKind::Knock}) {
+    for (auto k : {core::EventKind::Start, core::EventKind::Stop, core::EventKind::Wake, core::EventKind::Awake,
+                   core::EventKind::WakeFailed, core::EventKind::Asleep, core::EventKind::Lost, core::EventKind::Knock}) {
         std::string n = core::event_kind_name(k);
         CHECK(n != "?");
         for (const auto& m : names) CHECK(m != n);
         names.push_back(n);
     }
+    CHECK(names == std::vector<std::string>{"start", "stop", "wake", "awake", "wake_failed", "asleep", "lost", "knock"});
 }

@@ -17,7 +17,9 @@ Lab::Lab() {
     log::set_sink([this](log::Level, std::string_view l) { log.emplace_back(l); });
     proxy::ProxyDeps d;
     d.clock = &clock;
-    d.hooks = &hooks;
+    d.timers = &timers;
+    d.events = &events;
+    events.add(&hook_sink);
     d.wol = &wol;
     d.frames = &sink;
     d.firewall = &fw;
@@ -77,10 +79,10 @@ void Lab::configure(std::vector<config::TargetConf> targets, bool with_register)
 void Lab::advance(int64_t ms) {
     const int64_t end = clock.t + ms * kMs;
     for (int guard = 0; guard < 1000000; ++guard) {
-        const int64_t n = p->next_deadline_ns();
-        if (n == 0 || n > end) break;
+        const int64_t n = timers.next_deadline_ns();
+        if (n == core::TimerQueue::kNever || n > end) break;
         clock.t = std::max(clock.t, n);
-        p->on_time(clock.t);
+        timers.run_due(clock.t);
     }
     clock.t = end;
 }

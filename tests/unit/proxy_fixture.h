@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/core.h"
+#include "core/event_sinks.h"
 #include "packet/decode.h"
 #include "packet/encode.h"
 #include "packet/parse.h"
@@ -120,7 +121,10 @@ struct Lab {
     static constexpr Mac C{2, 0, 0, 0, 0, 0x30};   // a client
     static constexpr Mac X{2, 0, 0, 0, 0, 0x40};   // some other machine
     FakeClock clock;
+    core::TimerQueue timers{clock};  // the loop's queue: advance() fires it
     FakeHooks hooks;
+    core::EventBus events;
+    core::HookSink hook_sink{&hooks};
     FakeWol wol;
     FakeSink sink;
     FakeFirewall fw;

@@ -111,7 +111,7 @@ TEST_CASE("wake cycle: silent machine -> a burst per timeout, attempts counted, 
     CHECK(l.fx.count("burst") == 2);  // 3 attempts: the first burst + 2 retries
     CHECK(l.wc.view("nas").state == core::WakeState::Failed);
     REQUIRE(l.ev.size() == 2);
-    CHECK(l.ev[1].kind == core::EventKind::WakeGaveUp);
+    CHECK(l.ev[1].kind == core::EventKind::WakeFailed);
     CHECK(l.ev[1].attempt == 3);
     CHECK(l.ev[1].in_state_ns == 30 * kS);
     CHECK(l.q.size() == 0);
