@@ -48,9 +48,10 @@ bool read_line(const std::string& path, std::string* out) {
 }
 
 struct State {
-    std::string result_topic, event_topic;
+    std::string result_topic, event_topic, state_topic;
     bridge::Action action = bridge::Action::Wake;
     bool got_result = false, ok = false, done = false, failed = false, saw_end = false, saw_failed = false;
+    bool saw_wake = false;  // a `wake` event: the next state says whether it is verified (`waking`)
 };
 
 void on_message(mosquitto*, void* p, const mosquitto_message* m) {
@@ -66,8 +67,13 @@ void on_message(mosquitto*, void* p, const mosquitto_message* m) {
     } else if (topic == st->event_topic) {  // the event may arrive before the result
         std::printf("event: %s\n", payload.c_str());
         const std::string ev = j.value("event", "");
-        st->saw_end |= ev == "awake" || ev == "wake";  // no verification configured: `wake` is success
+        st->saw_wake |= ev == "wake";
+        st->saw_end |= ev == "awake";
         st->saw_failed |= ev == "wake_failed";
+    } else if (topic == st->state_topic && st->saw_wake && !st->saw_end) {
+        // The state published with the `wake` event (SPEC §16): `waking` while verification runs;
+        // anything else means the target has no verification, and `wake` itself is the success.
+        if (j.value("state", "") != "waking") st->saw_end = true;
     }
     if (st->got_result && !st->ok) st->done = st->failed = true;
     if (st->got_result && st->ok && (st->action != bridge::Action::Wake || st->saw_end)) st->done = true;
@@ -128,6 +134,7 @@ int remote_main(int argc, char** argv) {
         return std::fprintf(stderr, "netwakectl remote: cannot read %s\n", pass_file.c_str()), 1;
     st.result_topic = bridge::target_topic(topic, target, "result");
     st.event_topic = bridge::target_topic(topic, target, "event");
+    st.state_topic = bridge::target_topic(topic, target, "state");
 
     mosquitto_lib_init();
     mosquitto* m = mosquitto_new(nullptr, true, &st);
@@ -145,6 +152,7 @@ int remote_main(int argc, char** argv) {
     }
     mosquitto_subscribe(m, nullptr, st.result_topic.c_str(), 1);
     mosquitto_subscribe(m, nullptr, st.event_topic.c_str(), 1);
+    mosquitto_subscribe(m, nullptr, st.state_topic.c_str(), 1);
     const auto deadline = std::chrono::steady_clock::now() + wait;
     bool published = false;
     while (!st.done && std::chrono::steady_clock::now() < deadline) {

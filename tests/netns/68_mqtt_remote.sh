@@ -2,7 +2,8 @@
 # tests/netns/68_mqtt_remote.sh — `netwakectl remote` end to end through a real mosquitto from a
 # "phone" namespace that has no route to the router: a signed wake is accepted (exit 0, result
 # and wake event printed, magic packet on the router's LAN); a wrong key and a not-allowed action
-# exit 1 with the refusal printed.
+# exit 1 with the refusal printed; with wake verification, exit 0 waits for awake and
+# wake_failed exits 1.
 #
 #   phone netns ($NW_ID-cli)  ${NW_ID}c 10.201.0.2 <-- veth --> ${NW_ID}b 10.201.0.1  broker netns ($NW_ID-brk)
 #                                                                mosquitto 10.201.0.1:$MQ_PORT (TLS)
@@ -45,6 +46,14 @@ targets:
   - name: nas
     match: [{ dst_port: 4242 }]
     wol: { mac: "02:00:00:00:00:09", interface: "", method: udp, udp_to: "10.203.0.255:9", repeat: 1, cooldown: 0s }
+  - name: pc        # verified: the LAN namespace answers the ARP probe for 10.203.0.2 -> awake
+    match: [{ dst_port: 4243 }]
+    wol: { mac: "02:00:00:00:00:0a", interface: ${NW_ID}l, method: udp, udp_to: "10.203.0.255:9", repeat: 1,
+           cooldown: 0s, verify: { address: 10.203.0.2, timeout: 1s, attempts: 2 } }
+  - name: gone      # verified, but nobody has 10.203.0.77 -> wake_failed
+    match: [{ dst_port: 4244 }]
+    wol: { mac: "02:00:00:00:00:0b", interface: ${NW_ID}l, method: udp, udp_to: "10.203.0.255:9", repeat: 1,
+           cooldown: 0s, verify: { address: 10.203.0.77, timeout: 1s, attempts: 2 } }
 mqtt:
   broker: mqtts://10.202.0.1:$MQ_PORT
   client_id: r1
@@ -74,4 +83,10 @@ grep -F '"why":"bad HMAC"' "$NW_TMP/remote.out" >/dev/null || fail "bad HMAC ref
 remote stop nas --key-file "$KEY" && fail "a not-allowed action: exit 0"
 grep -F '"why":"action not allowed"' "$NW_TMP/remote.out" >/dev/null || fail "not-allowed refusal not printed"
 say "wrong key and not-allowed action: exit 1, refusal printed"
+# With wake verification (SPEC §16): exit 0 only after `awake`; `wake_failed` is exit 1.
+remote wake pc --key-file "$KEY" || fail "remote wake of a verified target that wakes: exit $? ($(cat "$NW_TMP/remote.out"))"
+grep -E '^event: .*"event":"awake"' "$NW_TMP/remote.out" >/dev/null || fail "exit 0 before awake: $(cat "$NW_TMP/remote.out")"
+remote wake gone --key-file "$KEY" && fail "remote wake of a verified target that never answers: exit 0"
+grep -E '^event: .*"event":"wake_failed"' "$NW_TMP/remote.out" >/dev/null || fail "no wake_failed printed: $(cat "$NW_TMP/remote.out")"
+say "verified targets: exit 0 after awake, exit 1 after wake_failed"
 pass
