@@ -36,6 +36,7 @@ struct PersistedState;
 }  // namespace nw::state
 namespace nw::bridge {
 class Bridge;
+struct StateView;
 }  // namespace nw::bridge
 
 namespace nw::daemon {
@@ -144,6 +145,7 @@ class Runtime {
         std::string last_event, reason;
     };
     std::map<std::string, MqttSeen> mqtt_seen_;  // per target: last event, for the retained state
+    bridge::StateView mqtt_view(const core::Target& t, const MqttSeen& s) const;  // runtime_mqtt.cc
     std::map<std::string, std::map<std::pair<std::string, std::string>, uint64_t>> hook_results_;  // target -> (event, result) -> n
     std::string metrics_last_;
     int64_t metrics_next_ns_ = 0;

@@ -74,12 +74,21 @@ bridge::StateView view_of(const core::Target& t, int64_t since_wall_s, const std
 }
 }  // namespace
 
+// A target's retained state (SPEC §16): idle/active, or its wake verification's state
+// (waking/awake/wake_failed) while the last event is one of the wake cycle's.
+bridge::StateView Runtime::mqtt_view(const core::Target& t, const MqttSeen& s) const {
+    bridge::StateView v = view_of(t, s.since_wall_s, s.last_event, s.reason);
+    if (wake_ && (s.last_event == "wake" || s.last_event == "awake" || s.last_event == "wake_failed"))
+        if (const auto w = wake_->view(t.conf.name); w.state != core::WakeState::None) v.state = core::wake_state_name(w.state);
+    return v;
+}
+
 void Runtime::mqtt_targets() {
     std::vector<bridge::TargetInfo> v;
     for (const auto& t : core_->targets()) {
         MqttSeen& s = mqtt_seen_[t->conf.name];
         if (!s.since_wall_s) s.since_wall_s = clock_.wall_s();  // no event yet: in this state since now (§16: RFC 3339)
-        v.push_back({view_of(*t, s.since_wall_s, s.last_event, s.reason)});
+        v.push_back({mqtt_view(*t, s)});  // republished on each (re)connect: the wake state included
     }
     mqtt_->set_targets(v);
 }
@@ -116,10 +125,7 @@ void Runtime::mqtt_event(const core::Event& e) {
     s.reason = e.reason;
     const core::Target* t = core_ ? core_->find(e.subject) : nullptr;
     bridge::StateView v;
-    if (t) v = view_of(*t, s.since_wall_s, s.last_event, s.reason);
-    if (t && wake_ && (e.kind == core::EventKind::Wake || e.kind == core::EventKind::Awake ||
-                       e.kind == core::EventKind::WakeFailed))  // SPEC §16: waking / awake / wake_failed
-        if (const auto w = wake_->view(e.subject); w.state != core::WakeState::None) v.state = core::wake_state_name(w.state);
+    if (t) v = mqtt_view(*t, s);
     mqtt_->on_event(name, e.subject, env, t ? &v : nullptr);
 }
 

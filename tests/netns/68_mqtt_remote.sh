@@ -89,4 +89,21 @@ grep -E '^event: .*"event":"awake"' "$NW_TMP/remote.out" >/dev/null || fail "exi
 remote wake gone --key-file "$KEY" && fail "remote wake of a verified target that never answers: exit 0"
 grep -E '^event: .*"event":"wake_failed"' "$NW_TMP/remote.out" >/dev/null || fail "no wake_failed printed: $(cat "$NW_TMP/remote.out")"
 say "verified targets: exit 0 after awake, exit 1 after wake_failed"
+# The retained states keep the wake state across a reload (SPEC §3) and are republished with it
+# on each (re)connect (SPEC §16): a reload, then the broker restarts without persistence (its
+# retained messages are gone) and the router reconnects.
+OFF=$(log_size)
+kill -USR2 "$DAEMON_PID"
+wait_for 5 log_since "$OFF" 'reloaded ' || fail "no reload"
+OFF=$(log_size)
+kill -TERM "$MOSQ_PID"; wait_for 5 pid_dead "$MOSQ_PID" || fail "broker stop"
+ip netns exec "$NS_BRK" mosquitto -c "$MQ_DIR/mosquitto.conf" >"$MQ_DIR/broker2.out" 2>&1 &
+MOSQ_PID=$!; NW_BGPIDS+=("$MOSQ_PID")
+wait_for 5 mq_listening "$NS_BRK" || fail "broker restart"
+wait_for 20 log_since "$OFF" 'mqtt: connected' || fail "the router did not reconnect"
+LATE=$NW_TMP/late.txt
+mq_sub "$NS_BRK" "$LATE" 'netwaked/r1/gone/state' 'netwaked/r1/pc/state'
+wait_for 5 mq_seen "$LATE" '^1 netwaked/r1/gone/state \{.*"state":"wake_failed"' || fail "republished gone: $(cat "$LATE")"
+wait_for 5 mq_seen "$LATE" '^1 netwaked/r1/pc/state \{.*"state":"awake"' || fail "republished pc: $(cat "$LATE")"
+say "after a reconnect the retained states say awake / wake_failed"
 pass
