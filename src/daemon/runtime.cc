@@ -149,8 +149,7 @@ bool Runtime::install_rules(const config::Config& cfg, std::vector<std::shared_p
 
 bool Runtime::start(std::string* err) {
     started_ns_ = clock_.now_ns();
-    hooks_ = std::make_unique<action::HookRunner>(loop_);
-    hooks_->on_deadline_change = [this] { rearm(); };
+    hooks_ = std::make_unique<action::HookRunner>(loop_, timers_);
 
     wire_events();
     core::CoreDeps deps;
@@ -196,8 +195,7 @@ bool Runtime::start(std::string* err) {
     });
     loop_.on_timer([this] {
         const int64_t now = clock_.now_ns();
-        timers_.run_due(now);  // core, sleep proxy, state refresh, metrics
-        hooks_->on_time(now);
+        timers_.run_due(now);  // core, sleep proxy, hooks, state refresh, metrics
         if (control_) control_->on_time(now);
         if (proxy_) proxy_->on_time(now);
         wake_->on_time(now);
@@ -253,7 +251,6 @@ void Runtime::rearm() {
     auto take = [&](int64_t d) {  // components not on the queue yet (doc/architecture.md)
         if (d > 0 && (next == 0 || d < next)) next = d;
     };
-    take(hooks_->next_deadline_ns());
     if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
     take(wake_->next_deadline_ns());  // its packet sockets (its timeouts are on the queue)
