@@ -93,9 +93,8 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
     }
 
     if (!cfg_->daemon.control_socket.empty()) {
-        control_ = std::make_unique<control::Server>(loop_);
+        control_ = std::make_unique<control::Server>(loop_, timers_);
         control_->set_handler([this](const control::Request& r) { return dispatch(r); });
-        control_->set_deadline_changed([this] { rearm(); });
         if (!control_->open(cfg_->daemon.control_socket, err)) return false;
     }
     if (cfg_->mqtt && !open_mqtt(err)) return false;  // MQTT bridge (SPEC §16): reads its secret files now
@@ -196,7 +195,6 @@ bool Runtime::start(std::string* err) {
     loop_.on_timer([this] {
         const int64_t now = clock_.now_ns();
         timers_.run_due(now);  // core, sleep proxy, hooks, state refresh, metrics
-        if (control_) control_->on_time(now);
         if (proxy_) proxy_->on_time(now);
         wake_->on_time(now);
     });
@@ -251,7 +249,6 @@ void Runtime::rearm() {
     auto take = [&](int64_t d) {  // components not on the queue yet (doc/architecture.md)
         if (d > 0 && (next == 0 || d < next)) next = d;
     };
-    if (control_) take(control_->next_deadline_ns());
     if (proxy_) take(proxy_->next_deadline_ns());
     take(wake_->next_deadline_ns());  // its packet sockets (its timeouts are on the queue)
     loop_.arm_timer(next);
