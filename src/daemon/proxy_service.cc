@@ -13,7 +13,8 @@
 
 namespace nw::proxy {
 
-ProxyService::ProxyService(sys::Loop& loop, core::Clock& clock) : loop_(loop), clock_(clock) {}
+ProxyService::ProxyService(sys::Loop& loop, core::Clock& clock, core::TimerQueue& timers)
+    : loop_(loop), clock_(clock), timers_(timers) {}
 
 ProxyService::~ProxyService() = default;
 
@@ -54,7 +55,7 @@ bool ProxyService::open_register(const config::Config& cfg, std::string* err) {
         return true;
     }
     if (reg_ && reg_->is_open() && reg_->listen_address() == cfg.reg->listen) return true;
-    reg_ = std::make_unique<control::RegisterServer>(loop_);
+    reg_ = std::make_unique<control::RegisterServer>(loop_, timers_);
     reg_->set_handler([this](const control::Registration& r, const packet::Addr& peer) { return on_register(r, peer); });
     reg_->set_admit([this](const packet::Addr& peer) { return cfg_->reg && control::peer_allowed(cfg_->reg->allow, peer); });
     if (!reg_->open(cfg.reg->listen, err)) return false;
@@ -79,12 +80,11 @@ void ProxyService::remember(const state::PersistedState& ps) {
         }
 }
 
-void ProxyService::start(const config::Config& cfg, core::TimerQueue* timers, core::EventBus* events,
-                         core::WolSender* wol, std::function<void()> on_state_changed,
-                         std::function<void()> on_deadline_change) {
+void ProxyService::start(const config::Config& cfg, core::EventBus* events, core::WolSender* wol,
+                         std::function<void()> on_state_changed) {
     ProxyDeps d;
     d.clock = &clock_;
-    d.timers = timers;
+    d.timers = &timers_;
     d.events = events;
     d.wol = wol;
     d.frames = io_.get();
@@ -92,7 +92,6 @@ void ProxyService::start(const config::Config& cfg, core::TimerQueue* timers, co
     d.host = host_.get();
     d.on_state_changed = std::move(on_state_changed);
     proxy_ = std::make_unique<SleepProxy>(std::move(d));
-    if (reg_) reg_->on_deadline_change = on_deadline_change;
     proxy_->configure(cfg);
     if (!saved_.empty()) proxy_->restore(std::exchange(saved_, {}));
 }
@@ -162,14 +161,12 @@ int64_t ProxyService::next_deadline_ns() const {
     };
     if (io_) take(io_->next_deadline_ns());
     if (nft_) take(nft_->next_deadline_ns());
-    if (reg_) take(reg_->next_deadline_ns());
     return next;
 }
 
 void ProxyService::on_time(int64_t now_ns) {
     if (io_) io_->on_time(now_ns);
     if (nft_) nft_->on_time(now_ns);
-    if (reg_) reg_->on_time(now_ns);
 }
 
 void ProxyService::fill_status(control::Status* st) const {

@@ -88,7 +88,7 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
         if (t.wol && !wol_->prepare(*t.wol, err)) log::warn("{}: {}", t.name, *err);
     if (proxy::ProxyService::needed(*cfg_)) {  // sleep proxy: sockets before privileges go
         if (cfg_->reg && cfg_->reg->wol && !wol_->prepare(*cfg_->reg->wol, err)) log::warn("register: {}", *err);
-        proxy_ = std::make_unique<proxy::ProxyService>(loop_, clock_);
+        proxy_ = std::make_unique<proxy::ProxyService>(loop_, clock_, timers_);
         if (!proxy_->open(*cfg_, err)) return false;
     }
 
@@ -183,7 +183,7 @@ bool Runtime::start(std::string* err) {
     wake_->configure(*cfg_);
     if (saved_) wake_->resume(*saved_);
     if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
-    if (proxy_) proxy_->start(*cfg_, &timers_, &events_, wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
+    if (proxy_) proxy_->start(*cfg_, &events_, wol_.get(), [this] { dirty_ = true; });
     if (mqtt_ && !start_mqtt(err)) return false;
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
