@@ -37,7 +37,7 @@ std::vector<std::string> interfaces_of(const config::Config& cfg) {
 bool ProxyService::open(const config::Config& cfg, std::string* err) {
     cfg_ = std::make_shared<const config::Config>(cfg);
     host_ = std::make_unique<HostInfo>();
-    io_ = std::make_unique<PacketIo>(loop_, [this](const std::string& ifn, std::span<const uint8_t> f, int64_t t) {
+    io_ = std::make_unique<PacketIo>(loop_, timers_, [this](const std::string& ifn, std::span<const uint8_t> f, int64_t t) {
         if (proxy_) proxy_->on_frame(ifn, f, t);
     });
     std::string why;
@@ -159,13 +159,11 @@ int64_t ProxyService::next_deadline_ns() const {
     auto take = [&](int64_t d) {
         if (d > 0 && (next == 0 || d < next)) next = d;
     };
-    if (io_) take(io_->next_deadline_ns());
     if (nft_) take(nft_->next_deadline_ns());
     return next;
 }
 
 void ProxyService::on_time(int64_t now_ns) {
-    if (io_) io_->on_time(now_ns);
     if (nft_) nft_->on_time(now_ns);
 }
 

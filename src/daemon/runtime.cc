@@ -196,7 +196,6 @@ bool Runtime::start(std::string* err) {
         const int64_t now = clock_.now_ns();
         timers_.run_due(now);  // core, sleep proxy, hooks, state refresh, metrics
         if (proxy_) proxy_->on_time(now);
-        wake_->on_time(now);
     });
     for (auto& s : sensors_) s->start();
     started_ = true;
@@ -250,7 +249,6 @@ void Runtime::rearm() {
         if (d > 0 && (next == 0 || d < next)) next = d;
     };
     if (proxy_) take(proxy_->next_deadline_ns());
-    take(wake_->next_deadline_ns());  // its packet sockets (its timeouts are on the queue)
     loop_.arm_timer(next);
 }
 
