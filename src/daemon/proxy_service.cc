@@ -42,7 +42,7 @@ bool ProxyService::open(const config::Config& cfg, std::string* err) {
     });
     std::string why;
     if (!io_->set_interfaces(interfaces_of(cfg), &why)) log::warn("{}", why);
-    nft_ = std::make_unique<NftFirewall>(loop_);
+    nft_ = std::make_unique<NftFirewall>(loop_, timers_);
     if (!nft_->start(&why)) log::warn("{}", why);
     nft_->set_own_filter([this](const packet::Addr& a) { return host_->own_addr(a); });
     if (!host_->watch(loop_, [this] { on_host_changed(); }, &why)) log::warn("{}", why);
@@ -152,19 +152,6 @@ std::string ProxyService::on_register(const control::Registration& r, const pack
         return err;
     }
     return "";
-}
-
-int64_t ProxyService::next_deadline_ns() const {
-    int64_t next = 0;
-    auto take = [&](int64_t d) {
-        if (d > 0 && (next == 0 || d < next)) next = d;
-    };
-    if (nft_) take(nft_->next_deadline_ns());
-    return next;
-}
-
-void ProxyService::on_time(int64_t now_ns) {
-    if (nft_) nft_->on_time(now_ns);
 }
 
 void ProxyService::fill_status(control::Status* st) const {

@@ -50,9 +50,6 @@ class ProxyService {
                std::function<void()> on_state_changed);
     void reload(const config::Config& cfg);
 
-    int64_t next_deadline_ns() const;
-    void on_time(int64_t now_ns);
-
     // Adds proxy state to config targets' status and registered machines as targets.
     void fill_status(control::Status* st) const;
     void save(state::PersistedState* ps) const;

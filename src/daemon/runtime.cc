@@ -192,11 +192,7 @@ bool Runtime::start(std::string* err) {
         }
         drain();
     });
-    loop_.on_timer([this] {
-        const int64_t now = clock_.now_ns();
-        timers_.run_due(now);  // core, sleep proxy, hooks, state refresh, metrics
-        if (proxy_) proxy_->on_time(now);
-    });
+    loop_.on_timer([this] { timers_.run_due(); });  // every component's timeouts (doc/architecture.md)
     for (auto& s : sensors_) s->start();
     started_ = true;
     schedule_refresh();
@@ -243,13 +239,8 @@ void Runtime::reclaim() {
 
 void Runtime::rearm() {
     if (!started_) return;
-    const int64_t q = timers_.next_deadline_ns();
-    int64_t next = q == core::TimerQueue::kNever ? 0 : q;
-    auto take = [&](int64_t d) {  // components not on the queue yet (doc/architecture.md)
-        if (d > 0 && (next == 0 || d < next)) next = d;
-    };
-    if (proxy_) take(proxy_->next_deadline_ns());
-    loop_.arm_timer(next);
+    const int64_t next = timers_.next_deadline_ns();  // the queue alone: nobody is polled
+    loop_.arm_timer(next == core::TimerQueue::kNever ? 0 : next);
 }
 
 void Runtime::run() {
