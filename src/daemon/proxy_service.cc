@@ -36,7 +36,7 @@ std::vector<std::string> interfaces_of(const config::Config& cfg) {
 
 bool ProxyService::open(const config::Config& cfg, std::string* err) {
     cfg_ = std::make_shared<const config::Config>(cfg);
-    host_ = std::make_unique<HostInfo>();
+    host_ = std::make_unique<HostInfo>(clock_);
     io_ = std::make_unique<PacketIo>(loop_, timers_, [this](const std::string& ifn, std::span<const uint8_t> f, int64_t t) {
         if (proxy_) proxy_->on_frame(ifn, f, t);
     });

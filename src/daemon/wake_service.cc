@@ -19,7 +19,7 @@ constexpr int64_t kMsNs = 1'000'000;
 
 WakeService::WakeService(sys::Loop& loop, core::Clock& clock, core::TimerQueue& q, Wiring w)
     : loop_(loop), clock_(clock), w_(std::move(w)), q_(q) {
-    host_ = std::make_unique<proxy::HostInfo>();
+    host_ = std::make_unique<proxy::HostInfo>(clock_);
     io_ = std::make_unique<proxy::PacketIo>(loop_, q_, [this](const std::string& ifname, std::span<const uint8_t> f,
                                                           int64_t) { on_frame(ifname, f); });
     cycle_ = std::make_unique<core::WakeCycle>(q_, *this, [this](core::Event e) { emit(std::move(e)); });
