@@ -391,6 +391,7 @@ void HookRunner::close_output(uint64_t out_id) {
     outputs_.erase(it);
     for (auto& [name, t] : targets_)
         if (t.run && t.run->out_id == out_id) t.run->out_id = 0;
+    notify();  // its linger deadline is gone (EOF read on the loop: nobody else re-arms)
 }
 
 // ---- time -----------------------------------------------------------------------------------

@@ -72,3 +72,35 @@ TEST_CASE("hooks timing: timeout, then SIGTERM, then SIGKILL kill_grace later, o
     std::error_code ec;
     fs::remove_all(dir, ec);
 }
+
+TEST_CASE("hooks timing: output closed by EOF after the main exit cancels the linger timeout at once") {
+    char tmpl[] = "/tmp/nw-hookt-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    const std::string hook = dir + "/hook";
+    // The main process exits at once; a background child holds the output pipe a little longer.
+    std::ofstream(hook) << "#!/bin/sh\n(sleep 0.2; echo late) &\necho early\n";
+    ::chmod(hook.c_str(), 0755);
+    FakeClock clk;
+    core::TimerQueue q(clk);
+    sys::Loop loop;
+    action::HookRunnerOptions opt;
+    opt.output_linger = std::chrono::milliseconds(5000);
+    std::vector<core::HookResult> done;
+    action::HookRunner runner(loop, q, opt);
+    runner.on_done = [&](const core::HookResult& r) { done.push_back(r); };
+    core::HookJob j;
+    j.target = "t";
+    j.path = hook;
+    j.event = "start";
+    j.timeout = std::chrono::milliseconds(0);  // no timeout: only the linger is ever armed
+    runner.submit(j);
+    CHECK(q.size() == 0);
+    for (int i = 0; i < 250 && done.empty(); ++i) loop.run_once(20);
+    REQUIRE(done.size() == 1);
+    CHECK(q.deadline(&runner, action::HookRunner::kTick) == clk.t + 5'000'000'000);  // lingering
+    // The child closes the pipe (EOF, real time; the fake clock never moves): nothing left armed.
+    for (int i = 0; i < 250 && q.size() != 0; ++i) loop.run_once(20);
+    CHECK(q.size() == 0);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+}
