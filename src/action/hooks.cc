@@ -10,7 +10,6 @@
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,14 +47,8 @@ struct HookRunner::Output {
     int64_t linger_until = 0;   // 0 while the main process runs
 };
 
-int64_t HookRunner::now_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-HookRunner::HookRunner(sys::Loop& loop, HookRunnerOptions opt)
-    : loop_(loop), opt_(opt), evfd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+HookRunner::HookRunner(sys::Loop& loop, core::TimerQueue& timers, HookRunnerOptions opt)
+    : loop_(loop), timers_(timers), opt_(opt), evfd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     for (const char* name : {"PATH", "LANG", "TZ"})
         if (const char* v = std::getenv(name)) base_env_.push_back(std::string(name) + "=" + v);
     if (evfd_)
@@ -104,7 +97,13 @@ void HookRunner::notify() {
     const int64_t d = next_deadline_ns();
     if (d == notified_) return;
     notified_ = d;
-    if (on_deadline_change) on_deadline_change();
+    if (d > 0)
+        timers_.arm_at(this, kTick, d, [this](int64_t now) {
+            notified_ = -1;  // fired: whatever is next must be armed again
+            on_time(now);
+        });
+    else
+        timers_.cancel(this, kTick);
 }
 
 // ---- queueing -------------------------------------------------------------------------------
@@ -392,6 +391,7 @@ void HookRunner::close_output(uint64_t out_id) {
     outputs_.erase(it);
     for (auto& [name, t] : targets_)
         if (t.run && t.run->out_id == out_id) t.run->out_id = 0;
+    notify();  // its linger deadline is gone (EOF read on the loop: nobody else re-arms)
 }
 
 // ---- time -----------------------------------------------------------------------------------
@@ -457,12 +457,10 @@ bool HookRunner::run_until_idle(int64_t deadline_ns) {
     while (pending() > 0) {
         const int64_t now = now_ns();
         if (now >= deadline_ns) break;
-        int64_t until = deadline_ns;
-        const int64_t next = next_deadline_ns();
-        if (next > 0 && next < until) until = next;
+        const int64_t until = std::min(deadline_ns, timers_.next_deadline_ns());
         const int ms = static_cast<int>(std::max<int64_t>(0, (until - now + 999'999) / 1'000'000));
         if (!loop_.run_once(ms)) break;
-        on_time(now_ns());
+        timers_.run_due();
     }
     return pending() == 0;
 }

@@ -36,10 +36,9 @@
 //
 // Loop and timer integration (everything on the loop's thread; the loop must outlive the runner)
 //   The runner adds its own fds to the loop (pipes, pidfds, one eventfd). Its deadlines
-//   (timeouts, SIGKILL escalation, output linger) ride on the owner's single timer: arm the
-//   loop's timer to include next_deadline_ns() and call on_time(now) when it fires;
-//   on_deadline_change is called whenever next_deadline_ns() may have changed.
-//   Times are CLOCK_MONOTONIC nanoseconds (HookRunner::now_ns()).
+//   (timeouts, SIGKILL escalation, output linger, pidfd-less polling) are one timeout on the
+//   loop's core::TimerQueue, key (this, kTick), re-armed at the earliest of them whenever they
+//   change and cancelled at destruction. Time is read only through the queue's core::Clock.
 #pragma once
 
 #include <sys/types.h>
@@ -54,6 +53,7 @@
 #include <vector>
 
 #include "core/ports.h"
+#include "core/timer_queue.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
 
@@ -80,7 +80,7 @@ struct HookStats {
 
 class HookRunner : public core::HookSpawner {
    public:
-    explicit HookRunner(sys::Loop& loop, HookRunnerOptions opt = {});
+    HookRunner(sys::Loop& loop, core::TimerQueue& timers, HookRunnerOptions opt = {});
     // SIGKILLs every group still running or due to be killed, and reaps the main processes.
     ~HookRunner() override;
     HookRunner(const HookRunner&) = delete;
@@ -91,22 +91,16 @@ class HookRunner : public core::HookSpawner {
     // Jobs running or queued (not counting output still lingering or groups awaiting SIGKILL).
     size_t pending() const override;
     // Drops every queued job, sends SIGTERM to every running group now; SIGKILL follows
-    // kill_grace later (via on_time), or at destruction, whichever comes first.
+    // kill_grace later (on the queue), or at destruction, whichever comes first.
     void kill_all() override;
 
-    // Earliest CLOCK_MONOTONIC deadline (ns) the runner needs on_time() for; 0 if none.
-    int64_t next_deadline_ns() const;
-    // Does whatever is due at now_ns. Harmless to call early or more than once.
-    void on_time(int64_t now_ns);
-    // Called whenever next_deadline_ns() may have changed (the owner re-arms its timer).
-    std::function<void()> on_deadline_change;
-
-    // Shutdown helper: runs loop.run_once() (all of the loop's fds and its timer keep being
-    // served) and on_time() until pending() == 0 or deadline_ns passes. True if idle.
+    // Shutdown helper: runs loop.run_once() and the queue's due timeouts (every component's)
+    // until pending() == 0 or deadline_ns passes. True if idle.
     bool run_until_idle(int64_t deadline_ns);
 
     const HookStats& stats() const { return stats_; }
-    static int64_t now_ns();  // CLOCK_MONOTONIC
+    // Its one timeout on the queue (tests look at its deadline).
+    static constexpr core::TimerQueue::Purpose kTick = 0;
 
    private:
     struct Output;
@@ -142,8 +136,12 @@ class HookRunner : public core::HookSpawner {
     void terminate(Run& r, int64_t now, bool timeout);
     void on_deferred();
     void notify();
+    int64_t next_deadline_ns() const;  // earliest deadline, 0 if none
+    void on_time(int64_t now_ns);      // does whatever is due (harmless early or twice)
+    int64_t now_ns() const { return timers_.clock().now_ns(); }
 
     sys::Loop& loop_;
+    core::TimerQueue& timers_;
     HookRunnerOptions opt_;
     std::vector<std::string> base_env_;  // PATH=, LANG=, TZ= as found at construction
     std::map<std::string, Target> targets_;
@@ -154,6 +152,7 @@ class HookRunner : public core::HookSpawner {
     uint64_t next_id_ = 1;
     int64_t notified_ = -1;
     HookStats stats_;
+    core::TimerOwner timer_owner_{timers_, this};  // last: cancels kTick first
 };
 
 }  // namespace nw::action

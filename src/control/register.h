@@ -15,6 +15,7 @@
 
 #include "config/model.h"
 #include "core/ports.h"
+#include "core/timer_queue.h"
 #include "packet/decode.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
@@ -103,16 +104,16 @@ class RegisterServer {
         int64_t linger_ns = 1'000'000'000;            // writing the answer / draining after it
     };
 
-    explicit RegisterServer(sys::Loop& loop) : RegisterServer(loop, Options{}) {}
-    RegisterServer(sys::Loop& loop, Options opt);
+    // `loop` and `timers` must outlive the server; its deadlines are one keyed timeout,
+    // (this, kTick), on the loop's queue, whose clock is its only clock.
+    RegisterServer(sys::Loop& loop, core::TimerQueue& timers) : RegisterServer(loop, timers, Options{}) {}
+    RegisterServer(sys::Loop& loop, core::TimerQueue& timers, Options opt);
     ~RegisterServer();
     RegisterServer(const RegisterServer&) = delete;
     RegisterServer& operator=(const RegisterServer&) = delete;
 
     void set_handler(Handler h) { handler_ = std::move(h); }
     void set_admit(Admit a) { admit_ = std::move(a); }
-    // Called when next_deadline_ns() may have moved earlier (a client connected).
-    std::function<void()> on_deadline_change;
 
     // Listens on "addr:port" / "[v6%if]:port" (config::parse_hostport syntax). Closes a
     // previous socket first.
@@ -121,8 +122,7 @@ class RegisterServer {
     bool is_open() const { return bool(listen_fd_); }
     const std::string& listen_address() const { return listen_; }
 
-    int64_t next_deadline_ns() const;
-    void on_time(int64_t now_ns);
+    static constexpr core::TimerQueue::Purpose kTick = 0;  // its one timeout on the queue
     size_t clients() const { return clients_.size(); }
 
     struct Stats {
@@ -132,7 +132,6 @@ class RegisterServer {
         uint64_t evicted = 0;  // unfinished connections closed to make room for a new one
     };
     const Stats& stats() const { return stats_; }
-    static int64_t mono_now_ns();
 
    private:
     enum class Phase { Reading, Writing, Draining };
@@ -159,8 +158,13 @@ class RegisterServer {
     void drain(Client& c);
     void drop(uint64_t id);
     int64_t deadline(const Client& c) const;
+    int64_t next_deadline_ns() const;  // earliest deadline, 0 if none
+    void on_time(int64_t now_ns);
+    void sync_timer();                 // (re)arms or cancels kTick at next_deadline_ns()
+    int64_t now_ns() const { return timers_.clock().now_ns(); }
 
     sys::Loop& loop_;
+    core::TimerQueue& timers_;
     Options opt_;
     Handler handler_;
     Admit admit_;
@@ -172,6 +176,7 @@ class RegisterServer {
     std::map<uint64_t, std::unique_ptr<Client>> clients_;
     std::vector<uint64_t> closing_;
     Stats stats_;
+    core::TimerOwner timer_owner_{timers_, this};
 };
 
 }  // namespace nw::control

@@ -58,14 +58,9 @@ packet::Addr peer_addr(const sockaddr_storage& ss) {
 }
 }  // namespace
 
-RegisterServer::RegisterServer(sys::Loop& loop, Options opt) : loop_(loop), opt_(opt) {}
+RegisterServer::RegisterServer(sys::Loop& loop, core::TimerQueue& timers, Options opt)
+    : loop_(loop), timers_(timers), opt_(opt) {}
 RegisterServer::~RegisterServer() { close(); }
-
-int64_t RegisterServer::mono_now_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 bool RegisterServer::open(const std::string& listen, std::string* err) {
     close();
@@ -113,6 +108,7 @@ void RegisterServer::close() {
     if (listen_fd_ && !paused_) loop_.remove(listen_fd_.get());
     listen_fd_.reset();
     paused_ = false;
+    sync_timer();
 }
 
 void RegisterServer::on_listen() {
@@ -126,9 +122,9 @@ void RegisterServer::on_listen() {
                 ++stats_.accept_errors;  // no fd to spare: stop accepting for a moment
                 loop_.remove(listen_fd_.get());
                 paused_ = true;
-                resume_ns_ = mono_now_ns() + kAcceptPauseNs;
-                if (on_deadline_change) on_deadline_change();
+                resume_ns_ = now_ns() + kAcceptPauseNs;
             }
+            sync_timer();
             return;  // EAGAIN, or a connection that died in the backlog
         }
         ++stats_.accepted;
@@ -149,12 +145,11 @@ void RegisterServer::on_listen() {
         c->fd = std::move(fd);
         c->peer = peer;
         c->key = key;
-        c->start_ns = mono_now_ns();
+        c->start_ns = now_ns();
         c->hard_deadline_ns = c->start_ns + opt_.total_timeout_ns;
         const uint64_t id = c->id;
         loop_.add(c->fd.get(), EPOLLIN | EPOLLRDHUP, [this, id](uint32_t ev) { on_client(id, ev); });
         clients_[id] = std::move(c);
-        if (on_deadline_change) on_deadline_change();
     }
 }
 
@@ -169,6 +164,7 @@ void RegisterServer::on_client(uint64_t id, uint32_t events) {
     }
     if (clients_.count(id) && (events & EPOLLERR)) drop(id);
     for (uint64_t x : std::exchange(closing_, {})) drop(x);
+    sync_timer();
 }
 
 void RegisterServer::read_some(Client& c) {
@@ -215,7 +211,7 @@ void RegisterServer::answer(Client& c, std::string text, bool ok) {
     c.out = std::move(text);
     c.out_off = 0;
     c.phase = Phase::Writing;
-    c.hard_deadline_ns = mono_now_ns() + opt_.linger_ns;
+    c.hard_deadline_ns = now_ns() + opt_.linger_ns;
     loop_.modify(c.fd.get(), EPOLLOUT);
     flush(c);
 }
@@ -333,6 +329,15 @@ void RegisterServer::on_time(int64_t now_ns) {
                                   "the first {} s)", c.in.size(), secs, opt_.min_rate, opt_.grace_ns / 1'000'000'000));
     }
     for (uint64_t x : std::exchange(closing_, {})) drop(x);
+    sync_timer();
+}
+
+void RegisterServer::sync_timer() {
+    const int64_t d = next_deadline_ns();
+    if (d == 0)
+        timers_.cancel(this, kTick);
+    else if (timers_.deadline(this, kTick) != d)
+        timers_.arm_at(this, kTick, d, [this](int64_t now) { on_time(now); });
 }
 
 }  // namespace nw::control

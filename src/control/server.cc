@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/epoll.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -74,14 +73,8 @@ int probe_live(const sockaddr_un& sa, const std::string& path, std::string* err)
 
 }  // namespace
 
-int64_t Server::mono_now_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-Server::Server(sys::Loop& loop) : Server(loop, Options{}) {}
-Server::Server(sys::Loop& loop, Options opt) : loop_(loop), opt_(opt) {}
+Server::Server(sys::Loop& loop, core::TimerQueue& timers) : Server(loop, timers, Options{}) {}
+Server::Server(sys::Loop& loop, core::TimerQueue& timers, Options opt) : loop_(loop), timers_(timers), opt_(opt) {}
 Server::~Server() { close(); }
 
 bool Server::open(const std::string& path, std::string* err) {
@@ -145,6 +138,8 @@ bool Server::open(const std::string& path, std::string* err) {
 void Server::close() {
     for (auto& [id, c] : clients_) loop_.remove(c->fd.get());
     clients_.clear();
+    accept_paused_ = false;
+    sync_timer();
     if (!listen_fd_) return;
     loop_.remove(listen_fd_.get());
     listen_fd_.reset();
@@ -160,6 +155,14 @@ int64_t Server::next_deadline_ns() const {
     for (const auto& [id, c] : clients_)
         if (d == 0 || c->deadline_ns < d) d = c->deadline_ns;
     return d;
+}
+
+void Server::sync_timer() {
+    const int64_t d = next_deadline_ns();
+    if (d == 0)
+        timers_.cancel(this, kTick);
+    else if (timers_.deadline(this, kTick) != d)
+        timers_.arm_at(this, kTick, d, [this](int64_t now) { on_time(now); });
 }
 
 void Server::on_time(int64_t now_ns) {
@@ -180,6 +183,7 @@ void Server::on_time(int64_t now_ns) {
         drop(id);
     }
     if (accept_paused_ && now_ns >= resume_at_ns_) resume_accepting();
+    sync_timer();
 }
 
 void Server::pause_accepting(int64_t now_ns) {
@@ -189,7 +193,7 @@ void Server::pause_accepting(int64_t now_ns) {
     accept_paused_ = true;
     resume_at_ns_ = now_ns + kAcceptRetryNs;
     loop_.remove(listen_fd_.get());
-    if (deadline_changed_) deadline_changed_();
+    sync_timer();
 }
 
 void Server::resume_accepting() {
@@ -199,13 +203,12 @@ void Server::resume_accepting() {
 }
 
 void Server::on_listen(uint32_t) {
-    bool added = false;
     for (int i = 0; i < kMaxAcceptsPerWakeup && listen_fd_; ++i) {
         const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                pause_accepting(mono_now_ns());
+                pause_accepting(now_ns());
             break;  // EAGAIN: drained
         }
         sys::unique_fd cfd(fd);
@@ -220,17 +223,16 @@ void Server::on_listen(uint32_t) {
         auto c = std::make_unique<Client>();
         c->id = next_id_++;
         c->fd = std::move(cfd);
-        c->end_ns = mono_now_ns() + opt_.total_timeout_ns;
+        c->end_ns = now_ns() + opt_.total_timeout_ns;
         touch(*c);
         const uint64_t id = c->id;
         loop_.add(c->fd.get(), EPOLLIN | EPOLLRDHUP, [this, id](uint32_t ev) { on_client(id, ev); });
         clients_.emplace(id, std::move(c));
-        added = true;
     }
-    if (added && deadline_changed_) deadline_changed_();
+    sync_timer();
 }
 
-void Server::touch(Client& c) { c.deadline_ns = std::min(mono_now_ns() + opt_.idle_timeout_ns, c.end_ns); }
+void Server::touch(Client& c) { c.deadline_ns = std::min(now_ns() + opt_.idle_timeout_ns, c.end_ns); }
 
 bool Server::make_room() {
     while (clients_.size() >= opt_.max_clients && listen_fd_) {
@@ -256,6 +258,7 @@ void Server::on_client(uint64_t id, uint32_t events) {
         flush(id);
     else
         read_client(id);
+    sync_timer();
 }
 
 void Server::read_client(uint64_t id) {

@@ -1,6 +1,7 @@
 // control/server.h — the control socket: a non-blocking Unix stream server on the core's
 // sys::Loop. One request line per connection, answered synchronously by the core's handler.
-// Never blocks, owns no timerfd (the core's timer drives next_deadline_ns()/on_time()).
+// Never blocks, owns no timerfd: its client and accept-retry deadlines are one keyed timeout,
+// (this, kTick), on the loop's core::TimerQueue, which is also its only clock.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "control/protocol.h"
+#include "core/timer_queue.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
 
@@ -33,17 +35,14 @@ class Server {
         int backlog = 16;
     };
 
-    // `loop` must outlive the server.
-    explicit Server(sys::Loop& loop);
-    Server(sys::Loop& loop, Options opt);
+    // `loop` and `timers` must outlive the server.
+    Server(sys::Loop& loop, core::TimerQueue& timers);
+    Server(sys::Loop& loop, core::TimerQueue& timers, Options opt);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
     void set_handler(Handler h) { handler_ = std::move(h); }
-    // Called whenever next_deadline_ns() may have moved earlier (a client connected), so the
-    // core can re-arm its timer. Optional.
-    void set_deadline_changed(std::function<void()> cb) { deadline_changed_ = std::move(cb); }
 
     // Creates the parent directory if missing (0755), refuses if a live daemon answers on
     // `path`, removes a stale socket (only a socket, never another kind of file), binds,
@@ -54,10 +53,8 @@ class Server {
     bool is_open() const { return bool(listen_fd_); }
     const std::string& path() const { return path_; }
 
-    // Earliest CLOCK_MONOTONIC deadline (ns) at which on_time() has work, or 0 for none.
-    int64_t next_deadline_ns() const;
-    // Drops clients idle past their deadline; resumes accepting after an fd shortage.
-    void on_time(int64_t now_ns);
+    // Its one timeout on the queue: armed while a client is connected or accepting is paused.
+    static constexpr core::TimerQueue::Purpose kTick = 0;
 
     size_t clients() const { return clients_.size(); }
 
@@ -72,9 +69,6 @@ class Server {
         uint64_t accept_errors = 0;  // EMFILE/ENFILE/ENOMEM episodes
     };
     const Stats& stats() const { return stats_; }
-
-    // CLOCK_MONOTONIC now in ns (what on_time() expects).
-    static int64_t mono_now_ns();
 
    private:
     struct Client {
@@ -103,11 +97,15 @@ class Server {
     void drop(uint64_t id);
     void pause_accepting(int64_t now_ns);
     void resume_accepting();
+    int64_t next_deadline_ns() const;  // earliest deadline, 0 if none
+    void on_time(int64_t now_ns);      // drops clients past their deadline; resumes accepting
+    void sync_timer();                 // (re)arms or cancels kTick at next_deadline_ns()
+    int64_t now_ns() const { return timers_.clock().now_ns(); }
 
     sys::Loop& loop_;
+    core::TimerQueue& timers_;
     Options opt_;
     Handler handler_;
-    std::function<void()> deadline_changed_;
     sys::unique_fd listen_fd_;
     std::string path_;
     dev_t sock_dev_ = 0;
@@ -117,6 +115,7 @@ class Server {
     uint64_t next_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Client>> clients_;
     Stats stats_;
+    core::TimerOwner timer_owner_{timers_, this};
 };
 
 }  // namespace nw::control

@@ -13,7 +13,8 @@
 
 namespace nw::proxy {
 
-ProxyService::ProxyService(sys::Loop& loop, core::Clock& clock) : loop_(loop), clock_(clock) {}
+ProxyService::ProxyService(sys::Loop& loop, core::Clock& clock, core::TimerQueue& timers)
+    : loop_(loop), clock_(clock), timers_(timers) {}
 
 ProxyService::~ProxyService() = default;
 
@@ -35,13 +36,13 @@ std::vector<std::string> interfaces_of(const config::Config& cfg) {
 
 bool ProxyService::open(const config::Config& cfg, std::string* err) {
     cfg_ = std::make_shared<const config::Config>(cfg);
-    host_ = std::make_unique<HostInfo>();
-    io_ = std::make_unique<PacketIo>(loop_, [this](const std::string& ifn, std::span<const uint8_t> f, int64_t t) {
+    host_ = std::make_unique<HostInfo>(clock_);
+    io_ = std::make_unique<PacketIo>(loop_, timers_, [this](const std::string& ifn, std::span<const uint8_t> f, int64_t t) {
         if (proxy_) proxy_->on_frame(ifn, f, t);
     });
     std::string why;
     if (!io_->set_interfaces(interfaces_of(cfg), &why)) log::warn("{}", why);
-    nft_ = std::make_unique<NftFirewall>(loop_);
+    nft_ = std::make_unique<NftFirewall>(loop_, timers_);
     if (!nft_->start(&why)) log::warn("{}", why);
     nft_->set_own_filter([this](const packet::Addr& a) { return host_->own_addr(a); });
     if (!host_->watch(loop_, [this] { on_host_changed(); }, &why)) log::warn("{}", why);
@@ -54,7 +55,7 @@ bool ProxyService::open_register(const config::Config& cfg, std::string* err) {
         return true;
     }
     if (reg_ && reg_->is_open() && reg_->listen_address() == cfg.reg->listen) return true;
-    reg_ = std::make_unique<control::RegisterServer>(loop_);
+    reg_ = std::make_unique<control::RegisterServer>(loop_, timers_);
     reg_->set_handler([this](const control::Registration& r, const packet::Addr& peer) { return on_register(r, peer); });
     reg_->set_admit([this](const packet::Addr& peer) { return cfg_->reg && control::peer_allowed(cfg_->reg->allow, peer); });
     if (!reg_->open(cfg.reg->listen, err)) return false;
@@ -79,12 +80,11 @@ void ProxyService::remember(const state::PersistedState& ps) {
         }
 }
 
-void ProxyService::start(const config::Config& cfg, core::TimerQueue* timers, core::EventBus* events,
-                         core::WolSender* wol, std::function<void()> on_state_changed,
-                         std::function<void()> on_deadline_change) {
+void ProxyService::start(const config::Config& cfg, core::EventBus* events, core::WolSender* wol,
+                         std::function<void()> on_state_changed) {
     ProxyDeps d;
     d.clock = &clock_;
-    d.timers = timers;
+    d.timers = &timers_;
     d.events = events;
     d.wol = wol;
     d.frames = io_.get();
@@ -92,7 +92,6 @@ void ProxyService::start(const config::Config& cfg, core::TimerQueue* timers, co
     d.host = host_.get();
     d.on_state_changed = std::move(on_state_changed);
     proxy_ = std::make_unique<SleepProxy>(std::move(d));
-    if (reg_) reg_->on_deadline_change = on_deadline_change;
     proxy_->configure(cfg);
     if (!saved_.empty()) proxy_->restore(std::exchange(saved_, {}));
 }
@@ -153,23 +152,6 @@ std::string ProxyService::on_register(const control::Registration& r, const pack
         return err;
     }
     return "";
-}
-
-int64_t ProxyService::next_deadline_ns() const {
-    int64_t next = 0;
-    auto take = [&](int64_t d) {
-        if (d > 0 && (next == 0 || d < next)) next = d;
-    };
-    if (io_) take(io_->next_deadline_ns());
-    if (nft_) take(nft_->next_deadline_ns());
-    if (reg_) take(reg_->next_deadline_ns());
-    return next;
-}
-
-void ProxyService::on_time(int64_t now_ns) {
-    if (io_) io_->on_time(now_ns);
-    if (nft_) nft_->on_time(now_ns);
-    if (reg_) reg_->on_time(now_ns);
 }
 
 void ProxyService::fill_status(control::Status* st) const {

@@ -33,7 +33,8 @@ class NftFirewall;
 
 class ProxyService {
    public:
-    ProxyService(sys::Loop& loop, core::Clock& clock);
+    // Its parts (registration server, packet sockets, nft) arm their timeouts on `timers`.
+    ProxyService(sys::Loop& loop, core::Clock& clock, core::TimerQueue& timers);
     ~ProxyService();
 
     // Does `cfg` use the sleep proxy (a target with sleep_proxy, or a register section)?
@@ -45,13 +46,9 @@ class ProxyService {
     // Machines to resume from the state file (call before start()).
     void remember(const state::PersistedState& ps);
     // Once hooks and WoL exist: builds the proxy, installs the configuration, resumes.
-    void start(const config::Config& cfg, core::TimerQueue* timers, core::EventBus* events,
-               core::WolSender* wol, std::function<void()> on_state_changed,
-               std::function<void()> on_deadline_change);
+    void start(const config::Config& cfg, core::EventBus* events, core::WolSender* wol,
+               std::function<void()> on_state_changed);
     void reload(const config::Config& cfg);
-
-    int64_t next_deadline_ns() const;
-    void on_time(int64_t now_ns);
 
     // Adds proxy state to config targets' status and registered machines as targets.
     void fill_status(control::Status* st) const;
@@ -70,6 +67,7 @@ class ProxyService {
 
     sys::Loop& loop_;
     core::Clock& clock_;
+    core::TimerQueue& timers_;
     std::shared_ptr<const config::Config> cfg_;
     std::unique_ptr<HostInfo> host_;
     std::unique_ptr<PacketIo> io_;

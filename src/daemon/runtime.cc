@@ -88,14 +88,13 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
         if (t.wol && !wol_->prepare(*t.wol, err)) log::warn("{}: {}", t.name, *err);
     if (proxy::ProxyService::needed(*cfg_)) {  // sleep proxy: sockets before privileges go
         if (cfg_->reg && cfg_->reg->wol && !wol_->prepare(*cfg_->reg->wol, err)) log::warn("register: {}", *err);
-        proxy_ = std::make_unique<proxy::ProxyService>(loop_, clock_);
+        proxy_ = std::make_unique<proxy::ProxyService>(loop_, clock_, timers_);
         if (!proxy_->open(*cfg_, err)) return false;
     }
 
     if (!cfg_->daemon.control_socket.empty()) {
-        control_ = std::make_unique<control::Server>(loop_);
+        control_ = std::make_unique<control::Server>(loop_, timers_);
         control_->set_handler([this](const control::Request& r) { return dispatch(r); });
-        control_->set_deadline_changed([this] { rearm(); });
         if (!control_->open(cfg_->daemon.control_socket, err)) return false;
     }
     if (cfg_->mqtt && !open_mqtt(err)) return false;  // MQTT bridge (SPEC §16): reads its secret files now
@@ -149,8 +148,7 @@ bool Runtime::install_rules(const config::Config& cfg, std::vector<std::shared_p
 
 bool Runtime::start(std::string* err) {
     started_ns_ = clock_.now_ns();
-    hooks_ = std::make_unique<action::HookRunner>(loop_);
-    hooks_->on_deadline_change = [this] { rearm(); };
+    hooks_ = std::make_unique<action::HookRunner>(loop_, timers_);
 
     wire_events();
     core::CoreDeps deps;
@@ -185,7 +183,7 @@ bool Runtime::start(std::string* err) {
     wake_->configure(*cfg_);
     if (saved_) wake_->resume(*saved_);
     if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
-    if (proxy_) proxy_->start(*cfg_, &timers_, &events_, wol_.get(), [this] { dirty_ = true; }, [this] { rearm(); });
+    if (proxy_) proxy_->start(*cfg_, &events_, wol_.get(), [this] { dirty_ = true; });
     if (mqtt_ && !start_mqtt(err)) return false;
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
@@ -194,14 +192,7 @@ bool Runtime::start(std::string* err) {
         }
         drain();
     });
-    loop_.on_timer([this] {
-        const int64_t now = clock_.now_ns();
-        timers_.run_due(now);  // core, sleep proxy, state refresh, metrics
-        hooks_->on_time(now);
-        if (control_) control_->on_time(now);
-        if (proxy_) proxy_->on_time(now);
-        wake_->on_time(now);
-    });
+    loop_.on_timer([this] { timers_.run_due(); });  // every component's timeouts (doc/architecture.md)
     for (auto& s : sensors_) s->start();
     started_ = true;
     schedule_refresh();
@@ -248,16 +239,8 @@ void Runtime::reclaim() {
 
 void Runtime::rearm() {
     if (!started_) return;
-    const int64_t q = timers_.next_deadline_ns();
-    int64_t next = q == core::TimerQueue::kNever ? 0 : q;
-    auto take = [&](int64_t d) {  // components not on the queue yet (doc/architecture.md)
-        if (d > 0 && (next == 0 || d < next)) next = d;
-    };
-    take(hooks_->next_deadline_ns());
-    if (control_) take(control_->next_deadline_ns());
-    if (proxy_) take(proxy_->next_deadline_ns());
-    take(wake_->next_deadline_ns());  // its packet sockets (its timeouts are on the queue)
-    loop_.arm_timer(next);
+    const int64_t next = timers_.next_deadline_ns();  // the queue alone: nobody is polled
+    loop_.arm_timer(next == core::TimerQueue::kNever ? 0 : next);
 }
 
 void Runtime::run() {

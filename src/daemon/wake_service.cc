@@ -19,8 +19,8 @@ constexpr int64_t kMsNs = 1'000'000;
 
 WakeService::WakeService(sys::Loop& loop, core::Clock& clock, core::TimerQueue& q, Wiring w)
     : loop_(loop), clock_(clock), w_(std::move(w)), q_(q) {
-    host_ = std::make_unique<proxy::HostInfo>();
-    io_ = std::make_unique<proxy::PacketIo>(loop_, [this](const std::string& ifname, std::span<const uint8_t> f,
+    host_ = std::make_unique<proxy::HostInfo>(clock_);
+    io_ = std::make_unique<proxy::PacketIo>(loop_, q_, [this](const std::string& ifname, std::span<const uint8_t> f,
                                                           int64_t) { on_frame(ifname, f); });
     cycle_ = std::make_unique<core::WakeCycle>(q_, *this, [this](core::Event e) { emit(std::move(e)); });
 }
@@ -147,10 +147,6 @@ void WakeService::emit(core::Event e) {
     if (e.kind != core::EventKind::Waking && w != wol_.end() && w_.on_event) w_.on_event(e, w->second);
     if (w_.on_state_changed) w_.on_state_changed();
 }
-
-int64_t WakeService::next_deadline_ns() const { return io_->next_deadline_ns(); }
-
-void WakeService::on_time(int64_t now_ns) { io_->on_time(now_ns); }
 
 void WakeService::save(state::PersistedState* ps) const {
     const int64_t now = clock_.now_ns(), now_ms = sys::wall_ms();

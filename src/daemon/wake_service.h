@@ -50,9 +50,6 @@ class WakeService : public core::WakeEffects {
     core::WakeView view(const std::string& target) const;
     bool verified(const std::string& target) const { return params_.count(target) != 0; }
 
-    int64_t next_deadline_ns() const;               // the packet sockets' own (0: none)
-    void on_time(int64_t now_ns);
-
     struct Stats {
         uint64_t probes = 0, signs = 0;
     };

@@ -12,7 +12,6 @@
 #include <netpacket/packet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -24,12 +23,6 @@
 namespace nw::proxy {
 
 namespace {
-
-int64_t mono_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 bool to_addr(const sockaddr* sa, packet::Addr* out) {
     if (!sa) return false;
@@ -100,7 +93,7 @@ HostInfo::~HostInfo() {
 }
 
 void HostInfo::refresh() {
-    const int64_t now = mono_ns();
+    const int64_t now = clock_.now_ns();
     if (taken_ns_ != 0 && now - taken_ns_ < max_age_ns_) return;
     taken_ns_ = now;
     std::map<std::string, packet::Mac> macs;

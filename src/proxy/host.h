@@ -20,7 +20,9 @@ namespace nw::proxy {
 class HostInfo : public HostView {
    public:
     // `max_age_ns`: how long a snapshot of the interfaces is reused before getifaddrs() runs again.
-    explicit HostInfo(int64_t max_age_ns = 2'000'000'000) : max_age_ns_(max_age_ns) {}
+    // The snapshot's age is measured on `clock` (the daemon's core::Clock; it must outlive this).
+    explicit HostInfo(const core::Clock& clock, int64_t max_age_ns = 2'000'000'000)
+        : clock_(clock), max_age_ns_(max_age_ns) {}
     ~HostInfo() override;
     HostInfo(const HostInfo&) = delete;
     HostInfo& operator=(const HostInfo&) = delete;
@@ -41,6 +43,7 @@ class HostInfo : public HostView {
    private:
     void refresh();
     void on_netlink();
+    const core::Clock& clock_;
     int64_t max_age_ns_;
     int64_t taken_ns_ = 0;
     std::map<std::string, packet::Mac> macs_;

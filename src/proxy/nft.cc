@@ -12,7 +12,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,12 +23,6 @@ namespace nw::proxy {
 
 namespace {
 constexpr int64_t kNftTimeoutNs = 10'000'000'000;
-
-int64_t mono_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 bool quotable(const std::string& ifname) {
     if (ifname.empty() || ifname.size() > 15) return false;
@@ -99,7 +92,7 @@ sys::unique_fd memfd_with(const std::string& text) {
 }
 }  // namespace
 
-NftFirewall::NftFirewall(sys::Loop& loop) : loop_(loop) {}
+NftFirewall::NftFirewall(sys::Loop& loop, core::TimerQueue& timers) : loop_(loop), timers_(timers) {}
 
 NftFirewall::~NftFirewall() {
     if (pid_ > 0) {
@@ -219,10 +212,11 @@ bool NftFirewall::spawn(const std::string& text) {
     ++runs_;
     pid_ = pid;
     out_ = std::move(out);
-    deadline_ns_ = mono_ns() + kNftTimeoutNs;
+    deadline_ns_ = now_ns() + kNftTimeoutNs;
+    arm();
     pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (pidfd_) loop_.add(pidfd_.get(), EPOLLIN, [this](uint32_t) { reap(); });
-    return true;  // without a pidfd, on_time() polls it at the deadline
+    return true;  // without a pidfd, on_time() polls it at the deadline (on the queue)
 }
 
 void NftFirewall::reap() {
@@ -233,6 +227,7 @@ void NftFirewall::reap() {
     if (pidfd_) loop_.remove(pidfd_.get());
     pidfd_.reset();
     pid_ = -1;
+    timers_.cancel(this, kTimeout);
     if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         ++failures_;
         char msg[512] = {};
@@ -259,18 +254,24 @@ void NftFirewall::on_time(int64_t now_ns) {
         deadline_ns_ = now_ns + 1000000000;
     }
     if (!pidfd_) reap();
+    if (pid_ > 0 && !timers_.armed(this, kTimeout)) arm();
+}
+
+void NftFirewall::arm() {
+    timers_.arm_at(this, kTimeout, deadline_ns_, [this](int64_t now) { on_time(now); });
 }
 
 bool NftFirewall::wait_child(int timeout_ms) {
-    const int64_t end = mono_ns() + int64_t(timeout_ms) * 1000000;
+    const int64_t end = now_ns() + int64_t(timeout_ms) * 1000000;
     while (pid_ > 0) {
-        const int left = int((end - mono_ns()) / 1000000);
+        const int left = int((end - now_ns()) / 1000000);
         if (left <= 0) {
             ::kill(pid_, SIGKILL);
             ::waitpid(pid_, nullptr, 0);
             if (pidfd_) loop_.remove(pidfd_.get());
             pidfd_.reset();
             pid_ = -1;
+            timers_.cancel(this, kTimeout);
             return false;
         }
         if (pidfd_) {

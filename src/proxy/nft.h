@@ -3,6 +3,8 @@
 // routes them back onto the LAN nor answers them. Each update rewrites the table in one `nft -f`
 // transaction, spawned with posix_spawn and reaped through a pidfd on the loop; updates are
 // serialized (the newest pending one wins). Never blocks the loop — except remove_now() at exit.
+// An update that runs too long is killed by a timeout on the loop's core::TimerQueue, key
+// (this, kTimeout), armed while nft runs; time is read only through the queue's core::Clock.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/timer_queue.h"
 #include "proxy/ports.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
@@ -24,7 +27,8 @@ inline constexpr const char* kNftTable = "netwaked";  // family inet
 
 class NftFirewall : public Firewall {
    public:
-    explicit NftFirewall(sys::Loop& loop);
+    // `loop` and `timers` must outlive it.
+    NftFirewall(sys::Loop& loop, core::TimerQueue& timers);
     ~NftFirewall() override;  // kills an update still running (no table change is waited for)
     NftFirewall(const NftFirewall&) = delete;
     NftFirewall& operator=(const NftFirewall&) = delete;
@@ -43,8 +47,7 @@ class NftFirewall : public Firewall {
     // for that too. Blocks; only for shutdown.
     void remove_now(int timeout_ms);
 
-    int64_t next_deadline_ns() const { return pid_ > 0 ? deadline_ns_ : 0; }
-    void on_time(int64_t now_ns);
+    static constexpr core::TimerQueue::Purpose kTimeout = 0;  // armed while nft runs
 
     // The nft script for a held set (empty: just delete the table). Pure; interface names that
     // nft could not quote safely are skipped.
@@ -60,8 +63,12 @@ class NftFirewall : public Firewall {
     bool spawn(const std::string& text);
     void reap();
     bool wait_child(int timeout_ms);
+    void on_time(int64_t now_ns);  // the update's deadline: kill it (or poll it without a pidfd)
+    void arm();                    // (this, kTimeout) at deadline_ns_
+    int64_t now_ns() const { return timers_.clock().now_ns(); }
 
     sys::Loop& loop_;
+    core::TimerQueue& timers_;
     std::string nft_;
     pid_t pid_ = -1;
     sys::unique_fd pidfd_, out_;
@@ -71,6 +78,7 @@ class NftFirewall : public Firewall {
     uint64_t runs_ = 0, failures_ = 0, own_skipped_ = 0;
     std::function<bool(const packet::Addr&)> own_;
     std::vector<std::pair<std::string, packet::Addr>> wanted_, applied_;  // asked for / after the filter
+    core::TimerOwner timer_owner_{timers_, this};
 };
 
 }  // namespace nw::proxy

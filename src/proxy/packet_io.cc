@@ -9,7 +9,6 @@
 #include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -22,14 +21,7 @@
 namespace nw::proxy {
 
 namespace {
-constexpr int64_t kRetryNs = 5'000'000'000;
 constexpr int kBatch = 64;  // frames per readiness callback (the loop serves others in between)
-
-int64_t mono_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::vector<packet::Mac> groups_for(const Interest& in) {
     std::vector<packet::Mac> g;
@@ -51,7 +43,8 @@ bool membership(int fd, int ifindex, const packet::Mac& m, bool add) {
 }
 }  // namespace
 
-PacketIo::PacketIo(sys::Loop& loop, Receiver rx) : loop_(loop), rx_(std::move(rx)), buf_(kSnapLen + 1) {}
+PacketIo::PacketIo(sys::Loop& loop, core::TimerQueue& timers, Receiver rx)
+    : loop_(loop), timers_(timers), rx_(std::move(rx)), buf_(kSnapLen + 1) {}
 
 PacketIo::~PacketIo() {
     for (auto& [name, s] : socks_) close_sock(*s);
@@ -66,6 +59,7 @@ bool PacketIo::set_interfaces(const std::vector<std::string>& names, std::string
     for (auto it = socks_.begin(); it != socks_.end();) {
         if (std::find(names.begin(), names.end(), it->first) == names.end()) {
             close_sock(*it->second);
+            timers_.cancel(this, it->second->id);
             it = socks_.erase(it);
         } else {
             ++it;
@@ -77,13 +71,17 @@ bool PacketIo::set_interfaces(const std::vector<std::string>& names, std::string
         if (!s) {
             s = std::make_unique<Sock>();
             s->name = n;
+            s->id = next_id_++;
         }
         if (s->fd) continue;
         std::string why;
         if (!open_sock(*s, &why)) {
             ok = false;
             if (err) *err += (err->empty() ? "" : "; ") + why;
-            s->retry_ns = mono_ns() + kRetryNs;
+            retry_later(*s);
+        } else {
+            timers_.cancel(this, s->id);
+            s->retry_ns = 0;
         }
     }
     return ok;
@@ -178,7 +176,7 @@ void PacketIo::on_readable(Sock& s) {
             if (errno == ENETDOWN) continue;  // reported once when the link goes down; it recovers
             log::warn("{}", log::errno_str("sleep proxy: reading on " + s.name + " (reopening)", errno));
             close_sock(s);
-            s.retry_ns = mono_ns() + kRetryNs;
+            retry_later(s);
             return;
         }
         if (from.sll_pkttype == PACKET_OUTGOING) continue;
@@ -188,7 +186,7 @@ void PacketIo::on_readable(Sock& s) {
             len = buf_.size();
         }
         ++stats_.received;
-        rx_(s.name, std::span<const uint8_t>(buf_.data(), len), mono_ns());
+        rx_(s.name, std::span<const uint8_t>(buf_.data(), len), timers_.clock().now_ns());
     }
 }
 
@@ -233,25 +231,22 @@ bool PacketIo::send(const std::string& ifname, std::span<const uint8_t> frame) {
     ++stats_.send_errors;
     if (rc < 0 && (errno == ENODEV || errno == ENXIO)) {  // the interface was replaced: reopen
         close_sock(s);
-        s.retry_ns = mono_ns() + kRetryNs;
+        retry_later(s);
     }
     return false;
 }
 
-int64_t PacketIo::next_deadline_ns() const {
-    int64_t next = 0;
-    for (const auto& [name, s] : socks_)
-        if (!s->fd && s->retry_ns > 0 && (next == 0 || s->retry_ns < next)) next = s->retry_ns;
-    return next;
+void PacketIo::retry_later(Sock& s) {
+    s.retry_ns = timers_.clock().now_ns() + kRetryNs;
+    Sock* raw = &s;  // owned by socks_ until cancelled in set_interfaces
+    timers_.arm_at(this, s.id, s.retry_ns, [this, raw](int64_t now) { retry(*raw, now); });
 }
 
-void PacketIo::on_time(int64_t now_ns) {
-    for (auto& [name, s] : socks_) {
-        if (s->fd || s->retry_ns == 0 || now_ns < s->retry_ns) continue;
-        std::string why;
-        if (!open_sock(*s, &why)) s->retry_ns = now_ns + kRetryNs;
-        else s->retry_ns = 0;
-    }
+void PacketIo::retry(Sock& s, int64_t) {
+    s.retry_ns = 0;
+    if (s.fd) return;
+    std::string why;
+    if (!open_sock(s, &why)) retry_later(s);
 }
 
 }  // namespace nw::proxy

@@ -1,7 +1,8 @@
 // proxy/packet_io.h — the sleep proxy's link layer: ONE AF_PACKET socket per interface (for all
 // machines on it), CLOEXEC and non-blocking, with a BPF filter built from the proxy's Interest,
 // read on the core loop; also sends frames and joins solicited-node multicast groups.
-// Implements FrameSink. Never blocks; per-frame problems are counted, not logged.
+// Implements FrameSink. Never blocks; per-frame problems are counted, not logged. Reopening a
+// socket that failed is a timeout on the loop's core::TimerQueue, key (this, socket id).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/timer_queue.h"
 #include "proxy/ports.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
@@ -22,15 +24,15 @@ class PacketIo : public FrameSink {
    public:
     using Receiver = std::function<void(const std::string& ifname, std::span<const uint8_t> frame, int64_t t_ns)>;
 
-    // `loop` must outlive this object.
-    PacketIo(sys::Loop& loop, Receiver rx);
+    // `loop` and `timers` must outlive this object; frames are stamped with the queue's clock.
+    PacketIo(sys::Loop& loop, core::TimerQueue& timers, Receiver rx);
     ~PacketIo() override;
     PacketIo(const PacketIo&) = delete;
     PacketIo& operator=(const PacketIo&) = delete;
 
     // Keeps a socket open on exactly these interfaces (opening new ones, closing the rest).
     // An interface that cannot be opened now (missing, down at creation) is retried every
-    // few seconds through on_time(). False + *err if any could not be opened now.
+    // few seconds (on the queue). False + *err if any could not be opened now.
     bool set_interfaces(const std::vector<std::string>& names, std::string* err);
 
     bool send(const std::string& ifname, std::span<const uint8_t> frame) override;
@@ -40,8 +42,7 @@ class PacketIo : public FrameSink {
     // Reads every socket's statistics; returns all drops so far (stats().dropped).
     uint64_t read_drops();
 
-    int64_t next_deadline_ns() const;
-    void on_time(int64_t now_ns);
+    static constexpr int64_t kRetryNs = 5'000'000'000;  // between attempts to (re)open a socket
 
     struct Stats {
         uint64_t received = 0, truncated = 0, send_errors = 0, filter_errors = 0, open_errors = 0;
@@ -53,11 +54,12 @@ class PacketIo : public FrameSink {
    private:
     struct Sock {
         std::string name;
+        uint64_t id = 0;                  // its timeout's purpose on the queue
         sys::unique_fd fd;
         int ifindex = 0;
         Interest interest;
         std::vector<packet::Mac> groups;  // multicast memberships held
-        int64_t retry_ns = 0;             // closed: try to open again at this time
+        int64_t retry_ns = 0;             // closed: trying to open again at this time (armed)
         uint64_t drops = 0;               // PACKET_STATISTICS tp_drops, summed over reads
     };
     void read_stats(Sock& s);
@@ -65,12 +67,17 @@ class PacketIo : public FrameSink {
     void close_sock(Sock& s);
     void apply(Sock& s);
     void on_readable(Sock& s);
+    void retry_later(Sock& s);          // arms (this, s.id) kRetryNs from now
+    void retry(Sock& s, int64_t now_ns);
 
     sys::Loop& loop_;
+    core::TimerQueue& timers_;
     Receiver rx_;
+    uint64_t next_id_ = 1;
     std::map<std::string, std::unique_ptr<Sock>> socks_;
     std::vector<uint8_t> buf_;
     Stats stats_;
+    core::TimerOwner timer_owner_{timers_, this};
 };
 
 }  // namespace nw::proxy

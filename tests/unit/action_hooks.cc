@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "action/hooks.h"
+#include "loop_clock.h"
 #include "sys/log.h"
 #include "sys/loop.h"
 
@@ -53,6 +54,7 @@ bool gone(pid_t pid) {
 
 struct Fixture {
     sys::Loop loop;
+    test::LoopTimers lt{loop};
     std::string dir;
     std::vector<core::HookResult> done;
     std::vector<std::string> logs;
@@ -62,10 +64,8 @@ struct Fixture {
         char tmpl[] = "/tmp/nw-hooks-XXXXXX";
         dir = ::mkdtemp(tmpl);
         log::set_sink([this](log::Level, std::string_view m) { logs.emplace_back(m); });
-        runner = std::make_unique<action::HookRunner>(loop, opt);
+        runner = std::make_unique<action::HookRunner>(loop, lt.q, opt);
         runner->on_done = [this](const core::HookResult& r) { done.push_back(r); };
-        runner->on_deadline_change = [this] { loop.arm_timer(runner->next_deadline_ns()); };
-        loop.on_timer([this] { runner->on_time(action::HookRunner::now_ns()); });
     }
     ~Fixture() {
         runner.reset();
@@ -91,16 +91,17 @@ struct Fixture {
         return j;
     }
     bool run_until(const std::function<bool()>& pred, double seconds = 10) {
-        const int64_t deadline = action::HookRunner::now_ns() + static_cast<int64_t>(seconds * 1e9);
+        const int64_t deadline = lt.now_ns() + static_cast<int64_t>(seconds * 1e9);
         while (!pred()) {
-            if (action::HookRunner::now_ns() > deadline) return false;
-            loop.run_once(50);
+            if (lt.now_ns() > deadline) return false;
+            lt.step(50);
         }
         return true;
     }
     bool logged(const std::string& needle) const {
         return std::any_of(logs.begin(), logs.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
     }
+    bool timed() const { return lt.q.armed(runner.get(), action::HookRunner::kTick); }  // anything pending in time
     std::string file(const std::string& name) const { return slurp(dir + "/" + name); }
 };
 
@@ -179,7 +180,7 @@ TEST_CASE("hooks: output lines are logged with the target name; control characte
         fx.script("hook", "echo hello\necho oops >&2\nprintf 'a\\033[31mb\\r\\n'\nprintf 'partial'\nexit 3");
     fx.runner->submit(fx.job("nas", hook, "stop"));
     REQUIRE(fx.run_until([&] { return fx.done.size() == 1; }));
-    fx.run_until([&] { return fx.runner->next_deadline_ns() == 0; }, 3);  // output closed
+    fx.run_until([&] { return !fx.timed(); }, 3);  // output closed
     CHECK(fx.done[0].exit_code == 3);
     CHECK(fx.logged("nas: hook stop: hello"));
     CHECK(fx.logged("nas: hook stop: oops"));
@@ -199,7 +200,7 @@ TEST_CASE("hooks: output caps: long lines truncated, bytes per run bounded and c
                                        "i=0; while [ $i -lt 100 ]; do echo line-$i-0123456789012345678901234567890123456789; "
                                        "i=$((i+1)); done");
     fx.runner->submit(fx.job("t", hook, "start"));
-    REQUIRE(fx.run_until([&] { return fx.done.size() == 1 && fx.runner->next_deadline_ns() == 0; }));
+    REQUIRE(fx.run_until([&] { return fx.done.size() == 1 && !fx.timed(); }));
     CHECK(fx.logged("t: hook start: " + std::string(100, 'x') + " [line truncated]"));
     CHECK(fx.logged("t: hook start: next"));
     CHECK(fx.logged("t: hook start: line-0-"));
@@ -381,14 +382,14 @@ TEST_CASE("hooks: a hook that forks 100 children and exits completes at once") {
     const std::string hook = fx.script("hook",
                                        "i=0; while [ $i -lt 100 ]; do sleep 30 & i=$((i+1)); done\n"
                                        "(sleep 0.1; echo late) &\necho $$ > $D/main\necho early");
-    const int64_t t0 = action::HookRunner::now_ns();
+    const int64_t t0 = fx.lt.now_ns();
     fx.runner->submit(fx.job("f", hook, "start"));
     REQUIRE(fx.run_until([&] { return fx.done.size() == 1; }, 5));
     CHECK(fx.done[0].exit_code == 0);
     CHECK(fx.runner->pending() == 0);
-    CHECK(action::HookRunner::now_ns() - t0 < 3'000'000'000LL);
+    CHECK(fx.lt.now_ns() - t0 < 3'000'000'000LL);
     // children still hold the pipe: it is read for output_linger, then closed
-    CHECK(fx.run_until([&] { return fx.runner->next_deadline_ns() == 0; }, 5));
+    CHECK(fx.run_until([&] { return !fx.timed(); }, 5));
     CHECK(fx.logged("f: hook start: early"));
     CHECK(fx.logged("f: hook start: late"));
     const pid_t main_pid = std::atoi(fx.file("main").c_str());
@@ -430,7 +431,7 @@ TEST_CASE("hooks: kill_all drops the queue and terminates; run_until_idle waits"
     REQUIRE(fx.run_until([&] { return fs::exists(fx.dir + "/main") && fs::file_size(fx.dir + "/main") > 0; }));
     fx.runner->kill_all();
     CHECK(fx.runner->pending() == 2);  // the two running ones
-    CHECK(fx.runner->run_until_idle(action::HookRunner::now_ns() + 5'000'000'000LL));
+    CHECK(fx.runner->run_until_idle(fx.lt.now_ns() + 5'000'000'000LL));
     REQUIRE(fx.done.size() == 2);
     for (const auto& r : fx.done) {
         CHECK(r.exit_code == -SIGTERM);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "control/server.h"
+#include "loop_clock.h"
 
 using namespace nw;
 using nw::control::Request;
@@ -80,6 +81,12 @@ struct Peer {
     }
 };
 
+struct FakeClock : core::Clock {
+    int64_t t = 1'000'000'000'000;
+    int64_t now_ns() const override { return t; }
+    int64_t wall_s() const override { return 1'700'000'000; }
+};
+
 int count_fds() {
     int n = 0;
     DIR* d = ::opendir("/proc/self/fd");
@@ -92,7 +99,9 @@ int count_fds() {
 struct Fixture {
     TempDir tmp;
     sys::Loop loop;
-    Server srv{loop};
+    FakeClock clock;  // the server's timeouts fire only when a test runs the queue
+    core::TimerQueue q{clock};
+    Server srv{loop, q};
     std::string path = tmp.path + "/run/netwaked/control.sock";
     std::vector<Request> seen;
     Fixture() {
@@ -127,7 +136,7 @@ TEST_CASE("control server: creates its directory and socket with the right modes
     REQUIRE(::stat((f.tmp.path + "/run/netwaked").c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0755);
     CHECK(f.srv.is_open());
-    CHECK(f.srv.next_deadline_ns() == 0);  // no clients: nothing to time
+    CHECK(f.q.size() == 0);  // no clients: nothing to time
 }
 
 TEST_CASE("control server: answers one request per connection, then closes") {
@@ -159,23 +168,23 @@ TEST_CASE("control server: bad and oversized requests get an error, never the ha
     CHECK(f.srv.stats().bad_requests == 3);
 }
 
-TEST_CASE("control server: idle clients time out through on_time") {
+TEST_CASE("control server: idle clients time out on the queue, deadline moved by progress") {
     Fixture f;
-    int changed = 0;
-    f.srv.set_deadline_changed([&] { ++changed; });
     Peer p{connect_to(f.path)};
+    const int64_t t0 = f.clock.t;
     send_str(p.fd.get(), "{\"cmd\":");
     REQUIRE(run_until(f.loop, [&] { return f.srv.clients() == 1; }));
-    CHECK(changed == 1);
-    const int64_t now = Server::mono_now_ns();
-    const int64_t d = f.srv.next_deadline_ns();
-    CHECK(d > now + 4'000'000'000);
-    CHECK(d <= now + 5'000'000'000);
-    f.srv.on_time(d - 1);  // not yet
+    CHECK(f.q.deadline(&f.srv, Server::kTick) == t0 + 5'000'000'000);  // idle_timeout
+    f.clock.t = t0 + 3'000'000'000;  // progress 3 s later moves the idle deadline
+    send_str(p.fd.get(), "\"st");
+    REQUIRE(run_until(f.loop, [&] { return f.q.deadline(&f.srv, Server::kTick) == t0 + 8'000'000'000; }));
+    f.clock.t = t0 + 8'000'000'000 - 1;  // not yet
+    CHECK(f.q.run_due() == 0);
     CHECK(f.srv.clients() == 1);
-    f.srv.on_time(d);
+    f.clock.t = t0 + 8'000'000'000;
+    CHECK(f.q.run_due() == 1);
     CHECK(f.srv.clients() == 0);
-    CHECK(f.srv.next_deadline_ns() == 0);
+    CHECK(f.q.size() == 0);  // no client left: nothing armed (idle costs no wake-up)
     CHECK(f.srv.stats().timeouts == 1);
     REQUIRE(run_until(f.loop, [&] { return p.poll(); }));
     CHECK(p.got.find("timeout") != std::string::npos);
@@ -188,25 +197,22 @@ TEST_CASE("control server: a client that keeps sending but never finishes meets 
     Server::Options opt;
     opt.idle_timeout_ns = 300'000'000;
     opt.total_timeout_ns = 1'000'000'000;
-    Server srv(loop, opt);
+    test::LoopTimers lt(loop);
+    Server srv(loop, lt.q, opt);
     srv.set_handler([](const Request&) { return control::reply_ok(); });
-    loop.on_timer([&] { srv.on_time(Server::mono_now_ns()); });
     const std::string path = tmp.path + "/c.sock";
     std::string err;
     REQUIRE(srv.open(path, &err));
     Peer p{connect_to(path)};
-    const int64_t t0 = Server::mono_now_ns();
+    const int64_t t0 = lt.now_ns();
     // One byte every 100 ms: progress all the time, so only the total deadline ends it.
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (!p.poll() && std::chrono::steady_clock::now() < end) {
         (void)::send(p.fd.get(), " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        const int64_t until = Server::mono_now_ns() + 100'000'000;
-        while (Server::mono_now_ns() < until) {
-            loop.arm_timer(srv.next_deadline_ns());
-            loop.run_once(10);
-        }
+        const int64_t until = lt.now_ns() + 100'000'000;
+        while (lt.now_ns() < until) lt.step(10);
     }
-    const int64_t took = Server::mono_now_ns() - t0;
+    const int64_t took = lt.now_ns() - t0;
     CHECK(p.eof);
     CHECK(p.got.find("timeout: no complete request within 1 s") != std::string::npos);
     CHECK(took >= 950'000'000);
@@ -220,7 +226,9 @@ TEST_CASE("control server: at the bound the oldest unfinished client makes room"
     sys::Loop loop;
     Server::Options opt;
     opt.max_clients = 2;
-    Server srv(loop, opt);
+    FakeClock clk;
+    core::TimerQueue q(clk);
+    Server srv(loop, q, opt);
     const std::string big = "{\"ok\":true,\"message\":\"" + std::string(8 << 20, 'z') + "\"}\n";
     srv.set_handler([&](const Request& r) { return r.cmd == control::Cmd::Reload ? big : control::reply_ok(); });
     const std::string path = tmp.path + "/c.sock";
@@ -283,7 +291,9 @@ TEST_CASE("control server: a large reply is written as the client reads it") {
 TEST_CASE("control server: refuses a live socket, replaces a stale one, never a file") {
     Fixture f;
     sys::Loop loop2;
-    Server other(loop2);
+    FakeClock clk2;
+    core::TimerQueue q2(clk2);
+    Server other(loop2, q2);
     std::string err;
     CHECK_FALSE(other.open(f.path, &err));
     CHECK(err == "control socket " + f.path + " is in use by another netwaked");
@@ -324,7 +334,9 @@ TEST_CASE("control server: close unlinks only its own socket") {
     // Someone replaces the socket file (a second daemon after removing ours).
     REQUIRE(::unlink(f.path.c_str()) == 0);
     sys::Loop loop2;
-    Server other(loop2);
+    FakeClock clk2;
+    core::TimerQueue q2(clk2);
+    Server other(loop2, q2);
     REQUIRE(other.open(f.path, &err));
     f.srv.close();
     CHECK(::access(f.path.c_str(), F_OK) == 0);  // still there: it belongs to `other`
@@ -346,7 +358,9 @@ TEST_CASE("control server: the handler may close the server") {
 TEST_CASE("control server: without a handler it says so") {
     TempDir tmp;
     sys::Loop loop;
-    Server srv(loop);
+    FakeClock clk;
+    core::TimerQueue q(clk);
+    Server srv(loop, q);
     std::string err;
     const std::string path = tmp.path + "/s";
     REQUIRE(srv.open(path, &err));

@@ -150,7 +150,9 @@ TEST_CASE("nft: an address of the host never goes into the held sets (defence in
     std::vector<std::string> lines;
     log::set_sink([&](log::Level, std::string_view l) { lines.emplace_back(l); });
     sys::Loop loop;
-    proxy::NftFirewall fw(loop);  // not started: no nft runs, the filtered set is still kept
+    FakeClock clk;
+    core::TimerQueue q(clk);
+    proxy::NftFirewall fw(loop, q);  // not started: no nft runs, the filtered set is still kept
     std::vector<Addr> own = {kV4};
     fw.set_own_filter([&](const Addr& a) { return std::find(own.begin(), own.end(), a) != own.end(); });
     const Addr kW = A("192.0.2.21");

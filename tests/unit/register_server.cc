@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "control/register.h"
+#include "loop_clock.h"
 #include "sys/loop.h"
 
 using namespace nw;
@@ -50,25 +51,22 @@ size_t open_fds() {
 
 struct Rig {
     sys::Loop loop;
+    test::LoopTimers lt{loop};  // the daemon's way: the server's timeouts on the loop's queue
     control::RegisterServer srv;
     int port = free_port();
     std::vector<control::Registration> got;
-    explicit Rig(control::RegisterServer::Options o = {}) : srv(loop, o) {
+    explicit Rig(control::RegisterServer::Options o = {}) : srv(loop, lt.q, o) {
         std::string err;
         REQUIRE(srv.open("127.0.0.1:" + std::to_string(port), &err));
         srv.set_handler([this](const control::Registration& r, const packet::Addr&) {
             got.push_back(r);
             return r.name == "refuse-me" ? std::string("name: refused by the test") : std::string();
         });
-        loop.on_timer([this] { srv.on_time(control::RegisterServer::mono_now_ns()); });
     }
     // Serves the loop for `ms` (timers included).
     void pump(int ms) {
-        const int64_t end = control::RegisterServer::mono_now_ns() + int64_t(ms) * 1000000;
-        while (control::RegisterServer::mono_now_ns() < end) {
-            loop.arm_timer(srv.next_deadline_ns());
-            loop.run_once(5);
-        }
+        const int64_t end = lt.now_ns() + int64_t(ms) * 1000000;
+        while (lt.now_ns() < end) lt.step(5);
     }
     // Connects from 127.0.0.1, or from `src` (any 127/8 address is the host's own).
     int connect_client(const char* src = nullptr) {
@@ -91,8 +89,8 @@ struct Rig {
     std::string answer(int c, int ms = 500) {
         std::string out;
         char b[4096];
-        const int64_t end = control::RegisterServer::mono_now_ns() + int64_t(ms) * 1000000;
-        while (control::RegisterServer::mono_now_ns() < end) {
+        const int64_t end = lt.now_ns() + int64_t(ms) * 1000000;
+        while (lt.now_ns() < end) {
             pump(2);
             const ssize_t n = ::recv(c, b, sizeof b, MSG_DONTWAIT);
             if (n > 0) out.append(b, size_t(n));
@@ -148,11 +146,11 @@ TEST_CASE("register server: a silent peer is closed after the idle timeout and d
     o.grace_ns = 300'000'000;
     Rig rig(o);
     const int silent = rig.connect_client();
-    const int64_t t0 = control::RegisterServer::mono_now_ns();
+    const int64_t t0 = rig.lt.now_ns();
     const int c = rig.connect_client();
     ::send(c, kPayload, strlen(kPayload), 0);
     CHECK(rig.answer(c) == std::string("OK.\0", 4));
-    CHECK(control::RegisterServer::mono_now_ns() - t0 < 250'000'000);
+    CHECK(rig.lt.now_ns() - t0 < 250'000'000);
     const std::string a = rig.answer(silent, 1500);
     CHECK(a.rfind("timeout: ", 0) == 0);
     CHECK(rig.srv.stats().timeouts == 1);
@@ -184,12 +182,12 @@ TEST_CASE("register server: payloads over 64 KiB are refused, and the answer sti
 TEST_CASE("register server: a peer outside allow is closed at accept and takes no slot") {
     Rig rig;
     rig.srv.set_admit([](const packet::Addr& p) { return p.str() != "127.0.0.9"; });
-    const int64_t t0 = control::RegisterServer::mono_now_ns();
+    const int64_t t0 = rig.lt.now_ns();
     const int c = rig.connect_client("127.0.0.9");
     CHECK(rig.srv.clients() == 0);
     ::send(c, kPayload, strlen(kPayload), MSG_NOSIGNAL);
     CHECK(rig.answer(c).rfind("peer 127.0.0.9 may not register (not in register.allow)", 0) == 0);
-    CHECK(control::RegisterServer::mono_now_ns() - t0 < 400'000'000);
+    CHECK(rig.lt.now_ns() - t0 < 400'000'000);
     CHECK(rig.srv.stats().denied == 1);
     CHECK(rig.got.empty());
     ::close(c);
@@ -206,7 +204,7 @@ TEST_CASE("register server: a dribbling peer is cut off by the byte rate, a slow
     o.total_timeout_ns = 900'000'000;
     Rig rig(o);
     // One byte every 50 ms (20 bytes/s): owed 100 bytes/s after 200 ms, so cut off early.
-    const int64_t t0 = control::RegisterServer::mono_now_ns();
+    const int64_t t0 = rig.lt.now_ns();
     const int d = rig.connect_client();
     std::string got;
     char b[256];
@@ -216,13 +214,13 @@ TEST_CASE("register server: a dribbling peer is cut off by the byte rate, a slow
         const ssize_t n = ::recv(d, b, sizeof b, MSG_DONTWAIT);
         if (n > 0) got.assign(b, size_t(n));
     }
-    const int64_t cut = control::RegisterServer::mono_now_ns() - t0;
+    const int64_t cut = rig.lt.now_ns() - t0;
     CHECK(got.rfind("timeout: too slow (", 0) == 0);
     CHECK(cut < 500'000'000);
     ::close(d);
     // 20 bytes every 50 ms (400 bytes/s) keeps up with the rate but never completes: the total
     // deadline closes it.
-    const int64_t t1 = control::RegisterServer::mono_now_ns();
+    const int64_t t1 = rig.lt.now_ns();
     const int s = rig.connect_client();
     ::send(s, "{\"mac\": \"", 9, 0);
     got.clear();
@@ -232,7 +230,7 @@ TEST_CASE("register server: a dribbling peer is cut off by the byte rate, a slow
         const ssize_t n = ::recv(s, b, sizeof b, MSG_DONTWAIT);
         if (n > 0) got.assign(b, size_t(n));
     }
-    const int64_t total = control::RegisterServer::mono_now_ns() - t1;
+    const int64_t total = rig.lt.now_ns() - t1;
     CHECK(got.rfind("timeout: no complete JSON object within 1 s", 0) == 0);
     CHECK(total >= 850'000'000);
     CHECK(total < 1'300'000'000);
@@ -285,4 +283,44 @@ TEST_CASE("register server: storms of connect-and-close leave no fd behind") {
     ::send(c, kPayload, strlen(kPayload), 0);
     CHECK(rig.answer(c) == std::string("OK.\0", 4));
     ::close(c);
+}
+
+TEST_CASE("register server: its deadlines on the queue under a fake clock (grace, earned rate, linger)") {
+    struct FakeClock : core::Clock {
+        int64_t t = 1'000'000'000'000;
+        int64_t now_ns() const override { return t; }
+        int64_t wall_s() const override { return 1'700'000'000; }
+    } clk;
+    core::TimerQueue q(clk);
+    sys::Loop loop;
+    control::RegisterServer::Options o;  // grace 5 s, 128 bytes/s, total 10 s, linger 1 s
+    control::RegisterServer srv(loop, q, o);
+    const int port = free_port();
+    std::string err;
+    REQUIRE(srv.open("127.0.0.1:" + std::to_string(port), &err));
+    CHECK(q.size() == 0);  // no client: nothing armed
+    const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const int64_t t0 = clk.t;
+    for (int i = 0; i < 100 && srv.clients() == 0; ++i) loop.run_once(10);
+    REQUIRE(srv.clients() == 1);
+    CHECK(q.deadline(&srv, control::RegisterServer::kTick) == t0 + 5'000'000'000);  // grace
+    REQUIRE(::send(c, "{\"mac\":", 7, 0) == 7);  // 7 bytes earn 7/128 s more
+    const int64_t owed = t0 + 5'000'000'000 + 7 * 1'000'000'000LL / 128;
+    for (int i = 0; i < 100 && q.deadline(&srv, control::RegisterServer::kTick) != owed; ++i) loop.run_once(10);
+    CHECK(q.deadline(&srv, control::RegisterServer::kTick) == owed);
+    clk.t = owed - 1;
+    CHECK(q.run_due() == 0);
+    clk.t = owed;  // too slow: answered, then linger_ns to write and drain
+    CHECK(q.run_due() == 1);
+    CHECK(srv.stats().timeouts == 1);
+    CHECK(q.deadline(&srv, control::RegisterServer::kTick) == owed + 1'000'000'000);
+    ::close(c);
+    for (int i = 0; i < 100 && srv.clients() == 1; ++i) loop.run_once(10);
+    CHECK(srv.clients() == 0);
+    CHECK(q.size() == 0);  // the last client gone: cancelled (idle costs no wake-up)
 }
