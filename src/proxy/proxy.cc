@@ -336,7 +336,7 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
     m.state = to;
     m.since_ns = now;
     log::notice("{}: proxy {} -> {} ({}: {})", m.spec.name, state_name(from), state_name(to), core::reason_name(r), why);
-    uint32_t attempt = 0;
+    uint32_t attempt = 0;  // leaving waking after a wake: the cycle's attempt and time, for `awake`
     core::EventEnv awake_env;
     if (from == State::Waking) awake_env = end_wake(m, to == State::Up, why, &attempt);
     timers_.cancel({m.id, kWol});

@@ -27,7 +27,8 @@ core::WakeParams wake_params(const MachineSpec& s) {
 
 void SleepProxy::begin_wake(Machine& m, core::Reason r) {
     cycle_->forget(m.spec.name);  // none runs outside `waking`: a fresh cycle, attempt 1
-    burst(m, r, cycle_->burst_sent(m.spec.name, wake_params(m.spec)));
+    burst(m, r, 1);               // the magic packet first (latency), then the cycle's probe
+    cycle_->burst_sent(m.spec.name, wake_params(m.spec));
 }
 
 core::EventEnv SleepProxy::end_wake(Machine& m, bool alive, const std::string& why, uint32_t* attempt) {
