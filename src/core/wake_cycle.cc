@@ -3,6 +3,7 @@
 #include "core/wake_cycle.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 namespace nw::core {
@@ -15,6 +16,13 @@ const char* wake_state_name(WakeState s) {
         case WakeState::Failed: return "wake_failed";
     }
     return "?";
+}
+
+std::string wake_seconds(int64_t ns) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%lld.%03lld", static_cast<long long>(ns / 1'000'000'000),
+                  static_cast<long long>(ns / 1'000'000 % 1000));
+    return b;
 }
 
 WakeCycle::WakeCycle(TimerQueue& q, WakeEffects& fx, Emit emit)

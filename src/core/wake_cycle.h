@@ -16,6 +16,8 @@ namespace nw::core {
 
 enum class WakeState : uint8_t { None, Waking, Awake, Failed };
 const char* wake_state_name(WakeState s);  // "none", "waking", "awake", "wake_failed"
+// NETWAKED_WAKE_SECONDS of an awake event: "2.314" (three decimals).
+std::string wake_seconds(int64_t ns);
 
 // One target's verification settings (config wol.verify, in ns).
 struct WakeParams {

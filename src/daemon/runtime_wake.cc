@@ -19,8 +19,7 @@ void Runtime::start_wake(core::CoreDeps* deps) {
                                                              {"NETWAKED_ATTEMPT", std::to_string(e.attempt)}};
         const bool awake = e.kind == core::EventKind::Awake;
         if (awake)
-            env.emplace_back("NETWAKED_WAKE_SECONDS", fmt::format("{}.{:03}", e.in_state_ns / 1'000'000'000,
-                                                                  e.in_state_ns / 1'000'000 % 1000));
+            env.emplace_back("NETWAKED_WAKE_SECONDS", core::wake_seconds(e.in_state_ns));
         core_->emit_target_event(e.subject, awake ? core::EventKind::Awake : core::EventKind::WakeFailed,
                                  core::Reason::Probe, std::move(env));
     };

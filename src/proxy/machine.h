@@ -48,7 +48,6 @@ struct SleepProxy::Machine {
     State resumed_from = State::Up;        // while resuming: the state the state file keeps
     bool shutdown_on_answer = false;       // restored registration: shutdown_timeout starts at its first answer
     int64_t since_ns = 0;                  // entered `state`
-    uint32_t wake_attempt = 0;             // bursts in the current wake cycle
     uint32_t wol_left = 0;                 // magic packets left in the current burst
     uint64_t wakes = 0;
     std::unique_ptr<core::Hit> wake_cause; // the packet that started the current wake cycle

@@ -74,7 +74,10 @@ MachineSpec spec_for_registration(const config::RegisterConf& rc, std::string na
 
 SleepProxy::SleepProxy(ProxyDeps d)
     : d_(std::move(d)), announcer_(d_.frames),
-      timers_(*d_.timers, [this](core::KeyedTimers::Key k, int64_t now) { fire(k, now); }) {}
+      timers_(*d_.timers, [this](core::KeyedTimers::Key k, int64_t now) { fire(k, now); }) {
+    core::WakeEffects& fx = *this;  // a private base: converted here, where it is accessible
+    cycle_ = std::make_unique<core::WakeCycle>(*d_.timers, fx, [this](core::Event e) { on_cycle_event(e); });
+}
 SleepProxy::~SleepProxy() = default;
 
 SleepProxy::Machine* SleepProxy::by_name(std::string_view name) {
@@ -128,7 +131,8 @@ void SleepProxy::remove_machine(uint64_t id, const char* why) {
     if (it == machines_.end()) return;
     Machine& m = *it->second;
     give_back(m, true);
-    for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
+    for (uint8_t k : {kProbe, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
+    cycle_->forget(m.spec.name);
     announcer_.cancel(id);
     arm_announcer();
     log::notice("{}: no longer proxied ({})", m.spec.name, why);
@@ -332,7 +336,9 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
     m.state = to;
     m.since_ns = now;
     log::notice("{}: proxy {} -> {} ({}: {})", m.spec.name, state_name(from), state_name(to), core::reason_name(r), why);
-    timers_.cancel({m.id, kWake});
+    uint32_t attempt = 0;  // leaving waking after a wake: the cycle's attempt and time, for `awake`
+    core::EventEnv awake_env;
+    if (from == State::Waking) awake_env = end_wake(m, to == State::Up, why, &attempt);
     timers_.cancel({m.id, kWol});
     timers_.cancel({m.id, kCooldown});
     m.deferred.reset();
@@ -347,16 +353,15 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
             break;
         case State::Waking:
             m.cycle_ns = now;  // wol.cooldown: no new cycle sooner after this one
-            m.wake_attempt = 0;
             m.wake_cause = cause ? std::make_unique<core::Hit>(*cause) : nullptr;
-            start_attempt(m, r);
+            begin_wake(m, r);
             break;
         case State::Up:
             give_back(m, true);
             for (auto& a : m.addr) a = AddrState{};
             m.cycle_ns = 0;  // it answered: its next sleep's wake owes nothing to this one
             timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
-            if (from != State::Lost) emit(m, core::EventKind::Awake, r, cause);
+            if (from != State::Lost) emit(m, core::EventKind::Awake, r, cause, std::move(awake_env), attempt);
             if (m.spec.registered) doomed_.push_back(m.id);  // one sleep per registration
             break;
         case State::Lost:
@@ -408,7 +413,8 @@ void SleepProxy::release_address(Machine& m, size_t i, const std::string& why) {
     changed();
 }
 
-void SleepProxy::emit(Machine& m, core::EventKind k, core::Reason r, const core::Hit* cause, core::EventEnv extra) {
+void SleepProxy::emit(Machine& m, core::EventKind k, core::Reason r, const core::Hit* cause, core::EventEnv extra,
+                      uint32_t attempt) {
     if (!d_.events) return;
     core::Event e;
     e.kind = k;
@@ -418,7 +424,7 @@ void SleepProxy::emit(Machine& m, core::EventKind k, core::Reason r, const core:
     e.mono_ns = d_.clock->now_ns();
     e.wall_s = d_.clock->wall_s();
     e.mac = m.spec.mac;
-    if (k == core::EventKind::Wake) e.attempt = m.wake_attempt;
+    e.attempt = attempt;
     if (cause) e.packet = packet::summarize(cause->d);
     e.hook = core::HookRef{m.spec.hook, "", m.spec.hook_timeout};
     e.env.emplace_back("NETWAKED_EVENT", core::event_kind_name(k));
@@ -462,7 +468,8 @@ void SleepProxy::shutdown() {
         if (std::any_of(m->addr.begin(), m->addr.end(), [](const AddrState& a) { return a.held; }))
             log::notice("{}: releasing its addresses (shutdown)", m->spec.name);
         give_back(*m, true);
-        for (uint8_t k : {kProbe, kWake, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
+        for (uint8_t k : {kProbe, kWol, kShutdown, kAnnounce, kCooldown}) timers_.cancel({id, k});
+        cycle_->forget(m->spec.name);
     }
     // The loop stops after this: send what the rate limit still holds back, now.
     for (int64_t t = d_.clock->now_ns(); announcer_.queued() > 0; t += kAnnounceGapNs) announcer_.on_time(t);

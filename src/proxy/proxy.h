@@ -2,6 +2,7 @@
 // up plus lost, changed by one transition function; probing, ARP/NDP answering, waking, giving
 // back. Core thread only. Side effects only through proxy/ports.h, core::EventBus and
 // core::WolSender: never blocks, owns no fd and no timerfd (its timeouts are on ProxyDeps::timers).
+// Waking is a core::WakeCycle (bursts, attempts, timeouts, probes; the one used for plain WoL).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "core/event.h"
 #include "core/ports.h"
 #include "core/timer_queue.h"
+#include "core/wake_cycle.h"
 #include "proxy/announce.h"
 #include "proxy/ports.h"
 
@@ -98,10 +100,10 @@ struct RestoredMachine {
     State state = State::Up;
 };
 
-class SleepProxy {
+class SleepProxy : private core::WakeEffects {
    public:
     explicit SleepProxy(ProxyDeps d);
-    ~SleepProxy();
+    ~SleepProxy() override;
     SleepProxy(const SleepProxy&) = delete;
     SleepProxy& operator=(const SleepProxy&) = delete;
 
@@ -151,7 +153,7 @@ class SleepProxy {
     struct Machine;  // proxy/machine.h
 
    private:
-    enum TimerKind : uint8_t { kProbe = 0, kWake = 1, kWol = 2, kShutdown = 3, kAnnounce = 4, kCooldown = 5 };
+    enum TimerKind : uint8_t { kProbe = 0, kWol = 2, kShutdown = 3, kAnnounce = 4, kCooldown = 5 };
     static constexpr uint8_t kSend = 6;  // id 0 (machines start at 1): the announcer's next frame
 
     void fire(core::KeyedTimers::Key key, int64_t now);
@@ -165,7 +167,8 @@ class SleepProxy {
     void give_back(Machine& m, bool announce);
     void release_address(Machine& m, size_t i, const std::string& why);
     // The one way an event leaves the proxy (SPEC §5 fields, the machine's hook).
-    void emit(Machine& m, core::EventKind k, core::Reason r, const core::Hit* cause, core::EventEnv extra = {});
+    void emit(Machine& m, core::EventKind k, core::Reason r, const core::Hit* cause, core::EventEnv extra = {},
+              uint32_t attempt = 0);
     void sync_kernel();
     void reap_doomed();
     void changed();
@@ -187,15 +190,26 @@ class SleepProxy {
     void answered(const std::string& ifname, const packet::Addr& a, const packet::Mac& from);
     void conflict(Machine& m, const packet::Addr& a, const packet::Mac& from, const char* how);
 
-    // --- proxy_probe.cc: probes, wake bursts, announcements ---
+    // --- proxy_probe.cc: probes, announcements ---
     void on_timer(Machine& m, uint8_t kind, int64_t now);
     void probe_tick(Machine& m, int64_t now);
     void send_probes(Machine& m, bool unicast);
-    void start_attempt(Machine& m, core::Reason r);
-    void send_wol_copy(Machine& m);
     void announce_takeover(Machine& m);
     void announce_behalf(Machine& m, size_t i);
     bool send(const std::string& ifname, std::span<const uint8_t> frame);
+
+    // --- proxy_wake.cc: waking on cycle_ (entered and left only through transition()) ---
+    void begin_wake(Machine& m, core::Reason r);
+    // Leaving `waking`: a sign of life (`alive`) ends the cycle as awake and returns the awake
+    // event's fields (*attempt, NETWAKED_WAKE_SECONDS); anything else just ends it.
+    core::EventEnv end_wake(Machine& m, bool alive, const std::string& why, uint32_t* attempt);
+    void burst(Machine& m, core::Reason r, uint32_t attempt);
+    void send_wol_copy(Machine& m);
+    void on_cycle_event(const core::Event& e);
+    // core::WakeEffects, for cycle_
+    bool send_burst(const std::string& target, uint32_t attempt) override;
+    void watch(const std::string& target, bool on) override;
+    void probe(const std::string& target) override;
 
     ProxyDeps d_;
     std::map<uint64_t, std::unique_ptr<Machine>> machines_;  // by id (stable iteration order)
@@ -209,6 +223,7 @@ class SleepProxy {
     bool pushed_once_ = false;
     uint64_t next_id_ = 1;
     ProxyStats stats_;
+    std::unique_ptr<core::WakeCycle> cycle_;  // keyed by machine name
     core::KeyedTimers timers_;  // last: its timeouts are cancelled before the machines go
 };
 

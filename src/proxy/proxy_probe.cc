@@ -1,6 +1,6 @@
-// proxy/proxy_probe.cc — the sleep proxy's timed work: probes (up -> asleep), wake bursts and
-// attempts (waking -> up / lost / asleep), shutdown_timeout, and takeover / give-back
-// announcements (SPEC §8). Logic only; frames leave through the FrameSink and the Announcer.
+// proxy/proxy_probe.cc — the sleep proxy's timed work: probes (up -> asleep, and of asleep
+// machines), shutdown_timeout, and takeover / give-back announcements (SPEC §8); waking is
+// proxy_wake.cc's. Logic only; frames leave through the FrameSink and the Announcer.
 //
 // Probe choice (IPv4): a broadcast ARP *request* with the host's own address on the interface as
 // sender (the one whose prefix holds the target, else any). Every ARP stack answers it (Linux
@@ -69,21 +69,11 @@ void SleepProxy::on_timer(Machine& m, uint8_t kind, int64_t now) {
                            fmt::format("still answering {} s after it registered (shutdown_timeout)",
                                        m.spec.timing.shutdown_timeout.count() / 1000));
             break;
-        case kWake:
-            if (m.state != State::Waking) break;
-            if (m.wake_attempt < m.spec.timing.wake_attempts) {
-                start_attempt(m, core::Reason::Traffic);
-            } else {
-                const bool keep = m.spec.timing.keep;
-                transition(m, keep ? State::Asleep : State::Lost, core::Reason::Probe,
-                           fmt::format("no answer after {} wake attempt{}{}", m.wake_attempt,
-                                       m.wake_attempt == 1 ? "" : "s", keep ? "; keep: proxying on" : ""));
-            }
-            break;
     }
 }
 
 void SleepProxy::probe_tick(Machine& m, int64_t now) {
+    if (m.state == State::Waking) return;  // the wake cycle probes (probe()); leaving it re-arms this
     timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
     if (m.state == State::Up && !m.addr.empty()) {
         // The kernel dropped frames on our socket during the round: the answers may have been
@@ -107,7 +97,7 @@ void SleepProxy::probe_tick(Machine& m, int64_t now) {
             return;
         }
     }
-    send_probes(m, m.state == State::Asleep || m.state == State::Waking);
+    send_probes(m, m.state == State::Asleep);
 }
 
 void SleepProxy::send_probes(Machine& m, bool unicast) {
@@ -123,30 +113,6 @@ void SleepProxy::send_probes(Machine& m, bool unicast) {
         ++stats_.probes_sent;
         if (!unicast) m.addr[i].awaiting = true;
     }
-}
-
-void SleepProxy::start_attempt(Machine& m, core::Reason r) {
-    const int64_t now = d_.clock->now_ns();
-    ++m.wake_attempt;
-    ++m.wakes;
-    m.wol_left = std::max<uint32_t>(m.spec.wol.repeat, 1);
-    timers_.arm({m.id, kWake}, now + ns(m.spec.timing.wake_interval));
-    log::notice("{}: wake: magic packets for {} (attempt {}/{}, {} x {} ms apart)", m.spec.name,
-                packet::mac_str(m.spec.mac), m.wake_attempt, m.spec.timing.wake_attempts, m.wol_left,
-                m.spec.wol.interval.count());
-    send_wol_copy(m);
-    emit(m, core::EventKind::Wake, r, m.wake_cause.get(),
-         {{"NETWAKED_MAC", packet::mac_str(m.spec.mac)}, {"NETWAKED_ATTEMPT", std::to_string(m.wake_attempt)}});
-}
-
-void SleepProxy::send_wol_copy(Machine& m) {
-    if (m.wol_left == 0) return;
-    --m.wol_left;
-    std::string desc, err;
-    if (!d_.wol) log::warn("{}: cannot send magic packets: no sender available", m.spec.name);
-    else if (!d_.wol->send(m.spec.wol, &desc, &err)) log::warn("{}: magic packet not sent: {}", m.spec.name, err);
-    else log::debug("{}: magic packet sent: {}", m.spec.name, desc);
-    if (m.wol_left > 0) timers_.arm({m.id, kWol}, d_.clock->now_ns() + ns(m.spec.wol.interval));
 }
 
 // Gratuitous ARP (RFC 5227 §2.3 announcement form) / unsolicited NA with Override (RFC 4861

@@ -4,7 +4,8 @@
 # the sleeper's link goes down -> takeover announced in two bursts; ARP and NS answered with the
 # proxy's MAC; ICMP, RST, ACK, FIN and unlisted ports do not wake; no RST/ICMP/forwarded frame
 # from the proxy host (which routes); a client SYN -> magic packets to the sleeper's MAC and
-# broadcast, retransmissions add no cycle; the sleeper comes back -> release, its own MAC
+# broadcast, retransmissions add no cycle; the sleeper comes back -> awake with the wake cycle's
+# NETWAKED_ATTEMPT / NETWAKED_WAKE_SECONDS (as a plain WoL target's), release, its own MAC
 # announced on its behalf, the client's connect succeeds; the registration ends; nft table gone.
 # Lab: see tests/netns/59_proxy_lab.sh (proxy, sleeper, client on one bridge; proxy forwards).
 . "$(dirname "$0")/59_proxy_lab.sh"
@@ -96,6 +97,10 @@ say "$syns SYNs -> one wake: $uni unicast + $bc broadcast magic packets"
 sleeper_up
 wait_for 5 hook_has awake 1 || fail "no awake after the sleeper came back"
 expect_env awake 1 NETWAKED_REASON probe
+expect_env awake 1 NETWAKED_MAC "$SL_MAC"
+expect_env awake 1 NETWAKED_ATTEMPT 1
+ws=$(hook_env awake 1 NETWAKED_WAKE_SECONDS)
+[[ $ws =~ ^[0-9]+\.[0-9]{3}$ ]] || fail "awake: NETWAKED_WAKE_SECONDS is '$ws'"
 wait_for 15 grep -q connected "$NW_TMP/connect.out" || fail "client connect: $(cat "$NW_TMP/connect.out")"
 sleep 0.5
 cap_has main "$PX_MAC ff:ff:ff:ff:ff:ff arp req sha=$SL_MAC spa=$SL_IP tha=00:00:00:00:00:00 tpa=$SL_IP" ||
@@ -105,6 +110,11 @@ cap_has main "$PX_MAC 33:33:00:00:00:01 na $SL_IP6 ff02::1 tgt=$SL_IP6 flags=O l
 first=$(cap_lines main | awk -v m="$SL_MAC" -v t="$t2" '!f && $1 > t && $2 == m {print $1; f = 1}')
 conn=$(awk '$1=="connected"{print $2}' "$NW_TMP/connect.out")
 figure boot_to_connect_ms "$(us_to_ms $((conn - first)))"
+# NETWAKED_WAKE_SECONDS: first magic packet -> first frame of the sleeper, as the capture saw them.
+wol1=$(cap_lines main | awk -v m="wol target=$SL_MAC" 'index($0, m) {print $1; exit}')
+d_ms=$(((first - wol1) / 1000)) ws_ms=$((10#${ws/./}))
+((ws_ms - d_ms <= 300 && d_ms - ws_ms <= 300)) || fail "NETWAKED_WAKE_SECONDS=$ws, the capture says $d_ms ms"
+figure wake_seconds "$ws"
 say "first frame of the sleeper -> client connected: $(us_to_ms $((conn - first))) ms"
 wait_for 3 bash -c "! '$NETWAKECTL' -s '$CTL' status --json | grep Tartiflette >/dev/null" ||
     fail "the registration outlived its sleep: $(proxy_state Tartiflette)"

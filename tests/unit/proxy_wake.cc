@@ -184,8 +184,30 @@ TEST_CASE("wake: the machine answering during waking -> up, given back") {
     lab.rx(arp_reply(Lab::M, kV4, Lab::P, A("192.0.2.1")));
     CHECK(lab.state() == State::Up);
     CHECK(lab.hooks.events() == "wake awake");
+    // The awake event of the wake cycle, as for a plain WoL target (SPEC §5).
+    CHECK(lab.hooks.env(1, "NETWAKED_ATTEMPT") == "1");
+    CHECK(lab.hooks.env(1, "NETWAKED_WAKE_SECONDS") == "3.000");
+    CHECK(lab.hooks.env(1, "NETWAKED_MAC") == "02:00:00:00:00:20");
     lab.advance(30000);
     CHECK(lab.wol.sent.size() == 3);  // no further attempts
+}
+
+TEST_CASE("wake: an answer to a later attempt -> awake with that attempt and the time since the first burst") {
+    Lab lab;
+    asleep_with_ports(lab);
+    lab.rx(tcp4(Lab::C, Lab::P, kClient, kV4, 40000, 22, S));
+    lab.advance(12500);  // wake_interval 10 s: attempt 2 began
+    CHECK(lab.hooks.events() == "wake wake");
+    lab.rx(tcp4(Lab::M, Lab::C, kV4, kClient, 22, 40000, S | Ack));  // any frame from its MAC
+    CHECK(lab.state() == State::Up);
+    CHECK(lab.hooks.events() == "wake wake awake");
+    CHECK(lab.hooks.env(2, "NETWAKED_ATTEMPT") == "2");
+    CHECK(lab.hooks.env(2, "NETWAKED_WAKE_SECONDS") == "12.500");
+    // The next sleep's wake is a new cycle: attempt 1 again.
+    lab.put_to_sleep();
+    lab.rx(tcp4(Lab::C, Lab::P, kClient, kV4, 40001, 22, S));
+    CHECK(lab.state() == State::Waking);
+    CHECK(lab.hooks.env(lab.hooks.jobs.size() - 1, "NETWAKED_ATTEMPT") == "1");
 }
 
 TEST_CASE("wake: wol.cooldown spaces wake cycles; traffic meanwhile wakes when it ends; an answer resets it") {
