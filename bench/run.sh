@@ -22,6 +22,8 @@
 #   BENCH_DUR [3]            seconds per throughput point
 #   BENCH_REPS [3]           repetitions of every throughput / scaling point (interleaved)
 #   BENCH_RATES ["10000 100000 300000"]   offered rates (pps) for the throughput section
+#   BENCH_PCAP_BUFFER [unset]  pcap buffer (bytes) for netwaked and ref_pcap in the throughput section
+#                            (unset: netwaked's default pcap.buffer_size and ref_pcap's 1 MiB)
 #   BENCH_SCALE_RATE [100000] rate for the targets-scaling section
 #   BENCH_SCALE_TARGETS ["1 100 10000"]
 #   BENCH_NICE [-10]         nice value for the whole run (other jobs on a shared box run niced)
@@ -50,6 +52,7 @@ SCALE_RATE=${BENCH_SCALE_RATE:-100000}
 SCALE_TARGETS=${BENCH_SCALE_TARGETS:-1 100 10000}
 NICE=${BENCH_NICE:--10}
 ONLY=${BENCH_ONLY:-}
+PCAP_BUF=${BENCH_PCAP_BUFFER:-}
 SCHEDS=${BENCH_SCHED:-cfs rt}
 SCHED=cfs
 OUT=${BENCH_OUT:-$ROOT/bench/results.json}
@@ -422,14 +425,15 @@ throughput_section() {
                     start_ref "$T/tp.out" "$NS_R" "${CPU_RX[@]}" "$TOOLS/ref_nflog" --group $G_TP --qthresh 64 \
                         --timeout 1 --nlbufsiz 24576
                 elif [[ $rx == ref ]]; then
-                    start_ref "$T/tp.out" "$NS_R" "${CPU_RX[@]}" "$TOOLS/ref_pcap" --if "$IF_R" --filter "udp dst port $P_TP"
+                    start_ref "$T/tp.out" "$NS_R" "${CPU_RX[@]}" "$TOOLS/ref_pcap" --if "$IF_R" --filter "udp dst port $P_TP" \
+                        ${PCAP_BUF:+--buffer "$PCAP_BUF"}
                 else
                     cfg=$T/tp-$sensor.yaml sock=$T/tp-$sensor.sock
                     if [[ $sensor == nflog ]]; then
                         write_config "$cfg" "$sock" "  - { name: s, nflog: { group: $G_TP } }" 0 "$T/hook-log.sh" \
                             "  - { name: t, match: [ { proto: udp, dst_port: $P_TP } ] }"
                     else
-                        write_config "$cfg" "$sock" "  - { name: s, pcap: { interface: $IF_R, filter: \"udp dst port $P_TP\" } }" \
+                        write_config "$cfg" "$sock" "  - { name: s, pcap: { interface: $IF_R, filter: \"udp dst port $P_TP\"${PCAP_BUF:+, buffer_size: $PCAP_BUF} } }" \
                             0 "$T/hook-log.sh" "  - { name: t, match: [ { proto: udp, dst_port: $P_TP } ] }"
                     fi
                     start_netwaked "$T/tp-$sensor.log" "$NS_R" "${CPU_RX[@]}" "$NETWAKED" -C "$cfg"
