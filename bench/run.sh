@@ -23,7 +23,7 @@
 #   BENCH_REPS [3]           repetitions of every throughput / scaling point (interleaved)
 #   BENCH_RATES ["10000 100000 300000"]   offered rates (pps) for the throughput section
 #   BENCH_PCAP_BUFFER [unset]  pcap buffer (bytes) for netwaked and ref_pcap in the throughput section
-#                            (unset: netwaked's default pcap.buffer_size and ref_pcap's 1 MiB)
+#                            (unset: both use 4 MiB, netwaked's default pcap.buffer_size)
 #   BENCH_SCALE_RATE [100000] rate for the targets-scaling section
 #   BENCH_SCALE_TARGETS ["1 100 10000"]
 #   BENCH_NICE [-10]         nice value for the whole run (other jobs on a shared box run niced)
