@@ -12,7 +12,7 @@
 #                                                             udp dport 6001 -j NFLOG group GTP prefix nwbpfx
 #   idle netns ID-i1: NFLOG-only netwaked, 100 targets     idle netns ID-i2: pcap (on a veth) + NFLOG, 100 targets
 #
-# Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr idle mqtt
+# Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr mem idle mqtt
 # (mqtt: bench/mqtt.inc.sh; BENCH_MQTT_IDLE_S [30] its idle window, BENCH_MQTT_NODELAY [true] the broker's set_tcp_nodelay)
 # Environment (defaults in brackets):
 #   BUILD [build]            where netwaked, netwakectl and bench/ tools are
@@ -543,6 +543,28 @@ instr_section() {
     [[ -n ${TUNINETD:-} ]] && instr_tuninetd
 }
 
+# Memory at rest (issue 16 item 3): netwaked in tuninetd mode, and with 1 and 10,000 `udp dst_port`
+# targets on NFLOG, each read after its first target started (the load's heap is trimmed by then).
+mem_section() {
+    local who cfg
+    for who in tuninetd 1 10000; do
+        say "  memory at rest: $([[ $who == tuninetd ]] && echo "tuninetd mode (-n GROUP)" || echo "$who target(s)")"
+        if [[ $who == tuninetd ]]; then
+            start_netwaked "$T/mem-$who.log" "$NS_R" "$NETWAKED" -n $G_TP -c "$T/hook-log.sh" -t 3600
+            pktgen 10 $P_TP 0.3 >/dev/null
+        else
+            cfg=$T/sc-$who.yaml
+            [[ -f $cfg ]] || write_config "$cfg" "$T/sc-$who.sock" "  - { name: s, nflog: { group: $G_TP } }" "$who" "$T/hook-log.sh"
+            start_netwaked "$T/mem-$who.log" "$NS_R" "$NETWAKED" -C "$cfg"
+            pktgen 10 $P_SCALE 0.3 >/dev/null
+        fi
+        wait_log "$T/events.log" '^start ' 10 || say "    (no target started)"
+        emit "{\"kind\":\"mem\",\"who\":\"$who\",$(mem "$NW_PID")}"
+        stop_pid "$NW_PID"
+        : >"$T/events.log"
+    done
+}
+
 # The predecessor under the same load (TUNINETD=path): user-space instructions per packet (packets
 # counted by the sender: 5 kpps is loss-free for both) and memory at rest, beside netwaked in
 # tuninetd mode with the same arguments.
@@ -606,6 +628,7 @@ done
 if want throughput; then throughput_section; fi
 if want scale; then scale_section; fi
 if want instr; then instr_section; fi
+if want mem; then mem_section; fi
 if want mqtt; then mqtt_section; fi
 if [[ -n $IDLE_PID ]]; then
     say "  waiting for the idle window to end"
