@@ -1,5 +1,5 @@
 // bench/ref_pcap.cc — minimal reference pcap receiver: immediate mode, netwaked's default
-// snaplen (256) and buffer size (1 MiB), a BPF filter; counts packets and kernel drops.
+// snaplen (256) and buffer size (4 MiB, netwaked's default), a BPF filter; counts packets and kernel drops.
 //
 //   ref_pcap --if IFACE [--filter EXPR] [--snaplen N] [--buffer BYTES] [--notify FIFO]
 //            [--wol-if IFACE [--wol-mac MAC]]
@@ -55,7 +55,7 @@ void dump(pcap_t* p, const Counters& c) {
 int main(int argc, char** argv) {
     std::string ifname, filter, notify;
     std::string wol_if, wol_mac;
-    int snaplen = 256, buffer = 1 << 20;
+    int snaplen = 256, buffer = 4 << 20;
     for (int i = 1; i < argc; ++i) {
         const std::string k = argv[i];
         if (i + 1 >= argc) bench::die("ref_pcap: " + k + " needs a value");

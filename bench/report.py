@@ -168,7 +168,7 @@ def main():
         if pc:
             lost = pc[0]["lost_netwaked"]
             check("no loss on pcap at 100 kpps, default buffer (netwaked, kernel drop counter ps_drop)", lost, "0",
-                  lost == 0, f"over {pc[0]['reps']} repetitions; reference (1 MiB buffer) lost {pc[0]['lost_ref']}")
+                  lost == 0, f"over {pc[0]['reps']} repetitions; reference (same buffer) lost {pc[0]['lost_ref']}")
 
     # ---- scaling with targets
     sc = by("scale")
@@ -265,6 +265,27 @@ def main():
             worst = max(h2 / h1, m2 / m1)
             check("cost per packet, 10,000 targets / 1 target (instructions, callgrind)", round(worst, 4), "<= 1.1",
                   worst <= 1.1, f"hot {h2 / h1:.3f}, no match {m2 / m1:.3f}")
+
+    # ---- memory at rest (issue 16 item 3)
+    mem = {r["who"]: r for r in by("mem")}
+    if mem:
+        p("")
+        p("MEMORY AT REST (KiB, after the first start; NFLOG, udp dst_port targets)")
+        for who in ("tuninetd", "1", "10000"):
+            if who in mem:
+                r = mem[who]
+                p(f"  {'tuninetd mode' if who == 'tuninetd' else who + ' target(s)':16} RssAnon {r['rss_anon_kb']:>7}  Pss {r['pss_kb']:>7}"
+                  f"  VmRSS {r['vmrss_kb']:>7}  VmHWM {r['vmhwm_kb']:>7}")
+        summary["memory_at_rest_kb"] = mem
+        if "tuninetd" in mem:
+            a = mem["tuninetd"]["rss_anon_kb"]
+            check("private memory (RssAnon), 1 target, tuninetd mode", a, "<= 600 KiB", a <= 600, "KiB")
+        if "1" in mem and "10000" in mem:
+            a1, a2 = mem["1"]["rss_anon_kb"], mem["10000"]["rss_anon_kb"]
+            per = (a2 - a1) / 9999
+            check("private memory per additional target", round(per, 2), "<= 1 KiB", per <= 1.0,
+                  f"KiB; RssAnon {a1} KiB with 1 target, {a2} KiB with 10,000")
+            check("private memory (RssAnon), 10,000 targets", a2, "<= 12288 KiB (12 MB)", a2 <= 12288, "KiB")
 
     # ---- idle
     idle = by("idle")

@@ -12,7 +12,7 @@
 #                                                             udp dport 6001 -j NFLOG group GTP prefix nwbpfx
 #   idle netns ID-i1: NFLOG-only netwaked, 100 targets     idle netns ID-i2: pcap (on a veth) + NFLOG, 100 targets
 #
-# Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr idle mqtt
+# Sections (BENCH_ONLY=regex selects): latency wol stop throughput scale instr mem idle mqtt
 # (mqtt: bench/mqtt.inc.sh; BENCH_MQTT_IDLE_S [30] its idle window, BENCH_MQTT_NODELAY [true] the broker's set_tcp_nodelay)
 # Environment (defaults in brackets):
 #   BUILD [build]            where netwaked, netwakectl and bench/ tools are
@@ -22,6 +22,8 @@
 #   BENCH_DUR [3]            seconds per throughput point
 #   BENCH_REPS [3]           repetitions of every throughput / scaling point (interleaved)
 #   BENCH_RATES ["10000 100000 300000"]   offered rates (pps) for the throughput section
+#   BENCH_PCAP_BUFFER [unset]  pcap buffer (bytes) for netwaked and ref_pcap in the throughput section
+#                            (unset: both use 4 MiB, netwaked's default pcap.buffer_size)
 #   BENCH_SCALE_RATE [100000] rate for the targets-scaling section
 #   BENCH_SCALE_TARGETS ["1 100 10000"]
 #   BENCH_NICE [-10]         nice value for the whole run (other jobs on a shared box run niced)
@@ -50,6 +52,7 @@ SCALE_RATE=${BENCH_SCALE_RATE:-100000}
 SCALE_TARGETS=${BENCH_SCALE_TARGETS:-1 100 10000}
 NICE=${BENCH_NICE:--10}
 ONLY=${BENCH_ONLY:-}
+PCAP_BUF=${BENCH_PCAP_BUFFER:-}
 SCHEDS=${BENCH_SCHED:-cfs rt}
 SCHED=cfs
 OUT=${BENCH_OUT:-$ROOT/bench/results.json}
@@ -422,14 +425,15 @@ throughput_section() {
                     start_ref "$T/tp.out" "$NS_R" "${CPU_RX[@]}" "$TOOLS/ref_nflog" --group $G_TP --qthresh 64 \
                         --timeout 1 --nlbufsiz 24576
                 elif [[ $rx == ref ]]; then
-                    start_ref "$T/tp.out" "$NS_R" "${CPU_RX[@]}" "$TOOLS/ref_pcap" --if "$IF_R" --filter "udp dst port $P_TP"
+                    start_ref "$T/tp.out" "$NS_R" "${CPU_RX[@]}" "$TOOLS/ref_pcap" --if "$IF_R" --filter "udp dst port $P_TP" \
+                        ${PCAP_BUF:+--buffer "$PCAP_BUF"}
                 else
                     cfg=$T/tp-$sensor.yaml sock=$T/tp-$sensor.sock
                     if [[ $sensor == nflog ]]; then
                         write_config "$cfg" "$sock" "  - { name: s, nflog: { group: $G_TP } }" 0 "$T/hook-log.sh" \
                             "  - { name: t, match: [ { proto: udp, dst_port: $P_TP } ] }"
                     else
-                        write_config "$cfg" "$sock" "  - { name: s, pcap: { interface: $IF_R, filter: \"udp dst port $P_TP\" } }" \
+                        write_config "$cfg" "$sock" "  - { name: s, pcap: { interface: $IF_R, filter: \"udp dst port $P_TP\"${PCAP_BUF:+, buffer_size: $PCAP_BUF} } }" \
                             0 "$T/hook-log.sh" "  - { name: t, match: [ { proto: udp, dst_port: $P_TP } ] }"
                     fi
                     start_netwaked "$T/tp-$sensor.log" "$NS_R" "${CPU_RX[@]}" "$NETWAKED" -C "$cfg"
@@ -539,6 +543,28 @@ instr_section() {
     [[ -n ${TUNINETD:-} ]] && instr_tuninetd
 }
 
+# Memory at rest (issue 16 item 3): netwaked in tuninetd mode, and with 1 and 10,000 `udp dst_port`
+# targets on NFLOG, each read after its first target started (the load's heap is trimmed by then).
+mem_section() {
+    local who cfg
+    for who in tuninetd 1 10000; do
+        say "  memory at rest: $([[ $who == tuninetd ]] && echo "tuninetd mode (-n GROUP)" || echo "$who target(s)")"
+        if [[ $who == tuninetd ]]; then
+            start_netwaked "$T/mem-$who.log" "$NS_R" "$NETWAKED" -n $G_TP -c "$T/hook-log.sh" -t 3600
+            pktgen 10 $P_TP 0.3 >/dev/null
+        else
+            cfg=$T/sc-$who.yaml
+            [[ -f $cfg ]] || write_config "$cfg" "$T/sc-$who.sock" "  - { name: s, nflog: { group: $G_TP } }" "$who" "$T/hook-log.sh"
+            start_netwaked "$T/mem-$who.log" "$NS_R" "$NETWAKED" -C "$cfg"
+            pktgen 10 $P_SCALE 0.3 >/dev/null
+        fi
+        wait_log "$T/events.log" '^start ' 10 || say "    (no target started)"
+        emit "{\"kind\":\"mem\",\"who\":\"$who\",$(mem "$NW_PID")}"
+        stop_pid "$NW_PID"
+        : >"$T/events.log"
+    done
+}
+
 # The predecessor under the same load (TUNINETD=path): user-space instructions per packet (packets
 # counted by the sender: 5 kpps is loss-free for both) and memory at rest, beside netwaked in
 # tuninetd mode with the same arguments.
@@ -602,6 +628,7 @@ done
 if want throughput; then throughput_section; fi
 if want scale; then scale_section; fi
 if want instr; then instr_section; fi
+if want mem; then mem_section; fi
 if want mqtt; then mqtt_section; fi
 if [[ -n $IDLE_PID ]]; then
     say "  waiting for the idle window to end"

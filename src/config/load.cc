@@ -13,6 +13,8 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
 #include "config/sections.h"
 #include "config/text.h"
@@ -246,7 +248,9 @@ bool load_string(std::string_view yaml, const std::string& source_name, Config* 
     return true;
 }
 
-bool load_file(const std::string& path, Config* out, std::vector<std::string>* errors, const LoadOptions& opt) {
+namespace {
+
+bool load_file_here(const std::string& path, Config* out, std::vector<std::string>* errors, const LoadOptions& opt) {
     std::ifstream f(path, std::ios::binary);
     if (!f) {
         errors->push_back(path + ": cannot open: " + std::strerror(errno));
@@ -258,6 +262,25 @@ bool load_file(const std::string& path, Config* out, std::vector<std::string>* e
         return false;
     }
     return load_string(text, path, out, errors, opt);
+}
+
+}  // namespace
+
+// The file is parsed on the calling thread and the result copied on a short-lived one: glibc gives that
+// thread its own malloc arena, so the model the caller keeps is packed there (each vector at its exact
+// size) instead of being interleaved with the YAML tree's many small blocks, whose freed heap then
+// pinned ~29 MB resident at 10,000 targets (issue 16). The caller's heap holds only garbage after the
+// copy, which malloc_trim gives back whole (glibc trims the main arena's top; a thread arena's it does not).
+bool load_file(const std::string& path, Config* out, std::vector<std::string>* errors, const LoadOptions& opt) {
+    Config parsed;
+    if (!load_file_here(path, &parsed, errors, opt)) return false;
+    try {
+        std::thread t([&] { *out = Config(parsed); });
+        t.join();
+    } catch (const std::system_error&) {  // no thread: keep the parse's copy
+        *out = std::move(parsed);
+    }
+    return true;
 }
 
 }  // namespace nw::config

@@ -37,7 +37,7 @@ const char* reason_name(Reason r) {
 
 int64_t stop_deadline_ns(const Target& t) {
     const int64_t ls = std::max(t.last_seen_ns, t.shared ? t.shared->last_seen_ns.load() : 0);
-    return std::max(ls + ns(t.conf.ttl), t.active_since_ns + ns(t.conf.min_active));
+    return std::max(ls + ns(t.conf->ttl), t.active_since_ns + ns(t.conf->min_active));
 }
 
 Core::Core(CoreDeps deps)
@@ -58,11 +58,12 @@ std::string Core::sensor_name(uint16_t idx) const {
 void Core::configure(std::shared_ptr<const config::Config> cfg,
                      std::vector<std::shared_ptr<TargetShared>> slots) {
     std::unordered_map<std::string, std::unique_ptr<Target>> old;
-    for (auto& t : targets_) old[t->conf.name] = std::move(t);
+    for (auto& t : targets_) old[t->conf->name] = std::move(t);
     targets_.clear();
     by_slot_.clear();
     by_id_.clear();
     by_name_.clear();
+    const auto prev = std::move(cfg_);  // removed targets' conf lives there until they are stopped below
     cfg_ = std::move(cfg);
 
     for (size_t i = 0; i < cfg_->targets.size(); ++i) {
@@ -76,7 +77,7 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
             t = std::make_unique<Target>();
             t->id = next_id_++;
         }
-        t->conf = tc;
+        t->conf = &tc;
         t->shared = slots.at(i);
         t->shared->active.store(t->state == TargetState::Active);
         if (t->state == TargetState::Active) {
@@ -88,7 +89,7 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
             while (t->trigger_times->size() > tc.trigger.packets) t->trigger_times->pop_front();
         by_slot_[t->shared.get()] = t.get();
         by_id_[t->id] = t.get();
-        by_name_[t->conf.name] = t.get();
+        by_name_[t->conf->name] = t.get();
         targets_.push_back(std::move(t));
     }
     // Wake-on-WAN relay: a new engine on the new snapshot, counters carried over.
@@ -119,7 +120,7 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause, con
     if (to == TargetState::Active) {
         // Magic packets go out before anything else: logging costs syscalls, and the start
         // hook's posix_spawn blocks this thread until the child has exec'd (0.3-1 ms).
-        const bool woke = !restored && t.conf.wol && send_wake(t);
+        const bool woke = !restored && t.conf->wol && send_wake(t);
         t.active_since_ns = restored ? now - std::max<int64_t>(restored->active_for_ms, 0) * kMs : now;
         t.last_seen_ns = restored ? now - std::max<int64_t>(restored->idle_ms, 0) * kMs
                                   : cause ? std::max(cause->t_ns, now) : now;
@@ -129,7 +130,7 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause, con
         ++t.starts;
         arm_ttl(t);
         if (restored) {
-            log::notice("{}: restored as active from the state file ({} ms of TTL left)", t.conf.name,
+            log::notice("{}: restored as active from the state file ({} ms of TTL left)", t.conf->name,
                         std::max<int64_t>(0, stop_deadline_ns(t) - now) / kMs);
             return;
         }
@@ -141,7 +142,7 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause, con
         timers_.cancel({t.id, kTtl});
         const int64_t idle_ms = (now - t.last_seen_ns) / kMs;
         ++t.stops;
-        log::notice("{}: {} -> {}: stop ({}, idle {}.{:03} s)", t.conf.name, state_name(from), state_name(to),
+        log::notice("{}: {} -> {}: stop ({}, idle {}.{:03} s)", t.conf->name, state_name(from), state_name(to),
                     reason_name(r), idle_ms / 1000, idle_ms % 1000);
         emit(t, EventKind::Stop, r, nullptr, {{"NETWAKED_IDLE", std::to_string(idle_ms / 1000)}});
     }
@@ -151,15 +152,15 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause, con
 void Core::log_start(Target& t, TargetState from, Reason r, const Hit* cause) {
     if (!cause) {
         t.trigger.reset();
-        log::notice("{}: {} -> {}: start ({})", t.conf.name, state_name(from), state_name(t.state), reason_name(r));
+        log::notice("{}: {} -> {}: start ({})", t.conf->name, state_name(from), state_name(t.state), reason_name(r));
         return;
     }
     t.trigger = std::make_unique<Hit>(*cause);
     t.trigger->full = nullptr;  // the whole frame is only valid during on_hit
     t.trigger->full_len = 0;
-    log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf.name, state_name(from), state_name(t.state),
+    log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf->name, state_name(from), state_name(t.state),
                 reason_name(r), sensor_name(cause->sensor));
-    log::notice("{}: trigger packet: {}{}", t.conf.name, packet::summarize(cause->d),
+    log::notice("{}: trigger packet: {}{}", t.conf->name, packet::summarize(cause->d),
                 cause->prefix[0] ? fmt::format(" prefix \"{}\"", cause->prefix) : std::string());
     if (d_.on_start_packet) d_.on_start_packet(*cause);
 }
@@ -202,7 +203,7 @@ void Core::match_hit(Target& t, const Hit* h, int64_t t_ns) {
         return;
     }
     if (h && !h->match) return;
-    const auto& tr = t.conf.trigger;
+    const auto& tr = t.conf->trigger;
     if (tr.packets <= 1) {  // the common case needs no history
         transition(t, TargetState::Active, Reason::Traffic, h);
         return;
@@ -259,7 +260,7 @@ void Core::knock_hit(const Hit& h) {
             log::warn("knock {} from {}: target {} is not configured", ev.knock_name, ev.src.str(), ev.target);
             continue;
         }
-        log::notice("{}: knock {} ({}) completed by {}", t->conf.name, ev.knock_name,
+        log::notice("{}: knock {} ({}) completed by {}", t->conf->name, ev.knock_name,
                     ev.kind == KnockEvent::Spa ? "authenticated" : "sequence", ev.src.str());
         emit(*t, EventKind::Knock, Reason::Knock, &h, {{"NETWAKED_KNOCK", ev.knock_name}});
         if (t->state == TargetState::Active) {
@@ -368,7 +369,7 @@ bool Core::wake(std::string_view name, std::string* err, Reason r) {
         *err = fmt::format("no such target: {}", name);
         return false;
     }
-    if (!t->conf.wol) {
+    if (!t->conf->wol) {
         *err = fmt::format("target {} has no wol section", name);
         return false;
     }
@@ -383,14 +384,14 @@ void Core::begin_wake(Target& t, Reason r, const Hit* cause) {
 
 // Starts a burst (cooldown permitting) and sends its first copy; true if a magic packet went out.
 bool Core::send_wake(Target& t) {
-    const auto& w = *t.conf.wol;
+    const auto& w = *t.conf->wol;
     const int64_t now = d_.clock->now_ns();
     if (t.wol_last_burst_ns != 0 && now - t.wol_last_burst_ns < ns(w.cooldown)) {
-        log::info("{}: wake suppressed (cooldown {} ms)", t.conf.name, w.cooldown.count());
+        log::info("{}: wake suppressed (cooldown {} ms)", t.conf->name, w.cooldown.count());
         return false;
     }
     if (!d_.wol) {
-        log::warn("{}: cannot send magic packets: no sender available", t.conf.name);
+        log::warn("{}: cannot send magic packets: no sender available", t.conf->name);
         return false;
     }
     t.wol_last_burst_ns = now;
@@ -398,7 +399,7 @@ bool Core::send_wake(Target& t) {
     if (!send_wol_copy(t)) {
         // Nothing went out (e.g. the interface is missing): no `wake` event, no count; later
         // copies of this burst are still tried on their timers.
-        log::warn("{}: wake failed: no magic packet could be sent for {}", t.conf.name, packet::mac_str(w.mac));
+        log::warn("{}: wake failed: no magic packet could be sent for {}", t.conf->name, packet::mac_str(w.mac));
         return false;
     }
     return true;
@@ -406,10 +407,10 @@ bool Core::send_wake(Target& t) {
 
 // The `wake` event of a burst send_wake() started: counters, log line, hook.
 void Core::announce_wake(Target& t, Reason r, const Hit* cause) {
-    const auto& w = *t.conf.wol;
-    t.wol_attempt = d_.on_burst ? d_.on_burst(t.conf.name) : 1;  // from 1 within a wake cycle (SPEC §5)
+    const auto& w = *t.conf->wol;
+    t.wol_attempt = d_.on_burst ? d_.on_burst(t.conf->name) : 1;  // from 1 within a wake cycle (SPEC §5)
     ++t.wakes;
-    log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf.name, packet::mac_str(w.mac), w.repeat,
+    log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf->name, packet::mac_str(w.mac), w.repeat,
                 w.interval.count(), cause ? ", trigger " + packet::summarize(cause->d) : std::string());
     emit(t, EventKind::Wake, r, cause,
          {{"NETWAKED_MAC", packet::mac_str(w.mac)}, {"NETWAKED_ATTEMPT", std::to_string(t.wol_attempt)}});
@@ -417,12 +418,12 @@ void Core::announce_wake(Target& t, Reason r, const Hit* cause) {
 
 // Sends one copy of the current burst; true if at least one magic packet went out.
 bool Core::send_wol_copy(Target& t) {
-    if (!t.conf.wol || t.wol_left == 0) return false;
+    if (!t.conf->wol || t.wol_left == 0) return false;
     std::string desc, err;
-    const bool ok = d_.wol->send(*t.conf.wol, &desc, &err);
-    if (!ok) log::warn("{}: magic packet not sent: {}", t.conf.name, err);
-    if (!desc.empty()) log::debug("{}: magic packet sent: {}", t.conf.name, desc);
-    if (--t.wol_left > 0) timers_.arm({t.id, kWol}, d_.clock->now_ns() + ns(t.conf.wol->interval));
+    const bool ok = d_.wol->send(*t.conf->wol, &desc, &err);
+    if (!ok) log::warn("{}: magic packet not sent: {}", t.conf->name, err);
+    if (!desc.empty()) log::debug("{}: magic packet sent: {}", t.conf->name, desc);
+    if (--t.wol_left > 0) timers_.arm({t.id, kWol}, d_.clock->now_ns() + ns(t.conf->wol->interval));
     return ok || !desc.empty();
 }
 
@@ -430,19 +431,19 @@ void Core::emit(Target& t, EventKind k, Reason r, const Hit* cause, EventEnv ext
     if (!d_.events) return;
     Event e;
     e.kind = k;
-    e.subject = t.conf.name;
+    e.subject = t.conf->name;
     e.reason = reason_name(r);
     e.origin = origin_;
     e.mono_ns = d_.clock->now_ns();
     e.wall_s = d_.clock->wall_s();
     if (k == EventKind::Stop && t.active_since_ns) e.in_state_ns = e.mono_ns - t.active_since_ns;
     if (cause) e.packet = packet::summarize(cause->d);
-    if (t.conf.wol) e.mac = t.conf.wol->mac;
+    if (t.conf->wol) e.mac = t.conf->wol->mac;
     if (k == EventKind::Wake) e.attempt = t.wol_attempt;
-    e.hook = HookRef{t.conf.hook, t.conf.hook_shell, t.conf.hook_timeout};
+    e.hook = HookRef{t.conf->hook, t.conf->hook_shell, t.conf->hook_timeout};
     e.env.reserve(8 + extra.size());
     e.env.emplace_back("NETWAKED_EVENT", event_kind_name(k));
-    e.env.emplace_back("NETWAKED_TARGET", t.conf.name);
+    e.env.emplace_back("NETWAKED_TARGET", t.conf->name);
     e.env.emplace_back("NETWAKED_REASON", e.reason);
     if (cause) packet_env(*cause, sensor_name(cause->sensor), &e.env);
     for (auto& x : extra) e.env.push_back(std::move(x));
@@ -470,7 +471,7 @@ std::vector<SavedTarget> Core::save() const {
     std::vector<SavedTarget> out;
     for (const auto& t : targets_) {
         SavedTarget s;
-        s.name = t->conf.name;
+        s.name = t->conf->name;
         s.active = t->state == TargetState::Active;
         const int64_t ls = std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
         s.idle_ms = ls ? (now - ls) / kMs : 0;

@@ -31,7 +31,7 @@ const char* reason_name(Reason r);
 // Runtime state of one target. Owned by the core; read by status and persistence.
 struct Target {
     uint64_t id = 0;                       // stable across reloads (timer owner)
-    config::TargetConf conf;
+    const config::TargetConf* conf = nullptr;  // in the Config the core holds (no copy: issue 16)
     std::shared_ptr<TargetShared> shared;
     TargetState state = TargetState::Idle;
     int64_t active_since_ns = 0;

@@ -61,15 +61,15 @@ namespace {
 bridge::StateView view_of(const core::Target& t, int64_t since_wall_s, const std::string& last_event,
                           const std::string& reason) {
     bridge::StateView v;
-    v.target = t.conf.name;
+    v.target = t.conf->name;
     v.state = core::state_name(t.state);
     v.since_wall_s = since_wall_s;
     v.last_event = last_event;
     v.reason = reason;
-    v.wol = t.conf.wol.has_value();
-    if (t.conf.wol) v.mac = packet::mac_str(t.conf.wol->mac);
-    if (t.conf.sleep_proxy)
-        for (const auto& a : t.conf.sleep_proxy->addresses) v.addresses.push_back(a.addr.str());
+    v.wol = t.conf->wol.has_value();
+    if (t.conf->wol) v.mac = packet::mac_str(t.conf->wol->mac);
+    if (t.conf->sleep_proxy)
+        for (const auto& a : t.conf->sleep_proxy->addresses) v.addresses.push_back(a.addr.str());
     return v;
 }
 }  // namespace
@@ -86,7 +86,7 @@ bridge::StateView Runtime::mqtt_view(const core::Target& t, const MqttSeen& s) c
 void Runtime::mqtt_targets() {
     std::vector<bridge::TargetInfo> v;
     for (const auto& t : core_->targets()) {
-        MqttSeen& s = mqtt_seen_[t->conf.name];
+        MqttSeen& s = mqtt_seen_[t->conf->name];
         if (!s.since_wall_s) s.since_wall_s = clock_.wall_s();  // no event yet: in this state since now (§16: RFC 3339)
         v.push_back({mqtt_view(*t, s)});  // republished on each (re)connect: the wake state included
     }

@@ -72,7 +72,7 @@ void Runtime::schedule_refresh() {
     int64_t period = 0;
     for (const auto& t : core_->targets())
         if (t->state == core::TargetState::Active) {
-            const int64_t p = std::max<int64_t>(int64_t(t->conf.ttl.count()) * 1000000 / 4, kRefreshMinNs);
+            const int64_t p = std::max<int64_t>(int64_t(t->conf->ttl.count()) * 1000000 / 4, kRefreshMinNs);
             if (!period || p < period) period = p;
         }
     if (period) timers_.arm_in(this, kRefreshTimer, period, [this](int64_t) { refresh_state(); });

@@ -44,17 +44,17 @@ control::Status Runtime::status() const {
     if (control_) st.counters.rejected += control_->stats().bad_requests;
     for (const auto& t : core_->targets()) {
         control::TargetStatus ts;
-        ts.name = t->conf.name;
+        ts.name = t->conf->name;
         ts.state = core::state_name(t->state);
         const int64_t ls = std::max(t->last_seen_ns, t->shared->last_seen_ns.load());
         if (ls > 0) ts.idle_s = double(now - ls) / 1e9;
-        ts.ttl_s = double(t->conf.ttl.count()) / 1e3;
+        ts.ttl_s = double(t->conf->ttl.count()) / 1e3;
         if (t->state == core::TargetState::Active)
             ts.remaining_s = std::max(0.0, double(core::stop_deadline_ns(*t) - now) / 1e9);
         ts.hook_runs = t->hook_runs;
         if (t->has_last_exit) ts.last_exit = t->last_exit;
         ts.wakes = t->wakes;
-        wake_status(t->conf.name, &ts);  // wake verification (runtime_wake.cc)
+        wake_status(t->conf->name, &ts);  // wake verification (runtime_wake.cc)
         st.targets.push_back(ts);
     }
     add_internals(&st);

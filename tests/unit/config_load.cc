@@ -408,3 +408,38 @@ TEST_CASE("config: load_file reports unreadable files and sets source") {
     CHECK(!config::load_file(bad, &c, &errs, no_files()));
     CHECK(c.source == p);
 }
+
+TEST_CASE("config: load_file (model copied off the parser's heap) equals load_string; pcap buffer 4 MiB") {
+    const std::string yaml = R"(sensors:
+  - {name: wan, nflog: {group: 1}}
+  - {name: lan, pcap: {interface: eth0}}
+targets:
+  - name: nas
+    match: [{proto: tcp, dst_port: [22, 445], in_iface: eth0}]
+    keepalive: [{prefix: nas-ka}]
+    wol: {mac: "02:00:00:00:00:02", interface: eth0, repeat: 2}
+    sleep_proxy: {interface: eth0, addresses: [192.168.1.9]}
+  - name: plain
+    match: [{}]
+)";
+    TempDir dir;
+    const std::string p = dir.file("c.yaml", yaml, 0644);
+    config::Config from_file;
+    std::vector<std::string> errs;
+    REQUIRE(config::load_file(p, &from_file, &errs, no_files()));
+    config::Config from_text = good(yaml);
+    from_text.source = p;
+    CHECK(from_file == from_text);
+    CHECK(from_file.sensors[1].pcap->buffer_size == 4u << 20);
+    REQUIRE(from_file.targets[0].wol);
+    CHECK(from_file.targets[0].wol->repeat == 2);
+    CHECK(!from_file.targets[1].wol);
+    CHECK(from_file.targets[1].sleep_proxy == std::nullopt);
+    // Boxed sections copy deeply.
+    config::TargetConf copy = from_file.targets[0];
+    copy.wol->repeat = 7;
+    copy.sleep_proxy->addresses.clear();
+    CHECK(from_file.targets[0].wol->repeat == 2);
+    CHECK(from_file.targets[0].sleep_proxy->addresses.size() == 1);
+    CHECK(!(copy == from_file.targets[0]));
+}

@@ -310,6 +310,23 @@ TEST_CASE("reload keeps the state of targets that still exist and stops removed 
     CHECK(f.next_deadline() != 0);
 }
 
+TEST_CASE("a target removed by a reload is stopped with its old configuration after the core dropped it") {
+    // Targets point into the Config the core holds (issue 16): the old one must outlive their stop.
+    config::TargetConf a, b;
+    a.name = "a";
+    b.name = "b-with-a-name-longer-than-sso";
+    a.hook = b.hook = "/bin/true";
+    Fixture f({a, b});
+    f.core->on_hit(f.hit(1));
+    auto cfg2 = std::make_shared<config::Config>(*f.cfg);
+    cfg2->targets = {a};
+    f.cfg = cfg2;  // the core holds the only reference to the old configuration now
+    f.core->configure(cfg2, {f.slots[0]});
+    REQUIRE(f.hooks.jobs.size() == 2);
+    CHECK(f.hooks.jobs[1].target == "b-with-a-name-longer-than-sso");
+    CHECK(f.core->find("a")->conf == &cfg2->targets[0]);
+}
+
 TEST_CASE("restore keeps an active target active with its remaining TTL") {
     Fixture f;
     core::SavedTarget s;
