@@ -79,7 +79,7 @@ bridge::StateView view_of(const core::Target& t, int64_t since_wall_s, const std
 bridge::StateView Runtime::mqtt_view(const core::Target& t, const MqttSeen& s) const {
     bridge::StateView v = view_of(t, s.since_wall_s, s.last_event, s.reason);
     if (wake_ && (s.last_event == "wake" || s.last_event == "awake" || s.last_event == "wake_failed"))
-        if (const auto w = wake_->view(t.conf.name); w.state != core::WakeState::None) v.state = core::wake_state_name(w.state);
+        if (const auto w = wake_->view(t.conf->name); w.state != core::WakeState::None) v.state = core::wake_state_name(w.state);
     return v;
 }
 
