@@ -31,7 +31,10 @@
 #  - unit test cases excluded (QEMU_SKIP), each re-run alone under qemu 7.2 (none can be included):
 #    the hook's blocked-signal mask shows qemu's own real-time signals; exec failures are reported
 #    differently (qemu runs execve itself: 1 of 3 failures counted); the live NFLOG and pcap sensor
-#    cases (see above); and the cases that fork or start a thread after others ran — the two-thread
+#    cases and the sensor reload cases that open real handles as root (see above); kill_all's
+#    SIGTERM'd hook is reaped only at its SIGKILL under qemu-arm since the hook runner moved onto
+#    the timer queue (exit -9, not -15; natively it is -15 with and without pidfd: not analysed
+#    further); and the cases that fork or start a thread after others ran — the two-thread
 #    queue flood, drop_privileges and the statefile cases that mount in a forked child — crash
 #    with SIGSEGV under qemu-arm within a second and spun for minutes under qemu-aarch64 (not
 #    analysed further; all pass natively on amd64).
@@ -47,7 +50,7 @@ case $ARCH in
     *) echo "usage: tests/cross.sh arm64|armhf [--deb] [--only REGEX] | --probe" >&2; exit 2 ;;
 esac
 ONLY='^(unit_tests|fuzz_.*|26_config_check|30_netwakectl_offline|66_wol_netwakectl)$'
-QEMU_SKIP='hooks: argv*,hooks: exec failures*,hitqueue: two threads*,drop_privileges*,live: *,statefile: unwritable*,statefile: ENOSPC*'
+QEMU_SKIP='hooks: argv*,hooks: exec failures*,hooks: kill_all*,hooks: without pidfd kill_all*,hitqueue: two threads*,drop_privileges*,live: *,sensor reload (root)*,statefile: unwritable*,statefile: ENOSPC*'
 DEB=0
 PROBE=0
 while (($#)); do

@@ -453,6 +453,19 @@ TEST_CASE("hooks: destroying the runner kills and reaps what still runs") {
     CHECK(::access(("/proc/" + std::to_string(main_pid)).c_str(), F_OK) != 0);  // reaped, not a zombie
 }
 
+TEST_CASE("hooks: without pidfd kill_all's SIGTERM is reaped by polling before any SIGKILL") {
+    action::HookRunnerOptions opt;
+    opt.use_pidfd = false;
+    Fixture fx(opt);
+    const std::string hook = fx.script("hook", "echo $$ > $D/main\nsleep 60");
+    fx.runner->submit(fx.job("t", hook, "start"));
+    REQUIRE(fx.run_until([&] { return fs::exists(fx.dir + "/main") && fs::file_size(fx.dir + "/main") > 0; }));
+    fx.runner->kill_all();
+    CHECK(fx.runner->run_until_idle(fx.lt.now_ns() + 5'000'000'000LL));
+    REQUIRE(fx.done.size() == 1);
+    CHECK(fx.done[0].exit_code == -SIGTERM);
+}
+
 TEST_CASE("hooks: without pidfd the runner polls and still reaps, in order") {
     action::HookRunnerOptions opt;
     opt.use_pidfd = false;
