@@ -271,9 +271,17 @@ bool load_file_here(const std::string& path, Config* out, std::vector<std::strin
 // size) instead of being interleaved with the YAML tree's many small blocks, whose freed heap then
 // pinned ~29 MB resident at 10,000 targets (issue 16). The caller's heap holds only garbage after the
 // copy, which malloc_trim gives back whole (glibc trims the main arena's top; a thread arena's it does not).
+// Small configurations skip the copy: their freed heap is a few KiB, and a thread started
+// there is the one thing qemu-user's armhf emulation cannot run (tests/cross.sh).
+constexpr size_t kArenaCopyMinTargets = 256;
+
 bool load_file(const std::string& path, Config* out, std::vector<std::string>* errors, const LoadOptions& opt) {
     Config parsed;
     if (!load_file_here(path, &parsed, errors, opt)) return false;
+    if (parsed.targets.size() < kArenaCopyMinTargets) {
+        *out = std::move(parsed);
+        return true;
+    }
     try {
         std::thread t([&] { *out = Config(parsed); });
         t.join();
