@@ -136,8 +136,8 @@ void WakeService::on_frame(const std::string& ifname, std::span<const uint8_t> f
 void WakeService::emit(core::Event e) {
     auto w = wol_.find(e.subject);
     if (e.kind == core::EventKind::Awake)
-        log::notice("{}: waking -> awake after {}.{:03} s (attempt {}; {})", e.subject, e.in_state_ns / 1'000'000'000,
-                    e.in_state_ns / kMsNs % 1000, e.attempt, e.packet);
+        log::notice("{}: waking -> awake after {} s (attempt {}; {})", e.subject, core::wake_seconds(e.in_state_ns),
+                    e.attempt, e.packet);
     else if (e.kind == core::EventKind::WakeFailed)
         log::warn("{}: waking -> wake_failed: no sign of life after {} attempt(s), {} s", e.subject, e.attempt,
                   e.in_state_ns / 1'000'000'000);
