@@ -8,28 +8,16 @@
 #   targets: silent (MAC 02:..:5a, 10.202.0.30)                 10.202.0.20 appears part-way)
 #            nas    (MAC $NAS_MAC, 10.202.0.20)
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nas_lab.inc.sh"
 require_root
-NS_RTR=$NW_ID-rtr
-NS_NAS=$NW_ID-nas
-LAN_IF=${NW_ID}l
-NAS_IF=${NW_ID}n
 NAS_MAC=d8:cb:8a:39:be:b1
 SILENT_MAC=02:00:00:00:00:5a
-netns_add "$NS_RTR"
-netns_add "$NS_NAS"
-veth_pair "$NS_RTR" "$LAN_IF" "$NS_NAS" "$NAS_IF" 10.202.0.1/24
-ip -n "$NS_NAS" link set "$NAS_IF" address "$NAS_MAC" || fail "set NAS MAC"
+nas_lab "$NAS_MAC"
 G=$(nflog_group)
 make_hook "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
-cat >"$NW_TMP/conf.yaml" <<EOF
-# 58_wake_verify
-daemon:
-  state_dir: ""
-  control_socket: $CTL_SOCK
-sensors:
-  - name: routed
-    nflog: { group: $G }
+conf_head "" >"$NW_TMP/conf.yaml"
+cat >>"$NW_TMP/conf.yaml" <<EOF
 defaults:
   hook: $NW_TMP/hook
 targets:

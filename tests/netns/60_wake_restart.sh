@@ -6,27 +6,16 @@
 #   router netns: netwaked -C conf.yaml (state_dir)      nas netns: no address, never answers
 #   ${NW_ID}l 10.202.0.1/24  <-------- veth -------->    ${NW_ID}n (tcpdump here)
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nas_lab.inc.sh"
 require_root
-NS_RTR=$NW_ID-rtr
-NS_NAS=$NW_ID-nas
-LAN_IF=${NW_ID}l
-NAS_IF=${NW_ID}n
 SILENT_MAC=02:00:00:00:00:5b
-netns_add "$NS_RTR"
-netns_add "$NS_NAS"
-veth_pair "$NS_RTR" "$LAN_IF" "$NS_NAS" "$NAS_IF" 10.202.0.1/24
+nas_lab
 G=$(nflog_group)
 make_hook "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
 mkdir -p "$NW_TMP/state"
-cat >"$NW_TMP/conf.yaml" <<EOF
-# 60_wake_restart
-daemon:
-  state_dir: $NW_TMP/state
-  control_socket: $CTL_SOCK
-sensors:
-  - name: routed
-    nflog: { group: $G }
+conf_head "$NW_TMP/state" >"$NW_TMP/conf.yaml"
+cat >>"$NW_TMP/conf.yaml" <<EOF
 defaults:
   hook: $NW_TMP/hook
 targets:

@@ -10,20 +10,15 @@
 #                               netwaked -C conf.yaml: nas (ethernet+udp, repeat 3, 200 ms),
 #                               pw6 (ethernet broadcast, password 6 bytes), pw4 (udp :7, password 4 bytes)
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nas_lab.inc.sh"
 require_root iptables
 lab_two
-NS_NAS=$NW_ID-nas
-LAN_IF=${NW_ID}l
-NAS_IF=${NW_ID}n
 NAS_ADDR=10.202.0.20
 NAS_MAC=d8:cb:8a:39:be:a1
 PW6_MAC=02:11:22:33:44:66
 PW4_MAC=02:11:22:33:44:44
-netns_add "$NS_NAS"
-veth_pair "$NS_RTR" "$LAN_IF" "$NS_NAS" "$NAS_IF" 10.202.0.1/24
-ip -n "$NS_NAS" link set "$NAS_IF" address "$NAS_MAC" || fail "set NAS MAC"
-ip netns exec "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward"
-ip -n "$NS_CLI" route add default via "$RTR_ADDR" || fail "client default route"
+nas_lab "$NAS_MAC"
+nas_forward
 RTR_LAN_MAC=$(ip -n "$NS_RTR" -br link show "$LAN_IF" | awk '{print $3}')
 G=$(nflog_group)
 for p in nas:22 pw6:2222 pw4:2223; do
@@ -32,14 +27,8 @@ for p in nas:22 pw6:2222 pw4:2223; do
 done
 make_hook "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
-cat >"$NW_TMP/conf.yaml" <<EOF
-# 61_wol_start
-daemon:
-  state_dir: ""
-  control_socket: $CTL_SOCK
-sensors:
-  - name: routed
-    nflog: { group: $G }
+conf_head "" >"$NW_TMP/conf.yaml"
+cat >>"$NW_TMP/conf.yaml" <<EOF
 defaults:
   hook: $NW_TMP/hook
   ttl: 30s

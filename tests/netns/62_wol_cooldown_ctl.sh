@@ -11,17 +11,13 @@
 #                               netwaked -C conf.yaml: nas (ethernet, repeat 2, cooldown 4s, ttl 1s),
 #                               nas6 (udp [ff02::1%${NW_ID}l]:9), ghost (wol interface nosuch0), other (no wol)
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nas_lab.inc.sh"
 require_root iptables
 lab_two
-NS_NAS=$NW_ID-nas
-LAN_IF=${NW_ID}l
-NAS_IF=${NW_ID}n
 NAS_ADDR=10.202.0.20
 NAS_MAC=d8:cb:8a:39:be:a1
 NAS6_MAC=02:11:22:33:44:06
-netns_add "$NS_NAS"
-veth_pair "$NS_RTR" "$LAN_IF" "$NS_NAS" "$NAS_IF" 10.202.0.1/24
-ip -n "$NS_NAS" link set "$NAS_IF" address "$NAS_MAC" || fail "set NAS MAC"
+nas_lab "$NAS_MAC"
 ip netns exec "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1 "net.ipv6.conf.$LAN_IF.accept_dad=0" \
     "net.ipv6.conf.$LAN_IF.disable_ipv6=0" || fail "sysctl"
 ip -n "$NS_CLI" route add default via "$RTR_ADDR" || fail "client default route"
@@ -34,14 +30,8 @@ for p in nas:22 ghost:2299 other:2300; do
 done
 make_hook "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
-cat >"$NW_TMP/conf.yaml" <<EOF
-# 62_wol_cooldown_ctl
-daemon:
-  state_dir: ""
-  control_socket: $CTL_SOCK
-sensors:
-  - name: routed
-    nflog: { group: $G }
+conf_head "" >"$NW_TMP/conf.yaml"
+cat >>"$NW_TMP/conf.yaml" <<EOF
 defaults:
   hook: $NW_TMP/hook
   ttl: 1s

@@ -9,31 +9,20 @@
 #                               netwaked -C conf.yaml: nas (ethernet unicast, repeat 1, cooldown 0);
 #                               after each wake `netwakectl stop nas` makes it idle for the next try
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nas_lab.inc.sh"
 require_root iptables
 TRIES=${NW_WOL_TRIES:-25}
 lab_two
-NS_NAS=$NW_ID-nas
-LAN_IF=${NW_ID}l
-NAS_IF=${NW_ID}n
 NAS_ADDR=10.202.0.20
 NAS_MAC=d8:cb:8a:39:be:a1
-netns_add "$NS_NAS"
-veth_pair "$NS_RTR" "$LAN_IF" "$NS_NAS" "$NAS_IF" 10.202.0.1/24
-ip -n "$NS_NAS" link set "$NAS_IF" address "$NAS_MAC" || fail "set NAS MAC"
-ip netns exec "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward"
-ip -n "$NS_CLI" route add default via "$RTR_ADDR" || fail "client default route"
+nas_lab "$NAS_MAC"
+nas_forward
 G=$(nflog_group)
 ip netns exec "$NS_RTR" iptables -A FORWARD -d "$NAS_ADDR" -p tcp --syn --dport 22 \
     -j NFLOG --nflog-group "$G" --nflog-prefix nas || fail "iptables rule"
 CTL_SOCK=$NW_TMP/ctl.sock
-cat >"$NW_TMP/conf.yaml" <<EOF
-# 64_wol_latency
-daemon:
-  state_dir: ""
-  control_socket: $CTL_SOCK
-sensors:
-  - name: routed
-    nflog: { group: $G }
+conf_head "" >"$NW_TMP/conf.yaml"
+cat >>"$NW_TMP/conf.yaml" <<EOF
 targets:
   - name: nas
     match: [ { prefix: nas } ]

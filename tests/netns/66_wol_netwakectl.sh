@@ -6,16 +6,10 @@
 #   ${NW_ID}l 10.202.0.1/24  <------ veth ------>  ${NW_ID}n   tcpdump here
 #   netwakectl wake MAC -i ${NW_ID}l ; netwakectl wake MAC --udp 10.202.0.255:9
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nas_lab.inc.sh"
 require_root
-NS_RTR=$NW_ID-rtr
-NS_NAS=$NW_ID-nas
-LAN_IF=${NW_ID}l
-NAS_IF=${NW_ID}n
 NAS_MAC=d8:cb:8a:39:be:a3
-netns_add "$NS_RTR"
-netns_add "$NS_NAS"
-veth_pair "$NS_RTR" "$LAN_IF" "$NS_NAS" "$NAS_IF" 10.202.0.1/24
-ip -n "$NS_NAS" link set "$NAS_IF" address "$NAS_MAC" || fail "set NAS MAC"
+nas_lab "$NAS_MAC"
 LAN_MAC=$(ip -n "$NS_RTR" -br link show "$LAN_IF" | awk '{print $3}')
 CAP=$NW_TMP/lan.pcap
 capture_start "$NS_NAS" "$NAS_IF" "ether proto 0x0842 or udp" "$CAP"

@@ -9,6 +9,7 @@
 #   ${NW_ID}t.10 10.210.0.1/24 (vlan 10)           ${NW_ID}u.10 (vlan 10, MAC $NAS_MAC;
 #   netwaked: wol.interface ${NW_ID}t.10                   10.210.0.20 appears after the burst)
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nas_lab.inc.sh"
 require_root
 NS_RTR=$NW_ID-rtr
 NS_NAS=$NW_ID-nas
@@ -28,14 +29,8 @@ ip -n "$NS_NAS" link set "$U.10" up
 G=$(nflog_group)
 make_hook "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
-cat >"$NW_TMP/conf.yaml" <<EOF
-# 94_wol_vlan
-daemon:
-  state_dir: ""
-  control_socket: $CTL_SOCK
-sensors:
-  - name: routed
-    nflog: { group: $G }
+conf_head "" >"$NW_TMP/conf.yaml"
+cat >>"$NW_TMP/conf.yaml" <<EOF
 defaults:
   hook: $NW_TMP/hook
 targets:

@@ -8,29 +8,20 @@
 #   ${NW_ID}c 10.201.0.2 <--- veth ---> ${NW_ID}r 10.201.0.1   ${NW_ID}l 10.202.0.1 <-> ${NW_ID}n
 #                                        INPUT -i ${NW_ID}r udp dport 7,9 -> NFLOG G     (tcpdump)
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nas_lab.inc.sh"
 require_root iptables
 lab_two
-NS_NAS=$NW_ID-nas
-LAN_IF=${NW_ID}l
-NAS_IF=${NW_ID}n
 NAS_MAC=d8:cb:8a:39:be:d1
 PC4_MAC=02:11:22:33:44:d4
 PC_MAC=02:11:22:33:44:d0
-netns_add "$NS_NAS"
-veth_pair "$NS_RTR" "$LAN_IF" "$NS_NAS" "$NAS_IF" 10.202.0.1/24
+nas_lab
 G=$(nflog_group)
 ip netns exec "$NS_RTR" iptables -A INPUT -i "$RTR_IF" -p udp -m multiport --dports 7,9 -j NFLOG --nflog-group "$G" ||
     fail "iptables rule"
 make_hook "$NW_TMP/hook"
 CTL_SOCK=$NW_TMP/ctl.sock
-cat >"$NW_TMP/conf.yaml" <<EOF
-# 97_wol_relay
-daemon:
-  state_dir: ""
-  control_socket: $CTL_SOCK
-sensors:
-  - name: wan
-    nflog: { group: $G }
+conf_head "" wan >"$NW_TMP/conf.yaml"
+cat >>"$NW_TMP/conf.yaml" <<EOF
 defaults:
   hook: $NW_TMP/hook
 targets:
