@@ -23,4 +23,6 @@ const char* origin_name(Origin o) {
     return "?";
 }
 
+const char* event_origin(Origin o) { return o == Origin::Knock ? "" : origin_name(o); }
+
 }  // namespace nw::core

@@ -11,6 +11,11 @@ namespace nw::core {
 namespace {
 constexpr int64_t kMs = 1000000;
 int64_t ns(config::Duration d) { return static_cast<int64_t>(d.count()) * kMs; }
+Event event(EventKind k) {
+    Event e;
+    e.kind = k;
+    return e;
+}
 }  // namespace
 
 const char* state_name(TargetState s) {
@@ -104,19 +109,24 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
         timers_.cancel({t->id, kTtl});
         timers_.cancel({t->id, kWol});
         if (t->state == TargetState::Active) {
-            log::notice("{}: removed from the configuration while active", name);
             t->shared->active.store(false);
-            emit(*t, EventKind::Stop, Reason::Shutdown, nullptr);
+            Event e = event(EventKind::Stop);  // no move: the target is gone
+            e.detail = "removed from the configuration while active";
+            emit(*t, std::move(e), Reason::Shutdown, nullptr);
         }
     }
 }
 
-// The only place a target changes state (restore() included). Logs, runs entry actions, arms/cancels timers.
+// The only place a target changes state (restore() included): runs the entry actions, emits the
+// move's one event (its log line is the log sink's), arms/cancels timers.
 void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause, const SavedTarget* restored) {
     const TargetState from = t.state;
     if (from == to) return;
     const int64_t now = d_.clock->now_ns();
     t.state = to;
+    Event e = event(to == TargetState::Active ? EventKind::Start : EventKind::Stop);
+    e.from = state_name(from);
+    e.to = state_name(to);
     if (to == TargetState::Active) {
         // Magic packets go out before anything else: logging costs syscalls, and the start
         // hook's posix_spawn blocks this thread until the child has exec'd (0.3-1 ms).
@@ -134,34 +144,28 @@ void Core::transition(Target& t, TargetState to, Reason r, const Hit* cause, con
                         std::max<int64_t>(0, stop_deadline_ns(t) - now) / kMs);
             return;
         }
-        log_start(t, from, r, cause);
-        emit(t, EventKind::Start, r, cause);
+        keep_trigger(t, cause);
+        emit(t, std::move(e), r, cause);
         if (woke) announce_wake(t, r, cause);  // the `wake` event follows `start` (SPEC §4)
     } else {
         t.shared->active.store(false);
         timers_.cancel({t.id, kTtl});
-        const int64_t idle_ms = (now - t.last_seen_ns) / kMs;
+        e.idle_ns = now - t.last_seen_ns;
         ++t.stops;
-        log::notice("{}: {} -> {}: stop ({}, idle {}.{:03} s)", t.conf->name, state_name(from), state_name(to),
-                    reason_name(r), idle_ms / 1000, idle_ms % 1000);
-        emit(t, EventKind::Stop, r, nullptr, {{"NETWAKED_IDLE", std::to_string(idle_ms / 1000)}});
+        std::string idle_s = std::to_string(e.idle_ns / kMs / 1000);
+        emit(t, std::move(e), r, nullptr, {{"NETWAKED_IDLE", std::move(idle_s)}});
     }
 }
 
-// The start's log lines (and the -w savefile): the trigger packet when there is one.
-void Core::log_start(Target& t, TargetState from, Reason r, const Hit* cause) {
+// The start's trigger packet, for status (and the -w savefile), when there is one.
+void Core::keep_trigger(Target& t, const Hit* cause) {
     if (!cause) {
         t.trigger.reset();
-        log::notice("{}: {} -> {}: start ({})", t.conf->name, state_name(from), state_name(t.state), reason_name(r));
         return;
     }
     t.trigger = std::make_unique<Hit>(*cause);
     t.trigger->full = nullptr;  // the whole frame is only valid during on_hit
     t.trigger->full_len = 0;
-    log::notice("{}: {} -> {}: start ({}, sensor {})", t.conf->name, state_name(from), state_name(t.state),
-                reason_name(r), sensor_name(cause->sensor));
-    log::notice("{}: trigger packet: {}{}", t.conf->name, packet::summarize(cause->d),
-                cause->prefix[0] ? fmt::format(" prefix \"{}\"", cause->prefix) : std::string());
     if (d_.on_start_packet) d_.on_start_packet(*cause);
 }
 
@@ -246,7 +250,8 @@ void Core::log_reject(const packet::Addr& src, std::string_view why, const char*
     }
 }
 
-// A completed knock emits `knock` and counts as a trigger for its target (reason knock).
+// A completed knock emits `knock`, then is a `start` Command for its target (origin knock, reason
+// knock, the knock's packet as trigger) handed to the one command path.
 void Core::knock_hit(const Hit& h) {
     if (!knocks_) return;
     knock_events_.clear();
@@ -260,19 +265,16 @@ void Core::knock_hit(const Hit& h) {
             log::warn("knock {} from {}: target {} is not configured", ev.knock_name, ev.src.str(), ev.target);
             continue;
         }
-        log::notice("{}: knock {} ({}) completed by {}", t->conf->name, ev.knock_name,
-                    ev.kind == KnockEvent::Spa ? "authenticated" : "sequence", ev.src.str());
-        emit(*t, EventKind::Knock, Reason::Knock, &h, {{"NETWAKED_KNOCK", ev.knock_name}});
-        if (t->state == TargetState::Active) {
-            keepalive(*t, h.t_ns);
-        } else {
-            transition(*t, TargetState::Active, Reason::Knock, &h);
-        }
+        Event e = event(EventKind::Knock);
+        e.detail = ev.kind == KnockEvent::Spa ? "authenticated" : "sequence";
+        emit(*t, std::move(e), Reason::Knock, &h, {{"NETWAKED_KNOCK", ev.knock_name}});
+        if (d_.command) d_.command({Action::Start, t->conf->name, Origin::Knock, ev.src.str(), &h});
     }
 }
 
-// Wake-on-WAN relay (SPEC §7.2): an accepted magic packet is a FRESH burst with the target's own
-// wol settings (never the received bytes), origin "relay"; a rejected one is counted and logged.
+// Wake-on-WAN relay (SPEC §7.2): an accepted magic packet is a `wake` Command (origin relay): a
+// FRESH burst with the target's own wol settings, never the received bytes. A rejected one is
+// counted and logged.
 void Core::relay_hit(const Hit& h) {
     std::string why;
     const std::string name = relay_->decide(h, h.t_ns, &why);
@@ -282,11 +284,7 @@ void Core::relay_hit(const Hit& h) {
         return;
     }
     log::notice("{}: Wake-on-WAN relay: magic packet from {} accepted", name, h.d.src.str());
-    const std::string saved = origin_;
-    origin_ = "relay";
-    t->wol_last_burst_ns = 0;  // the relay's rate limits it, not the cooldown
-    begin_wake(*t, Reason::Traffic, &h);
-    origin_ = saved;
+    if (d_.command) d_.command({Action::Wake, name, Origin::Relay, h.d.src.str(), &h});  // the relay's rate limits it
 }
 
 void Core::on_hit(const Hit& h) {
@@ -326,17 +324,17 @@ void Core::on_timer(KeyedTimers::Key key, int64_t now) {
     else if (key.second == kWol) send_wol_copy(t);
 }
 
-bool Core::start(std::string_view name, Reason r, std::string* err) {
+bool Core::start(std::string_view name, Reason r, std::string* err, const Hit* cause) {
     Target* t = find(name);
     if (!t) {
         *err = fmt::format("no such target: {}", name);
         return false;
     }
     if (t->state == TargetState::Active) {
-        keepalive(*t, d_.clock->now_ns());
+        keepalive(*t, cause ? cause->t_ns : d_.clock->now_ns());
         return true;
     }
-    transition(*t, TargetState::Active, r, nullptr);
+    transition(*t, TargetState::Active, r, cause);
     return true;
 }
 
@@ -363,7 +361,7 @@ void Core::shutdown() {
     }
 }
 
-bool Core::wake(std::string_view name, std::string* err, Reason r) {
+bool Core::wake(std::string_view name, std::string* err, Reason r, const Hit* cause) {
     Target* t = find(name);
     if (!t) {
         *err = fmt::format("no such target: {}", name);
@@ -374,7 +372,7 @@ bool Core::wake(std::string_view name, std::string* err, Reason r) {
         return false;
     }
     t->wol_last_burst_ns = 0;  // an explicit request bypasses the cooldown
-    begin_wake(*t, r, nullptr);
+    begin_wake(*t, r, cause);
     return true;
 }
 
@@ -405,14 +403,16 @@ bool Core::send_wake(Target& t) {
     return true;
 }
 
-// The `wake` event of a burst send_wake() started: counters, log line, hook.
+// The `wake` event of a burst send_wake() started: counters, hook, log line.
 void Core::announce_wake(Target& t, Reason r, const Hit* cause) {
     const auto& w = *t.conf->wol;
     t.wol_attempt = d_.on_burst ? d_.on_burst(t.conf->name) : 1;  // from 1 within a wake cycle (SPEC §5)
     ++t.wakes;
-    log::notice("{}: wake: magic packets for {} ({} x {} ms apart){}", t.conf->name, packet::mac_str(w.mac), w.repeat,
-                w.interval.count(), cause ? ", trigger " + packet::summarize(cause->d) : std::string());
-    emit(t, EventKind::Wake, r, cause,
+    Event e = event(EventKind::Wake);
+    e.attempt = t.wol_attempt;
+    e.repeat = w.repeat;
+    e.interval_ms = w.interval.count();
+    emit(t, std::move(e), r, cause,
          {{"NETWAKED_MAC", packet::mac_str(w.mac)}, {"NETWAKED_ATTEMPT", std::to_string(t.wol_attempt)}});
 }
 
@@ -427,10 +427,9 @@ bool Core::send_wol_copy(Target& t) {
     return ok || !desc.empty();
 }
 
-void Core::emit(Target& t, EventKind k, Reason r, const Hit* cause, EventEnv extra) {
+void Core::emit(Target& t, Event e, Reason r, const Hit* cause, EventEnv extra) {
     if (!d_.events) return;
-    Event e;
-    e.kind = k;
+    const EventKind k = e.kind;
     e.subject = t.conf->name;
     e.reason = reason_name(r);
     e.origin = origin_;
@@ -439,7 +438,6 @@ void Core::emit(Target& t, EventKind k, Reason r, const Hit* cause, EventEnv ext
     if (k == EventKind::Stop && t.active_since_ns) e.in_state_ns = e.mono_ns - t.active_since_ns;
     if (cause) e.packet = packet::summarize(cause->d);
     if (t.conf->wol) e.mac = t.conf->wol->mac;
-    if (k == EventKind::Wake) e.attempt = t.wol_attempt;
     e.hook = HookRef{t.conf->hook, t.conf->hook_shell, t.conf->hook_timeout};
     e.env.reserve(8 + extra.size());
     e.env.emplace_back("NETWAKED_EVENT", event_kind_name(k));
@@ -451,10 +449,14 @@ void Core::emit(Target& t, EventKind k, Reason r, const Hit* cause, EventEnv ext
     d_.events->emit(std::move(e));
 }
 
-bool Core::emit_target_event(std::string_view name, EventKind k, Reason r, EventEnv extra) {
-    Target* t = find(name);
+bool Core::emit_target_event(const Event& cycle, Reason r, EventEnv extra) {
+    Target* t = find(cycle.subject);
     if (!t) return false;
-    emit(*t, k, r, nullptr, std::move(extra));
+    Event e = event(cycle.kind);
+    e.attempt = cycle.attempt;
+    e.in_state_ns = cycle.in_state_ns;
+    e.detail = cycle.packet;  // how the machine answered
+    emit(*t, std::move(e), r, nullptr, std::move(extra));
     return true;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "core/command.h"
 #include "core/event.h"
 #include "core/knock.h"
 #include "core/relay.h"
@@ -69,6 +70,10 @@ struct CoreDeps {
     // Wake verification (daemon/wake_service): a burst went out for this target; returns its
     // attempt number within the wake cycle (NETWAKED_ATTEMPT). Empty: every burst is attempt 1.
     std::function<uint32_t(const std::string& target)> on_burst;
+    // The one command path (daemon::CommandHandler::run, set by the wiring): a completed knock
+    // becomes a `start` Command (origin knock), an accepted relay packet a `wake` (origin relay),
+    // each with its packet as cause. Empty: they only emit their event / log line.
+    std::function<void(const Command&)> command;
 };
 
 // Persisted form of a target's state (times relative to "now" so they survive a reboot's
@@ -104,9 +109,10 @@ class Core {
     KnockEngine* knocks() { return knocks_.get(); }
     uint64_t knock_rejects_logged() const { return rejects_logged_; }
 
-    bool start(std::string_view name, Reason r, std::string* err);
+    // `cause`: the packet behind the request (a knock's, a relayed magic packet), or null.
+    bool start(std::string_view name, Reason r, std::string* err, const Hit* cause = nullptr);
     bool stop(std::string_view name, Reason r, std::string* err);
-    bool wake(std::string_view name, std::string* err, Reason r = Reason::Control);
+    bool wake(std::string_view name, std::string* err, Reason r = Reason::Control, const Hit* cause = nullptr);
     void stop_all(Reason r);
     // SIGTERM: stop everything in tuninetd mode (deps.stop_on_shutdown), cancel timers.
     void shutdown();
@@ -125,13 +131,14 @@ class Core {
     uint64_t stale_hits() const { return stale_hits_; }
     const RelayEngine* relay() const { return relay_.get(); }  // null without wol_relay
 
-    // The command source whose request is being carried out ("control", "mqtt"; "" for none):
-    // hooks of the events it causes get NETWAKED_ORIGIN (SPEC §5). Set around one command.
+    // The command source whose request is being carried out ("control", "mqtt", "relay"; "" for
+    // none): hooks of the events it causes get NETWAKED_ORIGIN (SPEC §5). Set around one command.
     void set_origin(std::string_view origin) { origin_ = origin; }
 
-    // An event about target `name` decided outside the core's own transitions (wake
-    // verification: Awake, WakeFailed): emitted like the core's own. False if no such target.
-    bool emit_target_event(std::string_view name, EventKind k, Reason r, EventEnv extra = {});
+    // An event about a target decided outside the core's own transitions (wake verification's
+    // Awake, WakeFailed: `cycle` gives subject, kind, attempt, time and how it answered): emitted
+    // like the core's own. False if no such target.
+    bool emit_target_event(const Event& cycle, Reason r, EventEnv extra = {});
 
    private:
     enum TimerKind : uint8_t { kTtl = 0, kWol = 1, kKnock = 2 };  // kKnock: id 0 (targets start at 1)
@@ -141,7 +148,7 @@ class Core {
     // The one transition function. `restored`: entering Active from the state file (times from
     // it; no magic packets, no event, no hook: the start happened before the restart).
     void transition(Target& t, TargetState to, Reason r, const Hit* cause, const SavedTarget* restored = nullptr);
-    void log_start(Target& t, TargetState from, Reason r, const Hit* cause);
+    void keep_trigger(Target& t, const Hit* cause);
     void arm_ttl(Target& t);
     void keepalive(Target& t, int64_t t_ns);  // a keepalive packet (or request) for an active target
     void on_ttl(Target& t, int64_t now);
@@ -149,8 +156,9 @@ class Core {
     bool send_wake(Target& t);
     void announce_wake(Target& t, Reason r, const Hit* cause);
     bool send_wol_copy(Target& t);
-    // The one way an event leaves the core (SPEC §4/§5 fields, the target's hook).
-    void emit(Target& t, EventKind k, Reason r, const Hit* cause, EventEnv extra = {});
+    // The one way an event leaves the core: `e` (kind and what its log line needs) gets the SPEC
+    // §4/§5 fields and the target's hook.
+    void emit(Target& t, Event e, Reason r, const Hit* cause, EventEnv extra = {});
     void match_hit(Target& t, const Hit* h, int64_t t_ns);
     void knock_hit(const Hit& h);
     void relay_hit(const Hit& h);

@@ -1,5 +1,5 @@
 // core/event.h — the one Event record for everything that happens to a target or a proxied
-// machine, and the ordered fan-out to EventSinks (hooks, state file, counters, MQTT, metrics).
+// machine, and the ordered fan-out to EventSinks (hooks, log line, state file, counters, MQTT, metrics).
 // Core thread only. core::Core and proxy::SleepProxy emit from their transition functions only.
 #pragma once
 
@@ -53,6 +53,14 @@ struct Event {
     int64_t in_state_ns = 0;             // time spent in the state just left (0 if none)
     EventEnv env;                        // the NETWAKED_* fields (SPEC §5), as hooks and MQTT get them
     HookRef hook;                        // the subject's hook
+    // What the log line says besides the fields above (core/log_sink.h writes it):
+    const char* from = "";               // a move: the state left and the state entered ("idle" ->
+    const char* to = "";                 //   "active"; a machine's "asleep" -> "waking"); else ""
+    std::string detail;                  // the cause in words (the proxy's why, how a machine answered,
+                                         //   "sequence"/"authenticated"); no move: the whole line
+    int64_t idle_ns = 0;                 // stop: since the last keepalive
+    uint32_t repeat = 0, attempts = 0;   // wake: copies in the burst; attempts in all (0: not shown)
+    int64_t interval_ms = 0;             // wake: between two copies
 };
 
 // One output of the event stream. on_event must not block (a slow output queues its own work).

@@ -1,6 +1,7 @@
 // core/event_sinks.h — the sinks every daemon wires onto the EventBus: the hook runner (through
-// core::HookSpawner, per-target serial), per-subject event counters (status, metrics), and a
-// function sink for small wiring outputs (state-file save, MQTT publisher). Core thread only.
+// core::HookSpawner, per-target serial), the log line (core/log_sink.h), per-subject event counters
+// (status, metrics), and a function sink for small wiring outputs (state-file save, MQTT
+// publisher). Core thread only.
 #pragma once
 
 #include <functional>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "core/event.h"
+#include "core/log_sink.h"
 #include "core/ports.h"
 
 namespace nw::core {

@@ -1,6 +1,6 @@
-// daemon/commands.h — the one command path: every Command (netwakectl, MQTT, the relay) is
-// carried out here — the core told its origin (NETWAKED_ORIGIN of the events it causes), one log
-// line, one result. Core thread only.
+// daemon/commands.h — the one command path: every Command (netwakectl, MQTT, the relay, completed
+// knocks through CoreDeps::command) is carried out here — the core told its origin (NETWAKED_ORIGIN
+// of the events it causes), one log line, one result. Core thread only.
 #pragma once
 
 #include <functional>

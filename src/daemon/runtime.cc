@@ -164,6 +164,7 @@ bool Runtime::start(std::string* err) {
                 log::warn("savefile: {}", e);
         };
     deps.persist_replay = [this] { persist_replay(); };
+    deps.command = [this](const core::Command& c) { commands_->run(c); };  // knocks, the relay
     start_wake(&deps);  // wake verification (issue 14)
     core_ = std::make_unique<core::Core>(std::move(deps));
     hooks_->on_done = [this](const core::HookResult& r) {

@@ -129,6 +129,7 @@ class Runtime {
     std::unique_ptr<action::HookRunner> hooks_;
     core::EventBus events_;                        // every target and proxied-machine event
     std::unique_ptr<core::HookSink> hook_sink_;
+    std::unique_ptr<core::LogSink> log_sink_;
     core::EventCounter event_counts_;              // per subject and event (metrics)
     std::unique_ptr<core::FnSink> state_sink_, mqtt_sink_;
     std::unique_ptr<action::WolSenderImpl> wol_;

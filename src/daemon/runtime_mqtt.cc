@@ -99,15 +99,17 @@ void Runtime::count_hook(const core::HookResult& r) {
     ++hook_results_[r.target][{r.event, result}];
 }
 
-// The event sinks, in delivery order: hooks (per-target serial), counters (metrics), state file
-// (a target started or stopped), MQTT publisher. A new output is one more sink here.
+// The event sinks, in delivery order: hooks (per-target serial), the log line, counters (metrics),
+// state file (a target started or stopped), MQTT publisher. A new output is one more sink here.
 void Runtime::wire_events() {
     hook_sink_ = std::make_unique<core::HookSink>(hooks_.get());
+    log_sink_ = std::make_unique<core::LogSink>();
     state_sink_ = std::make_unique<core::FnSink>("state", [this](const core::Event& e) {
         if (e.subject_kind == core::SubjectKind::Target && (e.kind == core::EventKind::Start || e.kind == core::EventKind::Stop))
             dirty_ = true;
     });
     events_.add(hook_sink_.get());
+    events_.add(log_sink_.get());
     events_.add(&event_counts_);
     events_.add(state_sink_.get());
     // Always wired: a reload may add the mqtt section (mqtt_event does nothing without it).

@@ -20,8 +20,7 @@ void Runtime::start_wake(core::CoreDeps* deps) {
         const bool awake = e.kind == core::EventKind::Awake;
         if (awake)
             env.emplace_back("NETWAKED_WAKE_SECONDS", core::wake_seconds(e.in_state_ns));
-        core_->emit_target_event(e.subject, awake ? core::EventKind::Awake : core::EventKind::WakeFailed,
-                                 core::Reason::Probe, std::move(env));
+        core_->emit_target_event(e, core::Reason::Probe, std::move(env));  // its line: core/log_sink
     };
     w.on_state_changed = [this] { dirty_ = true; };
     wake_ = std::make_unique<WakeService>(loop_, clock_, timers_, std::move(w));

@@ -135,13 +135,8 @@ void WakeService::on_frame(const std::string& ifname, std::span<const uint8_t> f
 
 void WakeService::emit(core::Event e) {
     auto w = wol_.find(e.subject);
-    if (e.kind == core::EventKind::Awake)
-        log::notice("{}: waking -> awake after {} s (attempt {}; {})", e.subject, core::wake_seconds(e.in_state_ns),
-                    e.attempt, e.packet);
-    else if (e.kind == core::EventKind::WakeFailed)
-        log::warn("{}: waking -> wake_failed: no sign of life after {} attempt(s), {} s", e.subject, e.attempt,
-                  e.in_state_ns / 1'000'000'000);
-    else if (e.kind == core::EventKind::Waking)
+    // awake / wake_failed are logged by the log sink, once the core has emitted them (on_event)
+    if (e.kind == core::EventKind::Waking)
         log::info("{}: -> waking (verifying{})", e.subject,
                   w != wol_.end() && w->second.verify.address ? " " + w->second.verify.address->str() : "");
     if (e.kind != core::EventKind::Waking && w != wol_.end() && w_.on_event) w_.on_event(e, w->second);

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/core.h"
+#include "core/log_sink.h"
 #include "proxy/machine.h"
 #include "sys/log.h"
 
@@ -195,55 +196,6 @@ void SleepProxy::configure(const config::Config& cfg) {
     changed();
 }
 
-bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err, const Neighbours& neigh,
-                                    std::vector<uint64_t>* replaced) const {
-    for (const auto& n : config_names_)
-        if (n == spec.name) {
-            *err = fmt::format("name: \"{}\" is the name of a configured target", spec.name);
-            return false;
-        }
-    if (d_.host->own_mac(spec.mac)) {
-        *err = fmt::format("mac: {} belongs to this host", packet::mac_str(spec.mac));
-        return false;
-    }
-    for (const auto& [id, m] : machines_)
-        if (!m->spec.registered && m->spec.mac == spec.mac) {
-            *err = fmt::format("mac: {} is configured as target \"{}\"", packet::mac_str(spec.mac), m->spec.name);
-            return false;
-        }
-    std::vector<uint64_t> out;
-    for (size_t i = 0; i < spec.addresses.size(); ++i) {
-        const packet::Addr& x = spec.addresses[i].addr;
-        std::optional<packet::Mac> who = answerer(spec.interface, x);
-        const char* how = "probe answer";
-        if (!who && i < neigh.size() && neigh[i]) {
-            who = neigh[i];
-            how = "neighbour entry";
-        }
-        const std::string said = who ? fmt::format("; {} answers for it ({})", packet::mac_str(*who), how) : "";
-        for (const auto& [id, m] : machines_) {
-            const MachineSpec& o = m->spec;
-            if (o.mac == spec.mac) continue;  // the same machine registering again: replaces
-            if (std::none_of(o.addresses.begin(), o.addresses.end(), [&](const ProxyAddr& a) { return a.addr == x; }))
-                continue;
-            if (o.registered && who == spec.mac) {  // it answers for it: the other registration goes
-                if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
-                continue;
-            }
-            *err = fmt::format("monitor[{}].ip: {} is held for another MAC ({}, \"{}\"){}", i, x.str(),
-                               packet::mac_str(o.mac), o.name, said);
-            return false;
-        }
-        if (who && *who != spec.mac) {
-            *err = fmt::format("monitor[{}].ip: {} is answered by another MAC ({}, {}), not by {}", i, x.str(),
-                               packet::mac_str(*who), how, packet::mac_str(spec.mac));
-            return false;
-        }
-    }
-    if (replaced) *replaced = std::move(out);
-    return true;
-}
-
 bool SleepProxy::add_registration(MachineSpec spec, std::string* err, const Neighbours& neigh) {
     std::vector<uint64_t> squatters;
     if (!check_registration(spec, err, neigh, &squatters)) return false;
@@ -310,14 +262,15 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
         }
         if (!m) continue;
         if (r.state == State::Asleep || r.state == State::Waking) {
+            // Not moved yet: probed again, then taken over quietly (transition: `resuming`) or
+            // found awake (up -> up, its `awake` event).
             m->resuming = true;  // it did go to sleep: shutdown_timeout no longer applies
             m->resumed_from = r.state;
             timers_.cancel({m->id, kShutdown});
             log::notice("{}: was {} before the restart: probing again before taking over", m->spec.name,
                         state_name(r.state));
         } else if (r.state == State::Lost && !m->spec.registered) {
-            m->state = State::Lost;
-            log::notice("{}: restored as lost", m->spec.name);
+            transition(*m, State::Lost, core::Reason::Probe, "state file", nullptr, true);
         } else if (m->spec.registered) {
             // Silence now may be the sleep we missed while down: not `lost` before it answers.
             timers_.cancel({m->id, kShutdown});
@@ -328,14 +281,28 @@ void SleepProxy::restore(const std::vector<RestoredMachine>& saved) {
     changed();
 }
 
-// The only place a machine changes state. Logs, runs the entry actions, arms/cancels timers.
-void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::string& why, const core::Hit* cause) {
+// The only place a machine changes state (restore() and a restored machine found awake
+// included): legality, entry actions, the move's one event (its log line is the log sink's),
+// timers. Up -> up is legal once: a machine restored as asleep or waking (`resuming`, nothing
+// held) answered. `restored`: entering the state file's state (lost): no event, no hook.
+void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::string& why, const core::Hit* cause,
+                            bool restored) {
     const State from = m.state;
-    if (from == to) return;
+    const bool found_awake = from == State::Up && to == State::Up && m.resuming;
+    if (from == to && !found_awake) return;
     const int64_t now = d_.clock->now_ns();
     m.state = to;
-    m.since_ns = now;
-    log::notice("{}: proxy {} -> {} ({}: {})", m.spec.name, state_name(from), state_name(to), core::reason_name(r), why);
+    core::Event e;
+    e.detail = why;
+    if (!found_awake) {
+        m.since_ns = now;
+        e.from = state_name(from);
+        e.to = state_name(to);
+    }
+    const bool quiet = std::exchange(m.resuming, false);  // a restored machine taken over: no event
+    if (restored) log::notice("{}: restored as {}", m.spec.name, state_name(to));
+    else if ((to == State::Asleep && quiet) || (to == State::Up && from == State::Lost))
+        log::notice("{}", core::machine_move_line(m.spec.name, e.from, e.to, core::reason_name(r), why));  // no event
     uint32_t attempt = 0;  // leaving waking after a wake: the cycle's attempt and time, for `awake`
     core::EventEnv awake_env;
     if (from == State::Waking) awake_env = end_wake(m, to == State::Up, why, &attempt);
@@ -343,33 +310,35 @@ void SleepProxy::transition(Machine& m, State to, core::Reason r, const std::str
     timers_.cancel({m.id, kCooldown});
     m.deferred.reset();
     m.wol_left = 0;
-    const bool quiet = std::exchange(m.resuming, false);
     switch (to) {
         case State::Asleep:
             if (from == State::Up || from == State::Lost) take_over(m);
             timers_.cancel({m.id, kShutdown});
-            if (!quiet) emit(m, core::EventKind::Asleep, r, cause);
+            if (!quiet) emit(m, std::move(e), core::EventKind::Asleep, r, cause);
             timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             break;
         case State::Waking:
             m.cycle_ns = now;  // wol.cooldown: no new cycle sooner after this one
             m.wake_cause = cause ? std::make_unique<core::Hit>(*cause) : nullptr;
-            begin_wake(m, r);
+            begin_wake(m, r, std::move(e));  // the move's event is the first burst's `wake`
             break;
         case State::Up:
-            give_back(m, true);
-            for (auto& a : m.addr) a = AddrState{};
-            m.cycle_ns = 0;  // it answered: its next sleep's wake owes nothing to this one
-            timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
-            if (from != State::Lost) emit(m, core::EventKind::Awake, r, cause, std::move(awake_env), attempt);
+            if (!found_awake) {
+                give_back(m, true);
+                for (auto& a : m.addr) a = AddrState{};
+                m.cycle_ns = 0;  // it answered: its next sleep's wake owes nothing to this one
+                timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
+            }
+            e.attempt = attempt;
+            if (from != State::Lost) emit(m, std::move(e), core::EventKind::Awake, r, cause, std::move(awake_env));
             if (m.spec.registered) doomed_.push_back(m.id);  // one sleep per registration
             break;
         case State::Lost:
             give_back(m, true);
             timers_.cancel({m.id, kShutdown});
-            emit(m, core::EventKind::Lost, r, cause);
+            if (!restored) emit(m, std::move(e), core::EventKind::Lost, r, cause);
             if (m.spec.registered) doomed_.push_back(m.id);
-            else timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
+            else if (!restored) timers_.arm({m.id, kProbe}, now + ns(m.spec.timing.probe_interval));
             break;
     }
     sync_kernel();
@@ -413,10 +382,9 @@ void SleepProxy::release_address(Machine& m, size_t i, const std::string& why) {
     changed();
 }
 
-void SleepProxy::emit(Machine& m, core::EventKind k, core::Reason r, const core::Hit* cause, core::EventEnv extra,
-                      uint32_t attempt) {
+void SleepProxy::emit(Machine& m, core::Event e, core::EventKind k, core::Reason r, const core::Hit* cause,
+                      core::EventEnv extra) {
     if (!d_.events) return;
-    core::Event e;
     e.kind = k;
     e.subject_kind = core::SubjectKind::Machine;
     e.subject = m.spec.name;
@@ -424,7 +392,6 @@ void SleepProxy::emit(Machine& m, core::EventKind k, core::Reason r, const core:
     e.mono_ns = d_.clock->now_ns();
     e.wall_s = d_.clock->wall_s();
     e.mac = m.spec.mac;
-    e.attempt = attempt;
     if (cause) e.packet = packet::summarize(cause->d);
     e.hook = core::HookRef{m.spec.hook, "", m.spec.hook_timeout};
     e.env.emplace_back("NETWAKED_EVENT", core::event_kind_name(k));

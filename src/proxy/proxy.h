@@ -162,13 +162,15 @@ class SleepProxy : private core::WakeEffects {
     Machine* add_machine(MachineSpec spec, State initial);
     void arm_shutdown(Machine& m);
     void remove_machine(uint64_t id, const char* why);
-    void transition(Machine& m, State to, core::Reason r, const std::string& why, const core::Hit* cause = nullptr);
+    void transition(Machine& m, State to, core::Reason r, const std::string& why, const core::Hit* cause = nullptr,
+                    bool restored = false);
     void take_over(Machine& m);
     void give_back(Machine& m, bool announce);
     void release_address(Machine& m, size_t i, const std::string& why);
-    // The one way an event leaves the proxy (SPEC §5 fields, the machine's hook).
-    void emit(Machine& m, core::EventKind k, core::Reason r, const core::Hit* cause, core::EventEnv extra = {},
-              uint32_t attempt = 0);
+    // The one way an event leaves the proxy: `e` (the move, attempt, what its log line needs) gets
+    // kind `k`, the SPEC §5 fields and the machine's hook.
+    void emit(Machine& m, core::Event e, core::EventKind k, core::Reason r, const core::Hit* cause,
+              core::EventEnv extra = {});
     void sync_kernel();
     void reap_doomed();
     void changed();
@@ -199,11 +201,11 @@ class SleepProxy : private core::WakeEffects {
     bool send(const std::string& ifname, std::span<const uint8_t> frame);
 
     // --- proxy_wake.cc: waking on cycle_ (entered and left only through transition()) ---
-    void begin_wake(Machine& m, core::Reason r);
+    void begin_wake(Machine& m, core::Reason r, core::Event move);  // `move`: transition()'s, for the first `wake`
     // Leaving `waking`: a sign of life (`alive`) ends the cycle as awake and returns the awake
     // event's fields (*attempt, NETWAKED_WAKE_SECONDS); anything else just ends it.
     core::EventEnv end_wake(Machine& m, bool alive, const std::string& why, uint32_t* attempt);
-    void burst(Machine& m, core::Reason r, uint32_t attempt);
+    void burst(Machine& m, core::Reason r, uint32_t attempt, core::Event e = {});
     void send_wol_copy(Machine& m);
     void on_cycle_event(const core::Event& e);
     // core::WakeEffects, for cycle_

@@ -95,13 +95,8 @@ void SleepProxy::heard_from(Machine& m, const std::string& what) {
         a.misses = 0;
     }
     if (std::exchange(m.shutdown_on_answer, false)) arm_shutdown(m);
-    if (!m.resuming) return;
-    m.resuming = false;
-    sync_kernel();
-    log::notice("{}: {} after the restart: awake, not taking over", m.spec.name, what);
-    emit(m, core::EventKind::Awake, core::Reason::Probe, nullptr);
-    if (m.spec.registered) doomed_.push_back(m.id);
-    changed();
+    if (m.resuming)  // up -> up: its `awake` (no cause packet, as before the move existed)
+        transition(m, State::Up, core::Reason::Probe, what + " after the restart: awake, not taking over");
 }
 
 // A frame shows that `from` answers for `a`: probe bookkeeping of up/lost machines listing `a`.

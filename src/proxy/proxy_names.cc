@@ -1,5 +1,6 @@
 // proxy/proxy_names.cc — who owns an address or a name among registrations: what the probes
-// saw answering for an address, and the name a registration gets. Logic only, no I/O.
+// saw answering for an address, whether a registration may have what it asks for, and the name
+// it gets. Logic only, no I/O.
 #include <algorithm>
 
 #include "proxy/machine.h"
@@ -7,6 +8,55 @@
 #include "sys/log.h"
 
 namespace nw::proxy {
+
+bool SleepProxy::check_registration(const MachineSpec& spec, std::string* err, const Neighbours& neigh,
+                                    std::vector<uint64_t>* replaced) const {
+    for (const auto& n : config_names_)
+        if (n == spec.name) {
+            *err = fmt::format("name: \"{}\" is the name of a configured target", spec.name);
+            return false;
+        }
+    if (d_.host->own_mac(spec.mac)) {
+        *err = fmt::format("mac: {} belongs to this host", packet::mac_str(spec.mac));
+        return false;
+    }
+    for (const auto& [id, m] : machines_)
+        if (!m->spec.registered && m->spec.mac == spec.mac) {
+            *err = fmt::format("mac: {} is configured as target \"{}\"", packet::mac_str(spec.mac), m->spec.name);
+            return false;
+        }
+    std::vector<uint64_t> out;
+    for (size_t i = 0; i < spec.addresses.size(); ++i) {
+        const packet::Addr& x = spec.addresses[i].addr;
+        std::optional<packet::Mac> who = answerer(spec.interface, x);
+        const char* how = "probe answer";
+        if (!who && i < neigh.size() && neigh[i]) {
+            who = neigh[i];
+            how = "neighbour entry";
+        }
+        const std::string said = who ? fmt::format("; {} answers for it ({})", packet::mac_str(*who), how) : "";
+        for (const auto& [id, m] : machines_) {
+            const MachineSpec& o = m->spec;
+            if (o.mac == spec.mac) continue;  // the same machine registering again: replaces
+            if (std::none_of(o.addresses.begin(), o.addresses.end(), [&](const ProxyAddr& a) { return a.addr == x; }))
+                continue;
+            if (o.registered && who == spec.mac) {  // it answers for it: the other registration goes
+                if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+                continue;
+            }
+            *err = fmt::format("monitor[{}].ip: {} is held for another MAC ({}, \"{}\"){}", i, x.str(),
+                               packet::mac_str(o.mac), o.name, said);
+            return false;
+        }
+        if (who && *who != spec.mac) {
+            *err = fmt::format("monitor[{}].ip: {} is answered by another MAC ({}, {}), not by {}", i, x.str(),
+                               packet::mac_str(*who), how, packet::mac_str(spec.mac));
+            return false;
+        }
+    }
+    if (replaced) *replaced = std::move(out);
+    return true;
+}
 
 // What our probes saw answering for `a` on `ifname` while a machine listing it was up.
 std::optional<packet::Mac> SleepProxy::answerer(const std::string& ifname, const packet::Addr& a) const {

@@ -25,9 +25,9 @@ core::WakeParams wake_params(const MachineSpec& s) {
 }
 }  // namespace
 
-void SleepProxy::begin_wake(Machine& m, core::Reason r) {
-    cycle_->forget(m.spec.name);  // none runs outside `waking`: a fresh cycle, attempt 1
-    burst(m, r, 1);               // the magic packet first (latency), then the cycle's probe
+void SleepProxy::begin_wake(Machine& m, core::Reason r, core::Event move) {
+    cycle_->forget(m.spec.name);    // none runs outside `waking`: a fresh cycle, attempt 1
+    burst(m, r, 1, std::move(move));  // the magic packet first (latency), then the cycle's probe
     cycle_->burst_sent(m.spec.name, wake_params(m.spec));
 }
 
@@ -35,9 +35,7 @@ core::EventEnv SleepProxy::end_wake(Machine& m, bool alive, const std::string& w
     core::EventEnv env;
     if (alive && cycle_->alive(m.spec.name, why)) {
         const core::WakeView v = cycle_->view(m.spec.name);
-        *attempt = v.attempt;
-        log::info("{}: awake {} s after the first magic packet (attempt {})", m.spec.name,
-                  core::wake_seconds(v.wake_ns), v.attempt);
+        *attempt = v.attempt;  // the log sink's "awake ... after the first magic packet" line
         env = {{"NETWAKED_MAC", packet::mac_str(m.spec.mac)},
                {"NETWAKED_ATTEMPT", std::to_string(v.attempt)},
                {"NETWAKED_WAKE_SECONDS", core::wake_seconds(v.wake_ns)}};
@@ -47,15 +45,16 @@ core::EventEnv SleepProxy::end_wake(Machine& m, bool alive, const std::string& w
 }
 
 // One burst: wol.repeat copies, wol.interval apart (kWol), and its `wake` event.
-void SleepProxy::burst(Machine& m, core::Reason r, uint32_t attempt) {
+void SleepProxy::burst(Machine& m, core::Reason r, uint32_t attempt, core::Event e) {
     ++m.wakes;
     m.wol_left = std::max<uint32_t>(m.spec.wol.repeat, 1);
-    log::notice("{}: wake: magic packets for {} (attempt {}/{}, {} x {} ms apart)", m.spec.name,
-                packet::mac_str(m.spec.mac), attempt, m.spec.timing.wake_attempts, m.wol_left,
-                m.spec.wol.interval.count());
+    e.attempt = attempt;
+    e.attempts = m.spec.timing.wake_attempts;
+    e.repeat = m.wol_left;
+    e.interval_ms = m.spec.wol.interval.count();
     send_wol_copy(m);
-    emit(m, core::EventKind::Wake, r, m.wake_cause.get(),
-         {{"NETWAKED_MAC", packet::mac_str(m.spec.mac)}, {"NETWAKED_ATTEMPT", std::to_string(attempt)}}, attempt);
+    emit(m, std::move(e), core::EventKind::Wake, r, m.wake_cause.get(),
+         {{"NETWAKED_MAC", packet::mac_str(m.spec.mac)}, {"NETWAKED_ATTEMPT", std::to_string(attempt)}});
 }
 
 void SleepProxy::send_wol_copy(Machine& m) {

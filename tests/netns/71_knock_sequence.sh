@@ -72,6 +72,8 @@ expect_env_t knock ssh 1 NETWAKED_SRC "$CLI_ADDR"
 expect_env_t knock ssh 1 NETWAKED_REASON knock
 expect_env_t start ssh 1 NETWAKED_REASON knock
 expect_env_t start ssh 1 NETWAKED_SRC "$CLI_ADDR"
+# The completed knock is a command on the one command path (issue 18): its one log line.
+log_has "command start ssh \(knock $CLI_ADDR\): ssh started" || fail "the knock's start is not a command: $(grep -F ssh "$DAEMON_LOG" | tail -5)"
 say "hooks: $(hook_seq); log: $(grep -m1 'knock' "$DAEMON_LOG")"
 wait_for 3 hook_has_t stop ssh 1 || fail "no stop after the 1 s TTL"
 

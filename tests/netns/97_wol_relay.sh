@@ -62,6 +62,8 @@ send 9 "$(magic_hex "$NAS_MAC" 001122334455)"
 wait_for 3 hook_has_t wake nas 1 || fail "relay did not wake nas: $(tail -5 "$DAEMON_LOG")"
 expect_env_t wake nas 1 NETWAKED_ORIGIN relay
 expect_env_t wake nas 1 NETWAKED_SRC "$CLI_ADDR"
+# The accepted packet is a command on the one command path (issue 18): its one log line.
+log_has "command wake nas \(relay $CLI_ADDR\): magic packets sent for nas" || fail "the relay's wake is not a command: $(tail -5 "$DAEMON_LOG")"
 send 9 "$(magic_hex "$PC4_MAC" 0a0b0c0d deadbeefcafe)"
 wait_for 3 hook_has_t wake pc4 1 || fail "relay did not wake pc4"
 send 7 "$(magic_hex "$PC_MAC")"

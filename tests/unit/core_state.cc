@@ -359,9 +359,13 @@ TEST_CASE("core events: a new output is one sink added in the wiring, nothing in
     CHECK(counter.of("default") == core::EventCounter::Counts{{"start", 1}, {"stop", 1}});
     CHECK(f.hooks.events() == std::vector<std::string>{"start", "stop"});  // the hook sink saw the same
     // Wake verification (SPEC §7.1) reports through the same stream.
-    CHECK(f.core->emit_target_event("default", core::EventKind::Awake, core::Reason::Probe,
-                                    {{"NETWAKED_WAKE_SECONDS", "4"}}));
-    CHECK_FALSE(f.core->emit_target_event("nope", core::EventKind::WakeFailed, core::Reason::Probe));
+    core::Event cycle;
+    cycle.kind = core::EventKind::Awake;
+    cycle.subject = "default";
+    CHECK(f.core->emit_target_event(cycle, core::Reason::Probe, {{"NETWAKED_WAKE_SECONDS", "4"}}));
+    cycle.kind = core::EventKind::WakeFailed;
+    cycle.subject = "nope";
+    CHECK_FALSE(f.core->emit_target_event(cycle, core::Reason::Probe));
     CHECK(counter.of("default").at("awake") == 1);
     CHECK(f.hooks.env(2, "NETWAKED_EVENT") == "awake");
     CHECK(f.hooks.env(2, "NETWAKED_WAKE_SECONDS") == "4");

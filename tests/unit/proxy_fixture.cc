@@ -20,6 +20,7 @@ Lab::Lab() {
     d.timers = &timers;
     d.events = &events;
     events.add(&hook_sink);
+    events.add(&log_sink);  // the daemon's order: the events' lines in `log`
     d.wol = &wol;
     d.frames = &sink;
     d.firewall = &fw;

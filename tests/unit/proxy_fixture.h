@@ -125,6 +125,7 @@ struct Lab {
     FakeHooks hooks;
     core::EventBus events;
     core::HookSink hook_sink{&hooks};
+    core::LogSink log_sink;
     FakeWol wol;
     FakeSink sink;
     FakeFirewall fw;
