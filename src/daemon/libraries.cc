@@ -8,13 +8,6 @@ using sys::lazy::Lib;
 
 std::vector<LibraryNeed> needed_libraries(const config::Config& cfg) {
     std::vector<LibraryNeed> out;
-    for (const auto& k : cfg.knocks) {
-        if (k.spa) {
-            out.push_back({Lib::Crypto, "SPA knock \"" + k.name + "\""});
-            break;
-        }
-    }
-    if (cfg.mqtt && out.empty()) out.push_back({Lib::Crypto, "the mqtt section"});
     for (const auto& s : cfg.sensors) {
         if (s.pcap) {
             out.push_back({Lib::Pcap, "sensor \"" + s.name + "\""});
@@ -22,6 +15,13 @@ std::vector<LibraryNeed> needed_libraries(const config::Config& cfg) {
         }
     }
     if (cfg.mqtt) out.push_back({Lib::Mosquitto, "the mqtt section"});
+    for (const auto& k : cfg.knocks) {
+        if (k.spa) {
+            out.push_back({Lib::Crypto, "SPA knock \"" + k.name + "\""});
+            break;
+        }
+    }
+    if (cfg.mqtt && (out.empty() || out.back().lib != Lib::Crypto)) out.push_back({Lib::Crypto, "the mqtt section"});
     return out;
 }
 

@@ -15,8 +15,8 @@ struct LibraryNeed {
     std::string what;  // the first part of the configuration that needs it: "sensor \"pcap:eth0\""
 };
 
-// One entry per library `cfg` needs, in the order Crypto, Pcap, Mosquitto: pcap sensors need libpcap,
-// SPA knocks libcrypto, the mqtt section libmosquitto and libcrypto (signed commands). Pure.
+// One entry per library `cfg` needs, in the order Pcap, Mosquitto, Crypto: pcap sensors need libpcap,
+// the mqtt section libmosquitto and libcrypto (signed commands), SPA knocks libcrypto. Pure.
 std::vector<LibraryNeed> needed_libraries(const config::Config& cfg);
 
 // Loads what `cfg` needs. False with "<what> needs <soname>: <reason>" for the first that cannot be.
