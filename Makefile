@@ -30,7 +30,7 @@ LDFLAGS  += -Wl,--as-needed -pthread
 LDLIBS   += $(PKG_LIBS)
 # netwaked dlopens these only when its configuration needs them (src/sys/lazylib.h: issue 16,
 # private memory); netwakectl, unit tests and fuzz replays link them as usual.
-LAZY_LIBS   := $(shell $(PKG_CONFIG) --libs libpcap libcrypto libmosquitto 2>/dev/null)
+LAZY_LIBS   := $(filter -l%,$(shell $(PKG_CONFIG) --libs libpcap libcrypto libmosquitto 2>/dev/null))
 DAEMON_LIBS := $(filter-out $(LAZY_LIBS),$(LDLIBS)) -ldl
 ifneq ($(SANITIZE),)
 CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
