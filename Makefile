@@ -28,6 +28,10 @@ CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Wno-unused-parameter -fno-plt $(if $(WERROR),-Werror)
 LDFLAGS  += -Wl,--as-needed -pthread
 LDLIBS   += $(PKG_LIBS)
+# netwaked dlopens these only when its configuration needs them (src/sys/lazylib.h: issue 16,
+# private memory); netwakectl, unit tests and fuzz replays link them as usual.
+LAZY_LIBS   := $(filter -l%,$(shell $(PKG_CONFIG) --libs libpcap libcrypto libmosquitto 2>/dev/null))
+DAEMON_LIBS := $(filter-out $(LAZY_LIBS),$(LDLIBS)) -ldl
 ifneq ($(SANITIZE),)
 CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -39,7 +43,10 @@ else
 Q := @
 endif
 
-LIB_SRCS  := $(sort $(wildcard src/*/*.cc))
+# src/sys/lazy_*.cc define the dlopen'd libraries' functions: netwaked's link only, not the archive.
+LAZY_SRCS := $(sort $(wildcard src/sys/lazy_*.cc))
+LAZY_OBJS := $(LAZY_SRCS:%.cc=$(BUILD)/obj/%.o)
+LIB_SRCS  := $(filter-out $(LAZY_SRCS),$(sort $(wildcard src/*/*.cc)))
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 UNIT_SRCS ?= $(sort $(wildcard tests/unit/*.cc))
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
@@ -66,9 +73,9 @@ $(BUILD)/libnetwaked.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR    $@")
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/netwaked: $(BUILD)/obj/src/main.o $(BUILD)/libnetwaked.a
+$(BUILD)/netwaked: $(BUILD)/obj/src/main.o $(LAZY_OBJS) $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
-	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CXX) $(LDFLAGS) $(CXXFLAGS) $^ $(DAEMON_LIBS) -o $@
 
 $(BUILD)/netwakectl: $(TOOL_OBJS) $(BUILD)/libnetwaked.a
 	@$(if $(Q),echo "  LINK  $@")
@@ -147,5 +154,5 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz build-* netwaked_*.deb
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_OBJS:.o=.d) \
+-include $(LIB_OBJS:.o=.d) $(LAZY_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_OBJS:.o=.d) \
          $(FUZZ_OBJS:.o=.d)

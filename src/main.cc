@@ -10,7 +10,16 @@
 #include "config/print.h"
 #include "daemon/cli.h"
 #include "daemon/daemon.h"
+#include "daemon/libraries.h"
 #include "proxy/host.h"
+
+// Loads the libraries `cfg` needs (daemon/libraries.h); 0, or 1 after saying which cannot be loaded.
+static int load_libraries(const nw::config::Config& cfg) {
+    std::string err;
+    if (nw::daemon::load_libraries(cfg, &err)) return 0;
+    std::fprintf(stderr, "netwaked: %s\n", err.c_str());
+    return 1;
+}
 
 int main(int argc, char** argv) {
     // Fixed malloc thresholds (issue 16): large blocks are mmapped and unmapped when freed, and free
@@ -28,7 +37,9 @@ int main(int argc, char** argv) {
     switch (opts.mode) {
         case CliOptions::Mode::Help: std::fputs(nw::daemon::usage_text(), stdout); return 0;
         case CliOptions::Mode::Version: std::printf("netwaked %s\n", NETWAKED_VERSION); return 0;
-        case CliOptions::Mode::Tuninetd: return nw::daemon::run_daemon(opts, opts.tuninetd);
+        case CliOptions::Mode::Tuninetd:
+            if (int rc = load_libraries(opts.tuninetd)) return rc;
+            return nw::daemon::run_daemon(opts, opts.tuninetd);
         case CliOptions::Mode::ConfigFile: break;
     }
     nw::config::Config cfg;
@@ -40,6 +51,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "netwaked: %zu error(s) in %s\n", errors.size(), opts.config_path.c_str());
         return 2;
     }
+    if (int rc = load_libraries(cfg)) return rc;
     if (opts.check) {
         std::fputs(nw::config::print_normalized(cfg).c_str(), stdout);
         return 0;

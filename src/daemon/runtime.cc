@@ -18,6 +18,7 @@
 #include "action/wol.h"
 #include "bridge/bridge.h"
 #include "config/load.h"
+#include "daemon/libraries.h"
 #include "daemon/proxy_service.h"
 #include "daemon/sensor_set.h"
 #include "daemon/wake_service.h"
@@ -326,6 +327,11 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         return false;
     }
     adjust(next);
+    if (std::string lib_err; !load_libraries(next, &lib_err)) {  // daemon/libraries.h
+        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, lib_err);
+        *why = lib_err;
+        return false;
+    }
     // [reload: sensors] kept sensors keep their handle and number; see daemon/sensor_set.h.
     const SensorPlan plan = plan_sensors(cfg_->sensors, next.sensors);
     for (size_t i = 0; i < next.sensors.size(); ++i) next.sensors[i].id = plan.items[i].id;

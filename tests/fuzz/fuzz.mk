@@ -28,7 +28,7 @@ else
 Q := @
 endif
 
-F_LIB_SRCS := $(sort $(wildcard src/*/*.cc))
+F_LIB_SRCS := $(filter-out src/sys/lazy_%.cc,$(sort $(wildcard src/*/*.cc)))  # lazy_*: netwaked only (Makefile)
 F_LIB_OBJS := $(F_LIB_SRCS:%.cc=$(FUZZ_BUILD)/obj/%.o)
 F_ALL_HARN := $(patsubst tests/fuzz/fuzz_%.cc,%,$(sort $(wildcard tests/fuzz/fuzz_*.cc)))
 FUZZ_TARGETS ?= $(F_ALL_HARN)
