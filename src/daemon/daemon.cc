@@ -103,7 +103,7 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
 
     SystemClock clock;
     Runtime rt(clock);
-    if (!rt.open(std::make_shared<const config::Config>(std::move(cfg)), opts, &err)) {
+    if (!rt.open(std::make_shared<const config::Config>(std::move(cfg)), &err)) {
         log::error("{}", err);
         return 1;
     }

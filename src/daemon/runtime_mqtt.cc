@@ -42,7 +42,7 @@ std::unique_ptr<bridge::Bridge> Runtime::make_bridge(const config::MqttConf& con
         auto* k = core_ ? core_->knocks() : nullptr;
         if (!k || !k->claim_nonce(n, expires, clock_.now_ns(), clock_.wall_s())) return false;
         core_->knocks_changed();
-        persist_replay();  // the nonce is durable before the command is acted on (as for SPA)
+        state_->persist_replay();  // the nonce is durable before the command is acted on (as for SPA)
         return true;
     };
     d.wall_s = [this] { return clock_.wall_s(); };
@@ -105,7 +105,7 @@ void Runtime::wire_events() {
     hook_sink_ = std::make_unique<core::HookSink>(hooks_.get());
     state_sink_ = std::make_unique<core::FnSink>("state", [this](const core::Event& e) {
         if (e.subject_kind == core::SubjectKind::Target && (e.kind == core::EventKind::Start || e.kind == core::EventKind::Stop))
-            dirty_ = true;
+            state_->mark_dirty();
     });
     events_.add(hook_sink_.get());
     events_.add(&event_counts_);
