@@ -54,7 +54,6 @@ class WakeService : public core::WakeEffects {
         uint64_t probes = 0, signs = 0;
     };
     const Stats& stats() const { return stats_; }
-    bool socket_open() const;
 
     // core::WakeEffects
     bool send_burst(const std::string& target, uint32_t attempt) override;
