@@ -86,7 +86,8 @@ void add_internals(const StatusSources& in, control::Status* st) {
     if (const auto* c = in.control)
         st->internals.push_back({"control", {{"accepted", c->accepted}, {"requests", c->requests},
                                              {"bad_requests", c->bad_requests}, {"busy", c->busy},
-                                             {"timeouts", c->timeouts}, {"evicted", c->evicted}}});
+                                             {"timeouts", c->timeouts}, {"evicted", c->evicted},
+                                             {"accept_errors", c->accept_errors}}});
     for (const auto& s : in.sensors)
         st->internals.push_back({"sensor " + s.name, {{"enobufs", s.stats->enobufs.load()},
                                                       {"reopens", s.stats->reopens.load()}}});

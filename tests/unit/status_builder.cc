@@ -61,6 +61,7 @@ struct Snapshot {
         hooks.spawned = 5;
         control.accepted = 9;
         control.bad_requests = 2;
+        control.accept_errors = 1;
         in.started_ns = clock.t;
         in.pid = 4242;
         in.sensors.push_back({"wan", "nflog", &wan});
@@ -164,6 +165,7 @@ TEST_CASE("status builder: internals in their fixed order, absent parts left out
     CHECK(j["internals"]["commands"]["done"] == 3);
     CHECK(j["internals"]["commands"]["failed"] == 1);
     CHECK(j["internals"]["control"]["accepted"] == 9);
+    CHECK(j["internals"]["control"]["accept_errors"] == 1);  // EMFILE episodes: counted, now shown
     CHECK(j["internals"]["sensor wan"]["enobufs"] == 7);
     CHECK(j["internals"]["core"]["stale_hits"] == 0);
     s.in.control = nullptr;  // no control socket: no group, and its bad requests are not counted
