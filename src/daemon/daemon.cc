@@ -1,6 +1,6 @@
-// daemon/daemon.cc — run_daemon(): opens sensors and sockets, daemonizes, starts the sensor
-// threads and runs the core thread's loop (hits, timers, signals, hooks, control). Wiring and
-// lifecycle only: policy lives in core/, mechanisms in sensor/, action/, control/, state/.
+// daemon/daemon.cc — run_daemon(): the Runtime opened, the process daemonized and its privileges
+// dropped, the threads started (bring_up), signals handled (on_signal), the loop run to a clean
+// exit. Lifecycle only: the wiring is daemon/runtime.cc, policy core/, mechanisms the adapters.
 #include "daemon/daemon.h"
 
 #include <sys/epoll.h>

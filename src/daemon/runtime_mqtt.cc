@@ -1,6 +1,7 @@
 // daemon/runtime_mqtt.cc — the event sinks' wiring, and the MQTT bridge in the Runtime (SPEC §16):
 // the event sink (every target and proxied-machine event -> bridge), the command source (bridge ->
-// the one command path, daemon/commands.h) and the shared replay cache (KnockEngine::claim_nonce).
+// the one command path, daemon/commands.h), the shared replay cache (KnockEngine::claim_nonce, kept
+// by daemon/state_store.h) and the metrics textfile (SPEC §17).
 #include <sys/epoll.h>
 
 #include <sys/stat.h>
