@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <ctime>
 
 #include "action/spa_key.h"
 #include "action/savefile.h"
@@ -22,7 +20,6 @@
 #include "daemon/sensor_set.h"
 #include "daemon/wake_service.h"
 #include "proxy/host.h"
-#include "state/replay_log.h"
 #include "state/statefile.h"
 #include "sys/log.h"
 #include "sys/wallclock.h"
