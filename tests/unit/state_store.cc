@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int64_t kS = 1'000'000'000, kMs = 1'000'000;
+constexpr int64_t kS = 1'000'000'000;
 
 struct Clock : core::Clock {
     int64_t t = 50 * kS;
