@@ -81,15 +81,17 @@ void on_message(mosquitto*, void* p, const mosquitto_message* m) {
     std::fflush(stdout);
 }
 
-}  // namespace
-
-int remote_main(int argc, char** argv) {
+struct Args {
     std::vector<std::string> pos;
     std::string broker, topic, key_file, user, pass_file, ca_file;
     config::Duration wait = std::chrono::seconds(60);
+};
+
+// The options; -1 to go on, else the exit status (help printed, or a usage error).
+int parse_args(int argc, char** argv, Args* a) {
     for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "-h" || a == "--help") return std::fputs(kUsage, stdout), 0;
+        std::string o = argv[i];
+        if (o == "-h" || o == "--help") return std::fputs(kUsage, stdout), 0;
         auto val = [&](std::string* out) {
             if (i + 1 >= argc) return false;
             *out = argv[++i];
@@ -97,52 +99,44 @@ int remote_main(int argc, char** argv) {
         };
         std::string w;
         bool ok = true;
-        if (a == "--broker") ok = val(&broker);
-        else if (a == "--topic") ok = val(&topic);
-        else if (a == "--key-file") ok = val(&key_file);
-        else if (a == "--username") ok = val(&user);
-        else if (a == "--password-file") ok = val(&pass_file);
-        else if (a == "--ca-file") ok = val(&ca_file);
-        else if (a == "--wait") ok = val(&w) && config::parse_duration(w, &wait) && wait.count() > 0;
-        else if (a.rfind("-", 0) == 0) return usage("unknown option " + a);
-        else pos.push_back(a);
-        if (!ok) return usage("bad or missing value for " + a);
+        if (o == "--broker") ok = val(&a->broker);
+        else if (o == "--topic") ok = val(&a->topic);
+        else if (o == "--key-file") ok = val(&a->key_file);
+        else if (o == "--username") ok = val(&a->user);
+        else if (o == "--password-file") ok = val(&a->pass_file);
+        else if (o == "--ca-file") ok = val(&a->ca_file);
+        else if (o == "--wait") ok = val(&w) && config::parse_duration(w, &a->wait) && a->wait.count() > 0;
+        else if (o.rfind("-", 0) == 0) return usage("unknown option " + o);
+        else a->pos.push_back(o);
+        if (!ok) return usage("bad or missing value for " + o);
     }
-    State st;
-    if (pos.size() != 2 || !bridge::parse_action(pos[0], &st.action)) return usage("expected ACTION (wake, start, stop) and TARGET");
-    const std::string target = pos[1];
-    config::MqttUrl url;
-    std::string err;
-    if (broker.empty() || !config::parse_mqtt_url(broker, &url, &err)) return usage("--broker: " + (err.empty() ? "missing" : err));
-    if (topic.empty()) {
-        char h[256] = {};
-        gethostname(h, sizeof h - 1);
-        topic = std::string("netwaked/") + h;
-    }
-    std::string payload = bridge::action_name(st.action);
-    if (!key_file.empty()) {
-        std::string text;
-        std::vector<uint8_t> key;
-        if (!read_line(key_file, &text) || !config::base64_decode(text, &key) || key.size() < 32)
-            return std::fprintf(stderr, "netwakectl remote: %s: not a readable base64 key of 32+ bytes\n", key_file.c_str()), 1;
-        std::array<uint8_t, bridge::kNonceLen> nonce{};
-        RAND_bytes(nonce.data(), int(nonce.size()));
-        payload = bridge::sign_command(key, topic, target, st.action, sys::wall_s(), nonce);
-    }
-    std::string password;
-    if (!pass_file.empty() && !read_line(pass_file, &password))
-        return std::fprintf(stderr, "netwakectl remote: cannot read %s\n", pass_file.c_str()), 1;
-    st.result_topic = bridge::target_topic(topic, target, "result");
-    st.event_topic = bridge::target_topic(topic, target, "event");
-    st.state_topic = bridge::target_topic(topic, target, "state");
+    return -1;
+}
 
+// The command's payload: the action's name, or signed with the key file. False: key unreadable.
+bool make_payload(const Args& a, const std::string& target, bridge::Action action, std::string* payload) {
+    *payload = bridge::action_name(action);
+    if (a.key_file.empty()) return true;
+    std::string text;
+    std::vector<uint8_t> key;
+    if (!read_line(a.key_file, &text) || !config::base64_decode(text, &key) || key.size() < 32) return false;
+    std::array<uint8_t, bridge::kNonceLen> nonce{};
+    RAND_bytes(nonce.data(), int(nonce.size()));
+    *payload = bridge::sign_command(key, a.topic, target, action, sys::wall_s(), nonce);
+    return true;
+}
+
+// Connects, subscribes to the target's result/event/state, publishes the command and waits until
+// `st` is done or `wait` ran out. Returns 0, or 1 after printing why the session broke.
+int session(const Args& a, const config::MqttUrl& url, const std::string& password, const std::string& set_topic,
+            const std::string& payload, State& st) {
     mosquitto_lib_init();
     mosquitto* m = mosquitto_new(nullptr, true, &st);
     if (!m) return std::fprintf(stderr, "netwakectl remote: mosquitto_new failed\n"), 1;
     mosquitto_message_callback_set(m, on_message);
-    if (!user.empty()) mosquitto_username_pw_set(m, user.c_str(), password.empty() ? nullptr : password.c_str());
+    if (!a.user.empty()) mosquitto_username_pw_set(m, a.user.c_str(), password.empty() ? nullptr : password.c_str());
     if (url.tls)
-        mosquitto_tls_set(m, ca_file.empty() ? nullptr : ca_file.c_str(), ca_file.empty() ? "/etc/ssl/certs" : nullptr,
+        mosquitto_tls_set(m, a.ca_file.empty() ? nullptr : a.ca_file.c_str(), a.ca_file.empty() ? "/etc/ssl/certs" : nullptr,
                           nullptr, nullptr, nullptr);
     int rc = mosquitto_connect(m, url.host.c_str(), url.port, 30);
     if (rc != MOSQ_ERR_SUCCESS) {
@@ -153,7 +147,7 @@ int remote_main(int argc, char** argv) {
     mosquitto_subscribe(m, nullptr, st.result_topic.c_str(), 1);
     mosquitto_subscribe(m, nullptr, st.event_topic.c_str(), 1);
     mosquitto_subscribe(m, nullptr, st.state_topic.c_str(), 1);
-    const auto deadline = std::chrono::steady_clock::now() + wait;
+    const auto deadline = std::chrono::steady_clock::now() + a.wait;
     bool published = false;
     while (!st.done && std::chrono::steady_clock::now() < deadline) {
         rc = mosquitto_loop(m, 100, 1);
@@ -162,16 +156,46 @@ int remote_main(int argc, char** argv) {
             return 1;
         }
         if (!published) {  // after the SUBACKs had a chance to arrive: the answer is not missed
-            mosquitto_publish(m, nullptr, (topic + "/" + target + "/set").c_str(), int(payload.size()), payload.data(), 1,
-                              false);
+            mosquitto_publish(m, nullptr, set_topic.c_str(), int(payload.size()), payload.data(), 1, false);
             published = true;
         }
     }
     mosquitto_disconnect(m);
     mosquitto_destroy(m);
+    return 0;
+}
+
+}  // namespace
+
+int remote_main(int argc, char** argv) {
+    Args a;
+    if (int rc = parse_args(argc, argv, &a); rc >= 0) return rc;
+    State st;
+    if (a.pos.size() != 2 || !bridge::parse_action(a.pos[0], &st.action))
+        return usage("expected ACTION (wake, start, stop) and TARGET");
+    const std::string target = a.pos[1];
+    config::MqttUrl url;
+    std::string err;
+    if (a.broker.empty() || !config::parse_mqtt_url(a.broker, &url, &err))
+        return usage("--broker: " + (err.empty() ? "missing" : err));
+    if (a.topic.empty()) {
+        char h[256] = {};
+        gethostname(h, sizeof h - 1);
+        a.topic = std::string("netwaked/") + h;
+    }
+    std::string payload;
+    if (!make_payload(a, target, st.action, &payload))
+        return std::fprintf(stderr, "netwakectl remote: %s: not a readable base64 key of 32+ bytes\n", a.key_file.c_str()), 1;
+    std::string password;
+    if (!a.pass_file.empty() && !read_line(a.pass_file, &password))
+        return std::fprintf(stderr, "netwakectl remote: cannot read %s\n", a.pass_file.c_str()), 1;
+    st.result_topic = bridge::target_topic(a.topic, target, "result");
+    st.event_topic = bridge::target_topic(a.topic, target, "event");
+    st.state_topic = bridge::target_topic(a.topic, target, "state");
+    if (int rc = session(a, url, password, a.topic + "/" + target + "/set", payload, st)) return rc;
     if (!st.done) {
         std::fprintf(stderr, "netwakectl remote: %s after %lld s\n", st.got_result ? "no final event" : "no result",
-                     static_cast<long long>(wait.count() / 1000));
+                     static_cast<long long>(a.wait.count() / 1000));
         return 1;
     }
     return st.failed ? 1 : 0;

@@ -12,11 +12,6 @@ bool parse_loose_mac(std::string_view s, packet::Mac* out, std::string* err) {
     return packet::parse_mac_loose(s, out, err);
 }
 
-bool looks_like_mac(std::string_view s) {
-    packet::Mac m;
-    return parse_loose_mac(s, &m, nullptr);
-}
-
 bool parse_secureon(std::string_view s, std::vector<uint8_t>* out, std::string* err) {
     return packet::parse_password(s, out, err);
 }

@@ -15,7 +15,6 @@ namespace nw::tools {
 // 6 groups of 1-2 hex digits separated by ':' or '-' (0:11:22:aa:bb:cc), aabb.ccdd.eeff or
 // 12 hex digits without separators.
 bool parse_loose_mac(std::string_view s, packet::Mac* out, std::string* err);
-bool looks_like_mac(std::string_view s);
 
 // SecureOn password: 6 hex bytes (00:11:22:33:44:55, '-' or no separator too), 4 hex bytes
 // (0a:0b:0c:0d) or a dotted quad (192.168.1.1). Hex groups are 1-2 digits, as etherwake reads them.

@@ -72,6 +72,32 @@ void resolve_verify(TargetConf* t) {
     v.mode = v.on ? WolVerify::Mode::On : WolVerify::Mode::Off;  // resolved: --check prints what runs
 }
 
+namespace {
+// wol.method: ethernet, udp or a list of them.
+void read_wol_method(Ctx& c, const Val& x, WolConf* out) {
+    uint8_t bits = 0;
+    std::vector<Val> items = read_list(c, x, true, "ethernet, udp or a list of them");
+    for (const Val& e : items) {
+        if (e.node.IsScalar() && e.node.Scalar() == "ethernet") bits |= uint8_t(WolMethod::Ethernet);
+        else if (e.node.IsScalar() && e.node.Scalar() == "udp") bits |= uint8_t(WolMethod::Udp);
+        else c.error(e.mark, e.key + ": expected ethernet or udp, got " + describe(e.node));
+    }
+    if (x.node.IsSequence() && items.empty()) c.error(x.mark, x.key + ": at least one method is needed");
+    if (bits) out->methods = bits;
+}
+
+// wol.udp_to: "address:port" (port 9 if omitted), kept normalized.
+void read_udp_to(Ctx& c, const Val& x, WolConf* out) {
+    packet::Addr host;
+    std::string scope, err;
+    uint16_t port = 0;
+    if (!x.node.IsScalar()) c.error(x.mark, x.key + ": expected \"address:port\", got " + describe(x.node));
+    else if (!parse_hostport(x.node.Scalar(), 9, &host, &scope, &port, &err))
+        c.error(x.mark, x.key + ": " + err + ", got " + quote(x.node.Scalar()));
+    else out->udp_to = format_hostport(host, scope, port);
+}
+}  // namespace
+
 void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* out) {
     *out = base;
     MapReader m(c, v, "wol", "wol",
@@ -90,17 +116,7 @@ void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* o
         m.require("mac");
     }
     if (Val x = m.get("interface"); x.present) read_ifname(c, x, &out->interface, true);  // "": none (udp only)
-    if (Val x = m.get("method"); x.present) {
-        uint8_t bits = 0;
-        std::vector<Val> items = read_list(c, x, true, "ethernet, udp or a list of them");
-        for (const Val& e : items) {
-            if (e.node.IsScalar() && e.node.Scalar() == "ethernet") bits |= uint8_t(WolMethod::Ethernet);
-            else if (e.node.IsScalar() && e.node.Scalar() == "udp") bits |= uint8_t(WolMethod::Udp);
-            else c.error(e.mark, e.key + ": expected ethernet or udp, got " + describe(e.node));
-        }
-        if (x.node.IsSequence() && items.empty()) c.error(x.mark, x.key + ": at least one method is needed");
-        if (bits) out->methods = bits;
-    }
+    if (Val x = m.get("method"); x.present) read_wol_method(c, x, out);
     if (Val x = m.get("ethernet_to"); x.present) {
         std::string s = x.node.IsScalar() ? x.node.Scalar() : "";
         if (s == "both") out->ethernet_to = EthernetTo::Both;
@@ -108,18 +124,7 @@ void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* o
         else if (s == "broadcast") out->ethernet_to = EthernetTo::Broadcast;
         else c.error(x.mark, x.key + ": expected both, unicast or broadcast, got " + describe(x.node));
     }
-    if (Val x = m.get("udp_to"); x.present) {
-        packet::Addr host;
-        std::string scope, err;
-        uint16_t port = 0;
-        if (!x.node.IsScalar()) {
-            c.error(x.mark, x.key + ": expected \"address:port\", got " + describe(x.node));
-        } else if (!parse_hostport(x.node.Scalar(), 9, &host, &scope, &port, &err)) {
-            c.error(x.mark, x.key + ": " + err + ", got " + quote(x.node.Scalar()));
-        } else {
-            out->udp_to = format_hostport(host, scope, port);
-        }
-    }
+    if (Val x = m.get("udp_to"); x.present) read_udp_to(c, x, out);
     if (Val x = m.get("password"); x.present) {
         std::vector<uint8_t> pw;
         if (x.node.IsScalar() && x.node.Scalar().empty()) out->password.clear();
@@ -135,6 +140,33 @@ void read_wol(Ctx& c, const Val& v, Place place, const WolConf& base, WolConf* o
     if (place == Place::Target && (out->methods & uint8_t(WolMethod::Ethernet)) && out->interface.empty())
         c.error(m.mark(), "wol: missing key \"interface\" (needed for method ethernet)");
 }
+
+namespace {
+// sleep_proxy.addresses: each an address, or {address, ports}; on `ifname`, not the host's own.
+void read_proxy_addresses(Ctx& c, const Val& x, const std::string& ifname, SleepProxyConf* out) {
+    for (const Val& e : read_list(c, x, true, "a list of addresses")) {
+        ProxyAddress pa;
+        if (e.node.IsMap()) {
+            MapReader am(c, e, "sleep_proxy address", "sleep_proxy.addresses", {"address", "ports"});
+            am.require("address");
+            if (Val a = am.get("address"); a.present) {
+                if (!read_host_address(c, a, &pa.addr)) continue;
+                check_on_host(c, a, pa.addr, ifname);
+            }
+            if (Val p = am.get("ports"); p.present) read_port_list(c, p, false, &pa.ports);
+            if (!am.has("address")) continue;
+        } else if (!read_host_address(c, e, &pa.addr)) {
+            continue;
+        } else {
+            check_on_host(c, e, pa.addr, ifname);
+        }
+        bool dup = false;
+        for (const ProxyAddress& o : out->addresses) dup = dup || o.addr == pa.addr;
+        if (dup) c.error(e.mark, e.key + ": " + pa.addr.str() + " listed twice");
+        else out->addresses.push_back(std::move(pa));
+    }
+}
+}  // namespace
 
 void read_sleep_proxy(Ctx& c, const Val& v, Place place, const SleepProxyConf& base,
                       const std::string& fallback_interface, SleepProxyConf* out) {
@@ -155,28 +187,7 @@ void read_sleep_proxy(Ctx& c, const Val& v, Place place, const SleepProxyConf& b
             c.error(x.mark, "sleep_proxy.addresses: not allowed in defaults (set them per target)");
         } else {
             // A target's interface: its own, the defaults', else its wol's.
-            const std::string ifname = !out->interface.empty() ? out->interface : fallback_interface;
-            for (const Val& e : read_list(c, x, true, "a list of addresses")) {
-                ProxyAddress pa;
-                if (e.node.IsMap()) {
-                    MapReader am(c, e, "sleep_proxy address", "sleep_proxy.addresses", {"address", "ports"});
-                    am.require("address");
-                    if (Val a = am.get("address"); a.present) {
-                        if (!read_host_address(c, a, &pa.addr)) continue;
-                        check_on_host(c, a, pa.addr, ifname);
-                    }
-                    if (Val p = am.get("ports"); p.present) read_port_list(c, p, false, &pa.ports);
-                    if (!am.has("address")) continue;
-                } else if (!read_host_address(c, e, &pa.addr)) {
-                    continue;
-                } else {
-                    check_on_host(c, e, pa.addr, ifname);
-                }
-                bool dup = false;
-                for (const ProxyAddress& o : out->addresses) dup = dup || o.addr == pa.addr;
-                if (dup) c.error(e.mark, e.key + ": " + pa.addr.str() + " listed twice");
-                else out->addresses.push_back(std::move(pa));
-            }
+            read_proxy_addresses(c, x, !out->interface.empty() ? out->interface : fallback_interface, out);
         }
     }
     if (Val x = m.get("probe_interval"); x.present) read_duration(c, x, 100 * kMs, kHour, &out->probe_interval);

@@ -23,6 +23,40 @@ bool valid_dns_name(std::string_view h) {
     }
     return true;
 }
+// "[v6]:port", "[v6]", "name:port" or "name" into host and port text, each checked.
+bool split_host(std::string_view s, std::string_view* host, std::string_view* port, bool* has_port, std::string* err) {
+    if (!s.empty() && s.front() == '[') {
+        size_t close = s.find(']');
+        if (close == std::string_view::npos) {
+            *err = "unterminated [IPv6] address";
+            return false;
+        }
+        *host = s.substr(1, close - 1);
+        std::string_view rest = s.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') {
+            *err = "expected :PORT after the [IPv6] address";
+            return false;
+        }
+        *has_port = !rest.empty();
+        if (*has_port) *port = rest.substr(1);
+        packet::Addr a;
+        if (!packet::parse_addr(std::string(*host), &a, nullptr) || a.is_v4()) {
+            *err = "bad IPv6 address";
+            return false;
+        }
+        return true;
+    }
+    if (size_t colon = s.rfind(':'); colon != std::string_view::npos) {
+        *host = s.substr(0, colon);
+        *port = s.substr(colon + 1);
+        *has_port = true;
+    }
+    if (!valid_dns_name(*host)) {
+        *err = "bad host name";
+        return false;
+    }
+    return true;
+}
 }  // namespace
 
 bool parse_mqtt_url(std::string_view s, MqttUrl* out, std::string* err) {
@@ -46,36 +80,7 @@ bool parse_mqtt_url(std::string_view s, MqttUrl* out, std::string* err) {
     }
     std::string_view host = s, port;
     bool has_port = false;
-    if (!s.empty() && s.front() == '[') {
-        size_t close = s.find(']');
-        if (close == std::string_view::npos) {
-            *err = "unterminated [IPv6] address";
-            return false;
-        }
-        host = s.substr(1, close - 1);
-        std::string_view rest = s.substr(close + 1);
-        if (!rest.empty() && rest.front() != ':') {
-            *err = "expected :PORT after the [IPv6] address";
-            return false;
-        }
-        has_port = !rest.empty();
-        if (has_port) port = rest.substr(1);
-        packet::Addr a;
-        if (!packet::parse_addr(std::string(host), &a, nullptr) || a.is_v4()) {
-            *err = "bad IPv6 address";
-            return false;
-        }
-    } else {
-        if (size_t colon = s.rfind(':'); colon != std::string_view::npos) {
-            host = s.substr(0, colon);
-            port = s.substr(colon + 1);
-            has_port = true;
-        }
-        if (!valid_dns_name(host)) {
-            *err = "bad host name";
-            return false;
-        }
-    }
+    if (!split_host(s, &host, &port, &has_port, err)) return false;
     if (has_port) {
         uint64_t p = 0;
         if (!parse_uint(port, 65535, &p) || p == 0) {

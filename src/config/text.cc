@@ -247,41 +247,45 @@ bool base64_decode(std::string_view s, std::vector<uint8_t>* out) {
     return true;
 }
 
-bool parse_hostport(std::string_view s, uint16_t default_port, packet::Addr* host, std::string* scope,
-                    uint16_t* port, std::string* err) {
-    std::string_view h, p;
+namespace {
+// "[h]:p", "[h]", "h:p" (one colon) or "h" (v4 alone, or a bare v6) into host and port text
+// (*p empty: no port given).
+bool split_hostport(std::string_view s, std::string_view* h, std::string_view* p, std::string* err) {
     if (!s.empty() && s[0] == '[') {
         size_t close = s.find(']');
         if (close == std::string_view::npos) {
             *err = "missing \"]\"";
             return false;
         }
-        h = s.substr(1, close - 1);
+        *h = s.substr(1, close - 1);
         std::string_view rest = s.substr(close + 1);
-        if (!rest.empty()) {
-            if (rest[0] != ':') {
-                *err = "expected \":PORT\" after \"]\"";
-                return false;
-            }
-            p = rest.substr(1);
-            if (p.empty()) {
-                *err = "empty port";
-                return false;
-            }
+        if (rest.empty()) return true;
+        if (rest[0] != ':') {
+            *err = "expected \":PORT\" after \"]\"";
+            return false;
         }
+        *p = rest.substr(1);
     } else {
         size_t first = s.find(':'), last = s.rfind(':');
-        if (first != std::string_view::npos && first == last) {  // v4:port
-            h = s.substr(0, first);
-            p = s.substr(first + 1);
-            if (p.empty()) {
-                *err = "empty port";
-                return false;
-            }
-        } else {
-            h = s;  // v4 alone, or bare v6 without port
+        if (first == std::string_view::npos || first != last) {
+            *h = s;
+            return true;
         }
+        *h = s.substr(0, first);
+        *p = s.substr(first + 1);
     }
+    if (p->empty()) {
+        *err = "empty port";
+        return false;
+    }
+    return true;
+}
+}  // namespace
+
+bool parse_hostport(std::string_view s, uint16_t default_port, packet::Addr* host, std::string* scope,
+                    uint16_t* port, std::string* err) {
+    std::string_view h, p;
+    if (!split_hostport(s, &h, &p, err)) return false;
     std::string_view sc;
     size_t pct = h.find('%');
     if (pct != std::string_view::npos) {

@@ -187,6 +187,40 @@ bool parse_reply(std::string_view line, Reply* out, std::string* err) {
 
 // ---- Status ----------------------------------------------------------------------------
 
+namespace {
+
+ojson target_json(const TargetStatus& t) {
+    ojson proxy = nullptr;
+    if (t.proxy) proxy = {{"state", t.proxy->state}, {"addresses", t.proxy->addresses}};
+    ojson wake = nullptr;
+    if (!t.wake.empty()) wake = {{"state", t.wake}, {"attempt", t.wake_attempt}, {"seconds", opt_seconds(t.wake_s)}};
+    return {{"name", t.name},
+            {"state", t.state},
+            {"idle_s", opt_seconds(t.idle_s)},
+            {"ttl_s", round_ms(t.ttl_s)},
+            {"remaining_s", opt_seconds(t.remaining_s)},
+            {"hook_runs", t.hook_runs},
+            {"last_exit", t.last_exit ? ojson(*t.last_exit) : ojson(nullptr)},
+            {"wakes", t.wakes},
+            {"wake", std::move(wake)},
+            {"proxy", std::move(proxy)}};
+}
+
+ojson mqtt_json(const std::optional<MqttStatus>& m) {
+    if (!m) return nullptr;
+    return {{"broker", m->broker},
+            {"client_id", m->client_id},
+            {"topic", m->topic},
+            {"connected", m->connected},
+            {"connects", m->connects},
+            {"published", m->published},
+            {"commands_accepted", m->accepted},
+            {"commands_refused", m->refused},
+            {"queue_drops", m->queue_drops}};
+}
+
+}  // namespace
+
 std::string format_status(const Status& s) {
     ojson sensors = ojson::array();
     for (const auto& x : s.sensors)
@@ -200,22 +234,7 @@ std::string format_status(const Status& s) {
                            {"queue_full", x.queue_full},
                            {"up", x.up}});
     ojson targets = ojson::array();
-    for (const auto& t : s.targets) {
-        ojson proxy = nullptr;
-        if (t.proxy) proxy = {{"state", t.proxy->state}, {"addresses", t.proxy->addresses}};
-        ojson wake = nullptr;
-        if (!t.wake.empty()) wake = {{"state", t.wake}, {"attempt", t.wake_attempt}, {"seconds", opt_seconds(t.wake_s)}};
-        targets.push_back({{"name", t.name},
-                           {"state", t.state},
-                           {"idle_s", opt_seconds(t.idle_s)},
-                           {"ttl_s", round_ms(t.ttl_s)},
-                           {"remaining_s", opt_seconds(t.remaining_s)},
-                           {"hook_runs", t.hook_runs},
-                           {"last_exit", t.last_exit ? ojson(*t.last_exit) : ojson(nullptr)},
-                           {"wakes", t.wakes},
-                           {"wake", std::move(wake)},
-                           {"proxy", std::move(proxy)}});
-    }
+    for (const auto& t : s.targets) targets.push_back(target_json(t));
     ojson j = {{"ok", true},
               {"version", s.version},
               {"pid", s.pid},
@@ -234,18 +253,7 @@ std::string format_status(const Status& s) {
         internals[g.name] = std::move(o);
     }
     j["internals"] = std::move(internals);
-    ojson mq = nullptr;
-    if (s.mqtt)
-        mq = {{"broker", s.mqtt->broker},
-              {"client_id", s.mqtt->client_id},
-              {"topic", s.mqtt->topic},
-              {"connected", s.mqtt->connected},
-              {"connects", s.mqtt->connects},
-              {"published", s.mqtt->published},
-              {"commands_accepted", s.mqtt->accepted},
-              {"commands_refused", s.mqtt->refused},
-              {"queue_drops", s.mqtt->queue_drops}};
-    j["mqtt"] = std::move(mq);
+    j["mqtt"] = mqtt_json(s.mqtt);
     if (s.relay)
         j["relay"] = {{"accepted", s.relay->accepted},
                       {"not_magic", s.relay->not_magic},
@@ -313,6 +321,102 @@ void check_object(const json& v, const std::string& where) {
     if (!v.is_object()) throw std::runtime_error(where + "must be an object");
 }
 
+SensorStatus read_sensor(const Reader& r) {
+    SensorStatus x;
+    r.str("name", &x.name);
+    r.str("kind", &x.kind);
+    r.u64("packets", &x.packets);
+    r.u64("matched", &x.matched);
+    r.u64("drops", &x.drops);
+    r.u64("truncated", &x.truncated);
+    r.u64("malformed", &x.malformed);
+    r.u64("queue_full", &x.queue_full);
+    r.boolean("up", &x.up);
+    return x;
+}
+
+ProxyStatus read_proxy(const Reader& pr) {
+    ProxyStatus ps;
+    pr.str("state", &ps.state);
+    if (const json* addrs = pr.array("addresses"))
+        for (const auto& a : *addrs) {
+            if (!a.is_string()) pr.bad("addresses", "an array of strings");
+            ps.addresses.push_back(a.get<std::string>());
+        }
+    return ps;
+}
+
+TargetStatus read_target(const Reader& r) {
+    TargetStatus t;
+    r.str("name", &t.name);
+    r.str("state", &t.state);
+    r.opt_num("idle_s", &t.idle_s);
+    r.num("ttl_s", &t.ttl_s);
+    r.opt_num("remaining_s", &t.remaining_s);
+    r.u64("hook_runs", &t.hook_runs);
+    r.opt_int("last_exit", &t.last_exit);
+    r.u64("wakes", &t.wakes);
+    if (const json* w = r.object("wake")) {
+        const Reader wr{*w, r.where + "wake."};
+        uint64_t attempt = 0;
+        wr.str("state", &t.wake);
+        wr.u64("attempt", &attempt);
+        t.wake_attempt = uint32_t(attempt);
+        wr.opt_num("seconds", &t.wake_s);
+    }
+    if (const json* p = r.object("proxy")) t.proxy = read_proxy(Reader{*p, r.where + "proxy."});
+    return t;
+}
+
+// The array `key` of objects, each read by `read` (its fields named "key[i].field" in errors).
+template <typename T, typename F>
+void read_list(const Reader& top, const char* key, std::vector<T>* out, F read) {
+    const json* a = top.array(key);
+    if (!a) return;
+    for (const auto& v : *a) {
+        const std::string where = std::string(key) + "[" + std::to_string(out->size()) + "].";
+        check_object(v, where);
+        out->push_back(read(Reader{v, where}));
+    }
+}
+
+void read_internals(const json& in, std::vector<CounterGroup>* out) {
+    for (const auto& [name, g] : in.items()) {
+        check_object(g, "internals." + name + ".");
+        CounterGroup cg{name, {}};
+        for (const auto& [k, v] : g.items()) {
+            if (!v.is_number_unsigned())
+                throw std::runtime_error("internals." + name + ".\"" + k + "\" must be a non-negative integer");
+            cg.values.emplace_back(k, v.get<uint64_t>());
+        }
+        out->push_back(std::move(cg));
+    }
+}
+
+MqttStatus read_mqtt(const Reader& r) {
+    MqttStatus q;
+    r.str("broker", &q.broker);
+    r.str("client_id", &q.client_id);
+    r.str("topic", &q.topic);
+    r.boolean("connected", &q.connected);
+    r.u64("connects", &q.connects);
+    r.u64("published", &q.published);
+    r.u64("commands_accepted", &q.accepted);
+    r.u64("commands_refused", &q.refused);
+    r.u64("queue_drops", &q.queue_drops);
+    return q;
+}
+
+RelayStatus read_relay(const Reader& r) {
+    RelayStatus x;
+    r.u64("accepted", &x.accepted);
+    r.u64("not_magic", &x.not_magic);
+    r.u64("unknown_mac", &x.unknown_mac);
+    r.u64("bad_password", &x.bad_password);
+    r.u64("over_rate", &x.over_rate);
+    return x;
+}
+
 }  // namespace
 
 bool parse_status(std::string_view line, Status* out, std::string* err) {
@@ -326,60 +430,8 @@ bool parse_status(std::string_view line, Status* out, std::string* err) {
         top.str("version", &s.version);
         top.i64("pid", &s.pid);
         top.i64("uptime_s", &s.uptime_s);
-        if (const json* a = top.array("sensors")) {
-            for (const auto& v : *a) {
-                const std::string where = "sensors[" + std::to_string(s.sensors.size()) + "].";
-                check_object(v, where);
-                const Reader r{v, where};
-                SensorStatus x;
-                r.str("name", &x.name);
-                r.str("kind", &x.kind);
-                r.u64("packets", &x.packets);
-                r.u64("matched", &x.matched);
-                r.u64("drops", &x.drops);
-                r.u64("truncated", &x.truncated);
-                r.u64("malformed", &x.malformed);
-                r.u64("queue_full", &x.queue_full);
-                r.boolean("up", &x.up);
-                s.sensors.push_back(std::move(x));
-            }
-        }
-        if (const json* a = top.array("targets")) {
-            for (const auto& v : *a) {
-                const std::string where = "targets[" + std::to_string(s.targets.size()) + "].";
-                check_object(v, where);
-                const Reader r{v, where};
-                TargetStatus t;
-                r.str("name", &t.name);
-                r.str("state", &t.state);
-                r.opt_num("idle_s", &t.idle_s);
-                r.num("ttl_s", &t.ttl_s);
-                r.opt_num("remaining_s", &t.remaining_s);
-                r.u64("hook_runs", &t.hook_runs);
-                r.opt_int("last_exit", &t.last_exit);
-                r.u64("wakes", &t.wakes);
-                if (const json* w = r.object("wake")) {
-                    const Reader wr{*w, where + "wake."};
-                    uint64_t attempt = 0;
-                    wr.str("state", &t.wake);
-                    wr.u64("attempt", &attempt);
-                    t.wake_attempt = uint32_t(attempt);
-                    wr.opt_num("seconds", &t.wake_s);
-                }
-                if (const json* p = r.object("proxy")) {
-                    const Reader pr{*p, where + "proxy."};
-                    ProxyStatus ps;
-                    pr.str("state", &ps.state);
-                    if (const json* addrs = pr.array("addresses"))
-                        for (const auto& a2 : *addrs) {
-                            if (!a2.is_string()) pr.bad("addresses", "an array of strings");
-                            ps.addresses.push_back(a2.get<std::string>());
-                        }
-                    t.proxy = std::move(ps);
-                }
-                s.targets.push_back(std::move(t));
-            }
-        }
+        read_list(top, "sensors", &s.sensors, read_sensor);
+        read_list(top, "targets", &s.targets, read_target);
         if (const json* c = top.object("counters")) {
             const Reader r{*c, "counters."};
             r.u64("malformed", &s.counters.malformed);
@@ -387,41 +439,9 @@ bool parse_status(std::string_view line, Status* out, std::string* err) {
             r.u64("rejected", &s.counters.rejected);
             r.u64("dropped", &s.counters.dropped);
         }
-        if (const json* in = top.object("internals"))
-            for (const auto& [name, g] : in->items()) {
-                check_object(g, "internals." + name + ".");
-                CounterGroup cg{name, {}};
-                for (const auto& [k, v] : g.items()) {
-                    if (!v.is_number_unsigned())
-                        throw std::runtime_error("internals." + name + ".\"" + k + "\" must be a non-negative integer");
-                    cg.values.emplace_back(k, v.get<uint64_t>());
-                }
-                s.internals.push_back(std::move(cg));
-            }
-        if (const json* m = top.object("mqtt")) {
-            const Reader r{*m, "mqtt."};
-            MqttStatus q;
-            r.str("broker", &q.broker);
-            r.str("client_id", &q.client_id);
-            r.str("topic", &q.topic);
-            r.boolean("connected", &q.connected);
-            r.u64("connects", &q.connects);
-            r.u64("published", &q.published);
-            r.u64("commands_accepted", &q.accepted);
-            r.u64("commands_refused", &q.refused);
-            r.u64("queue_drops", &q.queue_drops);
-            s.mqtt = std::move(q);
-        }
-        if (const json* m = top.object("relay")) {
-            const Reader r{*m, "relay."};
-            RelayStatus x;
-            r.u64("accepted", &x.accepted);
-            r.u64("not_magic", &x.not_magic);
-            r.u64("unknown_mac", &x.unknown_mac);
-            r.u64("bad_password", &x.bad_password);
-            r.u64("over_rate", &x.over_rate);
-            s.relay = x;
-        }
+        if (const json* in = top.object("internals")) read_internals(*in, &s.internals);
+        if (const json* m = top.object("mqtt")) s.mqtt = read_mqtt(Reader{*m, "mqtt."});
+        if (const json* m = top.object("relay")) s.relay = read_relay(Reader{*m, "relay."});
     } catch (const std::exception& e) {
         *err = "bad status reply: " + std::string(e.what());
         return false;

@@ -115,140 +115,152 @@ bool hook_command(const std::string& value, config::TargetConf* t, std::string* 
 
 }  // namespace
 
-int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
-    enum { kSyslog = 1000, kPidfile, kCheck };
-    static const option longopts[] = {
-        {"config", required_argument, nullptr, 'C'}, {"debug", no_argument, nullptr, 'D'},
-        {"syslog", no_argument, nullptr, kSyslog},   {"pidfile", required_argument, nullptr, kPidfile},
-        {"check", no_argument, nullptr, kCheck},     {"help", no_argument, nullptr, 'h'},
-        {"version", no_argument, nullptr, 'v'},      {nullptr, 0, nullptr, 0},
-    };
+namespace {
+
+// The tuninetd flags as given, before the mode is decided.
+struct Flags {
     std::string iface, filter, hook, savefile;
     bool have_n = false, have_t = false, have_f = false, have_C = false, ack = false;
     unsigned long group = 0, ttl = 600;
-    opterr = 0;
-    optind = 0;  // glibc: 0 also resets getopt's state left by an earlier parse stopped mid-argument
-    int c;
-    while ((c = getopt_long(argc, argv, ":C:dDi:f:n:c:t:aw:hv", longopts, nullptr)) != -1) {
-        switch (c) {
-            case 'C': o->config_path = optarg; have_C = true; break;
-            case 'd': o->daemonize = true; break;
-            case 'D': o->debug = true; break;
-            case kSyslog: o->syslog = true; break;
-            case kPidfile: o->pidfile = sys::absolute_path(optarg); break;
-            case kCheck: o->check = true; break;
-            case 'h': o->mode = CliOptions::Mode::Help; return 0;
-            case 'v': o->mode = CliOptions::Mode::Version; return 0;
-            case 'i':
-                iface = optarg;
-                if (iface.empty() || iface.size() >= IF_NAMESIZE || iface.find('/') != std::string::npos) {
-                    *err = fmt::format("-i: invalid interface name \"{}\" (1-{} characters)", iface, IF_NAMESIZE - 1);
-                    return 2;
-                }
-                break;
-            case 'f': filter = optarg; have_f = true; break;
-            case 'n':
-                if (!parse_uint(optarg, 65535, &group)) {
-                    *err = fmt::format("-n: invalid NFLOG group \"{}\" (an integer 0-65535)", optarg);
-                    return 2;
-                }
-                have_n = true;
-                break;
-            case 'c': hook = optarg; break;
-            case 't':
-                if (!parse_uint(optarg, 31536000, &ttl) || ttl == 0) {
-                    *err = fmt::format("-t: invalid TTL \"{}\" (whole seconds, 1-31536000)", optarg);
-                    return 2;
-                }
-                have_t = true;
-                break;
-            case 'a': ack = true; break;
-            case 'w':
-                savefile = optarg;
-                if (savefile.empty()) {
-                    *err = "-w: empty path";
-                    return 2;
-                }
-                break;
-            case ':':
-                *err = optopt ? fmt::format("option -{} needs an argument", static_cast<char>(optopt))
-                              : fmt::format("option {} needs an argument", argv[optind - 1]);
-                return 2;
-            default:
-                *err = optopt ? fmt::format("unknown option -{}", static_cast<char>(optopt))
-                              : fmt::format("unknown option {}", argv[optind - 1]);
-                return 2;
-        }
+};
+
+enum class Took { Next, Stop, Error };  // Stop: --help / --version decided the mode
+enum LongOnly { kSyslog = 1000, kPidfile, kCheck };  // options without a short form
+
+Took bad(std::string* err, std::string msg) {
+    *err = std::move(msg);
+    return Took::Error;
+}
+
+// One option returned by getopt_long (optarg, optopt and optind as it left them).
+Took take_option(int c, char** argv, CliOptions* o, Flags* f, std::string* err) {
+    switch (c) {
+        case 'C': o->config_path = optarg; f->have_C = true; break;
+        case 'd': o->daemonize = true; break;
+        case 'D': o->debug = true; break;
+        case kSyslog: o->syslog = true; break;
+        case kPidfile: o->pidfile = sys::absolute_path(optarg); break;
+        case kCheck: o->check = true; break;
+        case 'h': o->mode = CliOptions::Mode::Help; return Took::Stop;
+        case 'v': o->mode = CliOptions::Mode::Version; return Took::Stop;
+        case 'i':
+            f->iface = optarg;
+            if (f->iface.empty() || f->iface.size() >= IF_NAMESIZE || f->iface.find('/') != std::string::npos)
+                return bad(err, fmt::format("-i: invalid interface name \"{}\" (1-{} characters)", f->iface, IF_NAMESIZE - 1));
+            break;
+        case 'f': f->filter = optarg; f->have_f = true; break;
+        case 'n':
+            if (!parse_uint(optarg, 65535, &f->group))
+                return bad(err, fmt::format("-n: invalid NFLOG group \"{}\" (an integer 0-65535)", optarg));
+            f->have_n = true;
+            break;
+        case 'c': f->hook = optarg; break;
+        case 't':
+            if (!parse_uint(optarg, 31536000, &f->ttl) || f->ttl == 0)
+                return bad(err, fmt::format("-t: invalid TTL \"{}\" (whole seconds, 1-31536000)", optarg));
+            f->have_t = true;
+            break;
+        case 'a': f->ack = true; break;
+        case 'w':
+            f->savefile = optarg;
+            if (f->savefile.empty()) return bad(err, "-w: empty path");
+            break;
+        case ':':
+            return bad(err, optopt ? fmt::format("option -{} needs an argument", static_cast<char>(optopt))
+                                   : fmt::format("option {} needs an argument", argv[optind - 1]));
+        default:
+            return bad(err, optopt ? fmt::format("unknown option -{}", static_cast<char>(optopt))
+                                   : fmt::format("unknown option {}", argv[optind - 1]));
     }
-    if (optind < argc) {
-        *err = fmt::format("unexpected argument \"{}\"", argv[optind]);
-        return 2;
-    }
-    const bool tuninetd = !iface.empty() || have_n || !hook.empty();
-    if (!tuninetd) {
-        if (have_f || have_t || ack || !savefile.empty()) {
-            *err = "-f, -t, -a and -w need the tuninetd mode (-i IFNAME and/or -n GROUP, and -c HOOK)";
-            return 2;
-        }
-        o->mode = CliOptions::Mode::ConfigFile;
-        return 0;
-    }
-    if (have_C || o->check) {
-        *err = "-C/--check cannot be combined with the tuninetd flags -i/-n/-c";
-        return 2;
-    }
-    if (hook.empty()) {
-        *err = "-c HOOK is required with -i/-n";
-        return 2;
-    }
-    if (iface.empty() && !have_n) {
-        *err = "-c needs a sensor: -i IFNAME and/or -n GROUP";
-        return 2;
-    }
-    if (have_f && iface.empty()) {
-        *err = "-f FILTER needs -i IFNAME";
-        return 2;
-    }
-    o->mode = CliOptions::Mode::Tuninetd;
+    return Took::Next;
+}
+
+// The combinations the tuninetd mode needs (SPEC §2.2).
+bool check_tuninetd(const CliOptions& o, const Flags& f, std::string* err) {
+    if (f.have_C || o.check) *err = "-C/--check cannot be combined with the tuninetd flags -i/-n/-c";
+    else if (f.hook.empty()) *err = "-c HOOK is required with -i/-n";
+    else if (f.iface.empty() && !f.have_n) *err = "-c needs a sensor: -i IFNAME and/or -n GROUP";
+    else if (f.have_f && f.iface.empty()) *err = "-f FILTER needs -i IFNAME";
+    else return true;
+    return false;
+}
+
+// The whole configuration of the tuninetd mode: its sensors and the one target "default".
+bool build_tuninetd(const Flags& f, CliOptions* o, std::string* err) {
     config::Config& cfg = o->tuninetd;
     cfg = config::Config{};
     cfg.source = "command line";
     cfg.daemon.state_dir.clear();       // tuninetd mode keeps no state and opens no socket
     cfg.daemon.control_socket.clear();
     cfg.daemon.log_level = o->debug ? config::LogLevel::Debug : config::LogLevel::Info;
-    if (have_n) {
+    if (f.have_n) {
         config::SensorConf s;
-        s.name = fmt::format("nflog:{}", group);
+        s.name = fmt::format("nflog:{}", f.group);
         // -w keeps whole packets (SPEC §2.2): the copy range and snap length grow to hold them.
-        s.nflog = config::NflogConf{static_cast<uint16_t>(group), savefile.empty() ? 128u : 65535u};
+        s.nflog = config::NflogConf{static_cast<uint16_t>(f.group), f.savefile.empty() ? 128u : 65535u};
         cfg.sensors.push_back(s);
     }
-    if (!iface.empty()) {
+    if (!f.iface.empty()) {
         config::SensorConf s;
-        s.name = fmt::format("pcap:{}", iface);
+        s.name = fmt::format("pcap:{}", f.iface);
         config::PcapConf p;
-        p.interface = iface;
-        p.filter = filter;
-        if (!savefile.empty()) p.snaplen = 65535;
+        p.interface = f.iface;
+        p.filter = f.filter;
+        if (!f.savefile.empty()) p.snaplen = 65535;
         s.pcap = p;
         cfg.sensors.push_back(s);
     }
     config::TargetConf t;
     t.name = "default";
     t.match.push_back(config::Rule{});
-    if (ack) {
+    if (f.ack) {
         config::Rule k;
         k.tcp_flags = config::TcpFlags{packet::kTcpAck, packet::kTcpAck};
         k.proto = config::Proto::Tcp;
         t.keepalive = std::vector<config::Rule>{k};
     }
-    t.ttl = std::chrono::seconds(ttl);
-    if (!hook_command(hook, &t, err)) return 2;
+    t.ttl = std::chrono::seconds(f.ttl);
+    if (!hook_command(f.hook, &t, err)) return false;
     cfg.targets.push_back(t);
-    if (!savefile.empty()) cfg.savefile = sys::absolute_path(savefile);
+    if (!f.savefile.empty()) cfg.savefile = sys::absolute_path(f.savefile);
     if (o->daemonize && o->pidfile.empty()) o->pidfile = "/run/netwaked.pid";
     cfg.daemon.pidfile = o->pidfile;
-    return 0;
+    return true;
+}
+
+}  // namespace
+
+int parse_cli(int argc, char** argv, CliOptions* o, std::string* err) {
+    static const option longopts[] = {
+        {"config", required_argument, nullptr, 'C'}, {"debug", no_argument, nullptr, 'D'},
+        {"syslog", no_argument, nullptr, kSyslog},   {"pidfile", required_argument, nullptr, kPidfile},
+        {"check", no_argument, nullptr, kCheck},     {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, 'v'},      {nullptr, 0, nullptr, 0},
+    };
+    Flags f;
+    opterr = 0;
+    optind = 0;  // glibc: 0 also resets getopt's state left by an earlier parse stopped mid-argument
+    int c;
+    while ((c = getopt_long(argc, argv, ":C:dDi:f:n:c:t:aw:hv", longopts, nullptr)) != -1) {
+        const Took took = take_option(c, argv, o, &f, err);
+        if (took == Took::Stop) return 0;
+        if (took == Took::Error) return 2;
+    }
+    if (optind < argc) {
+        *err = fmt::format("unexpected argument \"{}\"", argv[optind]);
+        return 2;
+    }
+    if (f.iface.empty() && !f.have_n && f.hook.empty()) {
+        if (f.have_f || f.have_t || f.ack || !f.savefile.empty()) {
+            *err = "-f, -t, -a and -w need the tuninetd mode (-i IFNAME and/or -n GROUP, and -c HOOK)";
+            return 2;
+        }
+        o->mode = CliOptions::Mode::ConfigFile;
+        return 0;
+    }
+    if (!check_tuninetd(*o, f, err)) return 2;
+    o->mode = CliOptions::Mode::Tuninetd;
+    return build_tuninetd(f, o, err) ? 0 : 2;
 }
 
 }  // namespace nw::daemon

@@ -1,6 +1,6 @@
-// daemon/daemon.cc — run_daemon(): opens sensors and sockets, daemonizes, starts the sensor
-// threads and runs the core thread's loop (hits, timers, signals, hooks, control). Wiring and
-// lifecycle only: policy lives in core/, mechanisms in sensor/, action/, control/, state/.
+// daemon/daemon.cc — run_daemon(): the Runtime opened, the process daemonized and its privileges
+// dropped, the threads started (bring_up), signals handled (on_signal), the loop run to a clean
+// exit. Lifecycle only: the wiring is daemon/runtime.cc, policy core/, mechanisms the adapters.
 #include "daemon/daemon.h"
 
 #include <sys/epoll.h>
@@ -85,6 +85,74 @@ void hand_over_files(const config::Config& cfg) {
     }
 }
 
+// SIGHUP stops every active target, SIGUSR1 logs the status, SIGUSR2 reloads, SIGTERM/SIGINT
+// quit (a second one kills running hooks instead of waiting for them).
+void on_signal(const signalfd_siginfo& si, Runtime& rt, const CliOptions& opts, bool* quitting) {
+    switch (si.ssi_signo) {
+        case SIGHUP:
+            log::notice("SIGHUP: stopping every active target");
+            rt.core().stop_all(core::Reason::Signal);
+            break;
+        case SIGUSR1: rt.dump_status(); break;
+        case SIGUSR2:
+            sys::notify_reloading();
+            if (std::string why; !rt.reload(opts, &why)) log::warn("SIGUSR2: {}", why);
+            sys::notify_ready();
+            break;
+        case SIGTERM:
+        case SIGINT:
+            if (!*quitting) {
+                log::notice("{}: shutting down", strsignal(si.ssi_signo));
+                *quitting = true;
+                sys::notify_stopping();
+                rt.loop().quit();
+            } else {
+                log::notice("{} again: not waiting for hooks", strsignal(si.ssi_signo));
+                rt.hooks().kill_all();
+            }
+            break;
+    }
+}
+
+// DESIGN habit 7, in order: open sensors and sockets, daemonize, write the pidfile, drop
+// privileges, then start the threads. False (logged, and told to a waiting parent) on failure.
+bool bring_up(Runtime& rt, const CliOptions& opts, config::Config cfg, std::string* pidfile) {
+    std::string err;
+    if (!rt.open(std::make_shared<const config::Config>(std::move(cfg)), &err)) {
+        log::error("{}", err);
+        return false;
+    }
+    if (opts.daemonize) {
+        if (!sys::daemonize(&err)) {
+            log::error("{}", err);
+            return false;
+        }
+        log::use_syslog(true);
+    }
+    *pidfile = !opts.pidfile.empty() ? opts.pidfile : rt.config().daemon.pidfile;
+    if (!pidfile->empty() && !sys::write_pidfile(*pidfile, &err)) {
+        log::error("{}", err);
+        sys::daemon_failed(err);
+        pidfile->clear();  // not ours to remove
+        return false;
+    }
+    hand_over_files(rt.config());
+    // Sensors and sockets are open; keep only CAP_NET_RAW + CAP_NET_ADMIN (a reload may re-open
+    // WoL sockets) and clear the ambient set, before any thread starts.
+    if (!sys::drop_privileges(rt.config().daemon.user, true, true, false, &err)) {
+        log::error("dropping privileges: {}", err);
+        sys::daemon_failed("dropping privileges: " + err);
+        return false;
+    }
+    log::info("privileges: {}", sys::describe_caps());
+    if (!rt.start(&err)) {
+        log::error("{}", err);
+        sys::daemon_failed(err);
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 int run_daemon(const CliOptions& opts, config::Config cfg) {
@@ -100,76 +168,20 @@ int run_daemon(const CliOptions& opts, config::Config cfg) {
     }
 
     Runtime::adjust(cfg);
-
     SystemClock clock;
     Runtime rt(clock);
-    if (!rt.open(std::make_shared<const config::Config>(std::move(cfg)), opts, &err)) {
-        log::error("{}", err);
-        return 1;
-    }
-
-    if (opts.daemonize) {
-        if (!sys::daemonize(&err)) {
-            log::error("{}", err);
-            return 1;
-        }
-        log::use_syslog(true);
-    }
-    const std::string pidfile = !opts.pidfile.empty() ? opts.pidfile : rt.config().daemon.pidfile;
-    if (!pidfile.empty() && !sys::write_pidfile(pidfile, &err)) {
-        log::error("{}", err);
-        sys::daemon_failed(err);
-        return 1;
-    }
-    hand_over_files(rt.config());
-    // DESIGN habit 7: sensors and sockets are open; keep only CAP_NET_RAW + CAP_NET_ADMIN (a
-    // reload may re-open WoL sockets) and clear the ambient set, before any thread starts.
-    if (!sys::drop_privileges(rt.config().daemon.user, true, true, false, &err)) {
-        log::error("dropping privileges: {}", err);
-        sys::daemon_failed("dropping privileges: " + err);
-        sys::remove_pidfile(pidfile);
-        return 1;
-    }
-    log::info("privileges: {}", sys::describe_caps());
-    if (!rt.start(&err)) {
-        log::error("{}", err);
-        sys::daemon_failed(err);
-        sys::remove_pidfile(pidfile);
+    std::string pidfile;
+    if (!bring_up(rt, opts, std::move(cfg), &pidfile)) {
+        if (!pidfile.empty()) sys::remove_pidfile(pidfile);
         return 1;
     }
     sys::daemon_ready();
     sys::notify_ready();
 
-    sys::Loop& loop = rt.loop();
     bool quitting = false;
-    loop.add(sigfd.get(), EPOLLIN, [&](uint32_t) {
+    rt.loop().add(sigfd.get(), EPOLLIN, [&](uint32_t) {
         signalfd_siginfo si;
-        while (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
-            switch (si.ssi_signo) {
-                case SIGHUP:
-                    log::notice("SIGHUP: stopping every active target");
-                    rt.core().stop_all(core::Reason::Signal);
-                    break;
-                case SIGUSR1: rt.dump_status(); break;
-                case SIGUSR2:
-                    sys::notify_reloading();
-                    if (std::string why; !rt.reload(opts, &why)) log::warn("SIGUSR2: {}", why);
-                    sys::notify_ready();
-                    break;
-                case SIGTERM:
-                case SIGINT:
-                    if (!quitting) {
-                        log::notice("{}: shutting down", strsignal(si.ssi_signo));
-                        quitting = true;
-                        sys::notify_stopping();
-                        loop.quit();
-                    } else {
-                        log::notice("{} again: not waiting for hooks", strsignal(si.ssi_signo));
-                        rt.hooks().kill_all();
-                    }
-                    break;
-            }
-        }
+        while (::read(sigfd.get(), &si, sizeof si) == sizeof si) on_signal(si, rt, opts, &quitting);
     });
 
     log::notice("netwaked {} running: {} sensor(s), {} target(s)", NETWAKED_VERSION, rt.config().sensors.size(),

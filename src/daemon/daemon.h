@@ -1,6 +1,6 @@
-// daemon/daemon.h — wires sensors, the core, hooks, WoL, control socket and state file onto
-// the core thread's loop, in dependency order (DESIGN habit 7: open everything, then
-// daemonize/drop privileges, then start threads). The only module that knows them all.
+// daemon/daemon.h — run_daemon(): brings the Runtime (daemon/runtime.h, the wiring of every
+// component) up in dependency order (DESIGN habit 7: open everything, then daemonize/drop
+// privileges, then start threads), handles signals and runs the loop to a clean exit.
 #pragma once
 
 #include "daemon/cli.h"

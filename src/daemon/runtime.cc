@@ -1,6 +1,6 @@
 // daemon/runtime.cc — implementation of Runtime (see runtime.h; status in runtime_status.cc, event
-// sinks and MQTT in runtime_mqtt.cc, state file in runtime_persist.cc): lifecycle, the hit drain,
-// timer re-arming, reload, control dispatch.
+// sinks and MQTT in runtime_mqtt.cc, wake verification in runtime_wake.cc): opening and starting
+// the components in order, the hit drain, timer re-arming, the loop, shutdown and reload.
 #include "daemon/runtime.h"
 
 #include <malloc.h>
@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <ctime>
 
 #include "action/spa_key.h"
 #include "action/savefile.h"
@@ -23,17 +21,11 @@
 #include "daemon/sensor_set.h"
 #include "daemon/wake_service.h"
 #include "proxy/host.h"
-#include "state/replay_log.h"
 #include "state/statefile.h"
 #include "sys/log.h"
 #include "sys/wallclock.h"
 
 namespace nw::daemon {
-
-namespace {
-int64_t wall_ms() { return sys::wall_ms(); }   // 64-bit also on armhf (32-bit time_t)
-
-}  // namespace
 
 Runtime::Runtime(core::Clock& clock) : clock_(clock) {}
 
@@ -53,7 +45,7 @@ Runtime::~Runtime() {
     for (auto& s : sensors_) s->stop();
 }
 
-bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& opts, std::string* err) {
+bool Runtime::open(std::shared_ptr<const config::Config> cfg, std::string* err) {
     cfg_ = std::move(cfg);
     if (!loop_.ok()) {
         *err = "cannot create the event loop (epoll/timerfd)";
@@ -65,7 +57,17 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
         return false;
     }
     shared_.wake_fd = wake_fd_.get();
+    if (!open_sensors(err) || !action::load_spa_keys(cfg_->knocks, &spa_keys_, err) || !open_outputs(err) ||
+        !open_control(err))
+        return false;
+    if (cfg_->mqtt && !open_mqtt(err)) return false;  // MQTT bridge (SPEC §16): reads its secret files now
+    state_ = std::make_unique<StateStore>(cfg_->daemon.state_dir, timers_, [] { return sys::wall_ms(); });
+    state_->load();
+    if (proxy_) proxy_->remember(state_->loaded());
+    return true;
+}
 
+bool Runtime::open_sensors(std::string* err) {
     for (size_t i = 0; i < cfg_->sensors.size(); ++i) {
         const auto& sc = cfg_->sensors[i];
         auto s = sc.nflog ? sensor::make_nflog_sensor(sc, static_cast<uint16_t>(i), &shared_)
@@ -74,8 +76,10 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
         sensors_.push_back(std::move(s));
     }
     seen_queue_full_.assign(sensors_.size(), 0);
+    return true;
+}
 
-    if (!action::load_spa_keys(cfg_->knocks, &spa_keys_, err)) return false;
+bool Runtime::open_outputs(std::string* err) {
     if (!cfg_->savefile.empty()) {
         savefile_ = std::make_unique<action::Savefile>();
         shared_.full_frames = true;  // start packets are saved whole (SPEC §2.2)
@@ -87,38 +91,29 @@ bool Runtime::open(std::shared_ptr<const config::Config> cfg, const CliOptions& 
     wol_ = std::make_unique<action::WolSenderImpl>();
     for (const auto& t : cfg_->targets)
         if (t.wol && !wol_->prepare(*t.wol, err)) log::warn("{}: {}", t.name, *err);
-    if (proxy::ProxyService::needed(*cfg_)) {  // sleep proxy: sockets before privileges go
-        if (cfg_->reg && cfg_->reg->wol && !wol_->prepare(*cfg_->reg->wol, err)) log::warn("register: {}", *err);
-        proxy_ = std::make_unique<proxy::ProxyService>(loop_, clock_, timers_);
-        if (!proxy_->open(*cfg_, err)) return false;
-    }
+    if (!proxy::ProxyService::needed(*cfg_)) return true;
+    // The sleep proxy: sockets before privileges go.
+    if (cfg_->reg && cfg_->reg->wol && !wol_->prepare(*cfg_->reg->wol, err)) log::warn("register: {}", *err);
+    proxy_ = std::make_unique<proxy::ProxyService>(loop_, clock_, timers_);
+    return proxy_->open(*cfg_, err);
+}
 
-    if (!cfg_->daemon.control_socket.empty()) {
-        control_ = std::make_unique<control::Server>(loop_, timers_);
-        control_->set_handler([this](const control::Request& r) { return dispatch(r); });
-        if (!control_->open(cfg_->daemon.control_socket, err)) return false;
-    }
-    if (cfg_->mqtt && !open_mqtt(err)) return false;  // MQTT bridge (SPEC §16): reads its secret files now
-    if (!cfg_->daemon.state_dir.empty()) {
-        state::PersistedState ps;
-        std::string e;
-        auto r = state::load_state(cfg_->daemon.state_dir, &ps, &e);
-        if (r == state::LoadResult::SetAside || r == state::LoadResult::Failed)
-            log::warn("state file in {}: {} ({})", cfg_->daemon.state_dir, e, state::load_result_name(r));
-        const int64_t now_ms = wall_ms();
-        for (const auto& p : ps.targets) {
-            core::SavedTarget s;
-            s.name = p.name;
-            s.active = p.active;
-            s.idle_ms = std::max<int64_t>(0, now_ms - p.last_seen_wall_ms);
-            s.active_for_ms = std::max<int64_t>(0, now_ms - p.active_since_wall_ms);
-            restored_.push_back(s);
-        }
-        if (proxy_) proxy_->remember(ps);
-        saved_ = std::make_unique<state::PersistedState>(ps);  // wake cycles resume in start()
-    }
-    (void)opts;
-    return true;
+bool Runtime::open_control(std::string* err) {
+    if (cfg_->daemon.control_socket.empty()) return true;
+    ControlDispatch::Deps d;
+    d.command = [this](const core::Command& c) { return commands_->run(c); };
+    d.status = [this] { return status(); };
+    d.reload = [this](std::string* why) {
+        CliOptions o;
+        o.mode = CliOptions::Mode::ConfigFile;
+        o.config_path = cfg_->source;
+        return reload(o, why);
+    };
+    d.config_path = [this] { return cfg_->source; };
+    dispatch_ = std::make_unique<ControlDispatch>(std::move(d));
+    control_ = std::make_unique<control::Server>(loop_, timers_);
+    control_->set_handler([this](const control::Request& r) { return dispatch_->handle(r); });
+    return control_->open(cfg_->daemon.control_socket, err);
 }
 
 bool Runtime::install_rules(const config::Config& cfg, std::vector<std::shared_ptr<core::TargetShared>>* slots,
@@ -164,7 +159,7 @@ bool Runtime::start(std::string* err) {
             if (!savefile_->write(h.linktype, core::frame_bytes(h), h.orig_len, &e))
                 log::warn("savefile: {}", e);
         };
-    deps.persist_replay = [this] { persist_replay(); };
+    deps.persist_replay = [this] { state_->persist_replay(); };
     deps.command = [this](const core::Command& c) { commands_->run(c); };  // knocks, the relay
     start_wake(&deps);  // wake verification (issue 14)
     core_ = std::make_unique<core::Core>(std::move(deps));
@@ -181,11 +176,15 @@ bool Runtime::start(std::string* err) {
     if (!install_rules(*cfg_, &slots, err)) return false;
     core_->configure(cfg_, std::move(slots));
     core_->set_knocks(make_knocks(*cfg_, std::move(spa_keys_)));
-    if (!restored_.empty()) core_->restore(restored_);
+    if (!state_->saved_targets().empty()) core_->restore(state_->saved_targets());
     wake_->configure(*cfg_);
-    if (saved_) wake_->resume(*saved_);
-    if (core_->knocks() && !cfg_->daemon.state_dir.empty()) open_replay_log();
-    if (proxy_) proxy_->start(*cfg_, &events_, wol_.get(), [this] { dirty_ = true; });
+    wake_->resume(state_->loaded());
+    std::vector<StateStore::Part> parts;
+    if (proxy_) parts.push_back([this](state::PersistedState* ps) { proxy_->save(ps); });
+    parts.push_back([this](state::PersistedState* ps) { wake_->save(ps); });
+    state_->attach(core_.get(), std::move(parts));
+    if (core_->knocks() && !state_->dir().empty()) state_->open_replay();
+    if (proxy_) proxy_->start(*cfg_, &events_, wol_.get(), [this] { state_->mark_dirty(); });
     if (mqtt_ && !start_mqtt(err)) return false;
 
     loop_.add(wake_fd_.get(), EPOLLIN, [this](uint32_t) {
@@ -197,7 +196,7 @@ bool Runtime::start(std::string* err) {
     loop_.on_timer([this] { timers_.run_due(); });  // every component's timeouts (doc/architecture.md)
     for (auto& s : sensors_) s->start();
     started_ = true;
-    schedule_refresh();
+    state_->schedule_refresh();
     rearm();
     ::malloc_trim(0);  // the configuration parser's tree is gone: give its heap back
     return true;
@@ -248,8 +247,8 @@ void Runtime::rearm() {
 void Runtime::run() {
     while (!loop_.quitting()) {
         if (!loop_.run_once()) break;
-        if (dirty_) persist_now();
-        persist_replay();
+        state_->save_if_dirty();
+        state_->persist_replay();
         if (cfg_->metrics || (mqtt_ && mqtt_->conf().metrics)) metrics_tick();
         rearm();
     }
@@ -261,28 +260,6 @@ std::unique_ptr<core::KnockEngine> Runtime::make_knocks(const config::Config& cf
     auto e = std::make_unique<core::KnockEngine>(cfg.knocks, std::move(keys));
     if (knock_ports_) e->set_sources(knock_ports_->sources());  // install_rules() built it just before
     return e;
-}
-
-void Runtime::persist_now() {
-    dirty_ = false;
-    if (cfg_->daemon.state_dir.empty() || !core_) return;
-    saved_seen_sum_ = seen_sum();
-    schedule_refresh();
-    const int64_t now_ms = wall_ms();
-    state::PersistedState ps;
-    for (const auto& s : core_->save()) {
-        state::PersistedTarget p;
-        p.name = s.name;
-        p.active = s.active;
-        p.last_seen_wall_ms = now_ms - s.idle_ms;
-        p.active_since_wall_ms = s.active ? now_ms - s.active_for_ms : 0;
-        if (s.active) p.ttl_deadline_wall_ms = now_ms + s.stop_in_ms;  // min_active included
-        ps.targets.push_back(p);
-    }
-    if (proxy_) proxy_->save(&ps);
-    if (wake_) wake_->save(&ps);
-    std::string err;
-    if (!state::save_state(cfg_->daemon.state_dir, ps, &err)) log::warn("cannot write state: {}", err);
 }
 
 void Runtime::shutdown() {
@@ -302,13 +279,16 @@ void Runtime::shutdown() {
                 hooks_->kill_all();
             }
         }
-        persist_now();
-        persist_replay();
+        state_->save();
+        state_->persist_replay();
     }
     if (mqtt_ && !mqtt_->stop()) keep_stuck(std::move(mqtt_));  // `offline`, disconnect (runtime_mqtt.cc)
     if (control_) control_->close();
 }
 
+// SIGUSR2 and `netwakectl reload`: parse and check everything first (load_next), then swap the
+// sensors (daemon/sensor_set.h) and the rules, then apply the rest (apply). Any failure before the
+// swap keeps the running configuration whole.
 bool Runtime::reload(const CliOptions& opts, std::string* why) {
     if (opts.mode != CliOptions::Mode::ConfigFile) {
         *why = "nothing to reload in tuninetd mode";
@@ -316,40 +296,15 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         return false;
     }
     config::Config next;
-    std::vector<std::string> errors;
-    config::LoadOptions lo;
-    lo.host_addrs = proxy::host_addresses;
-    if (!config::load_file(opts.config_path, &next, &errors, lo)) {
-        log::error("reload of {} failed; keeping the running configuration:", opts.config_path);
-        for (const auto& e : errors) log::error("{}", e);
-        *why = fmt::format("{} error(s), keeping the running configuration; first: {}", errors.size(),
-                           errors.empty() ? std::string("?") : errors.front());
-        return false;
-    }
-    adjust(next);
-    if (std::string lib_err; !load_libraries(next, &lib_err)) {  // daemon/libraries.h
-        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, lib_err);
-        *why = lib_err;
-        return false;
-    }
+    std::vector<std::vector<uint8_t>> keys;
+    std::unique_ptr<bridge::Bridge> next_mqtt;  // MQTT (runtime_mqtt.cc): a changed section's files are read now
+    if (!load_next(opts, &next, &keys, &next_mqtt, why)) return false;
     // [reload: sensors] kept sensors keep their handle and number; see daemon/sensor_set.h.
     const SensorPlan plan = plan_sensors(cfg_->sensors, next.sensors);
     for (size_t i = 0; i < next.sensors.size(); ++i) next.sensors[i].id = plan.items[i].id;
-    std::vector<std::vector<uint8_t>> keys;
-    std::string err;
-    if (!action::load_spa_keys(next.knocks, &keys, &err)) {
-        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, err);
-        *why = err;
-        return false;
-    }
-    std::unique_ptr<bridge::Bridge> next_mqtt;  // MQTT (runtime_mqtt.cc): a changed section's files are read now
-    if (!mqtt_prepare(next, &next_mqtt, &err)) {
-        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, err);
-        *why = err;
-        return false;
-    }
     auto cfg = std::make_shared<const config::Config>(std::move(next));
     std::vector<std::shared_ptr<core::TargetShared>> slots;
+    std::string err;
     SensorReload sensors(&sensors_, cfg_->sensors, &shared_, [this](sensor::Sensor& s) {
         core::Hit h;  // Hits it queued before it stopped: targets of the running rules (or stale)
         while (s.queue().pop(&h)) core_->on_hit(h), core::release_full(h);
@@ -371,12 +326,44 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
         for (auto& s : sensors_) seen_queue_full_.push_back(s->stats().queue_full.load());
     }
     // [/reload: sensors]
+    apply(std::move(cfg), std::move(slots), std::move(keys), std::move(next_mqtt));
+    log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
+    return true;
+}
+
+bool Runtime::load_next(const CliOptions& opts, config::Config* next, std::vector<std::vector<uint8_t>>* keys,
+                        std::unique_ptr<bridge::Bridge>* next_mqtt, std::string* why) {
+    std::vector<std::string> errors;
+    config::LoadOptions lo;
+    lo.host_addrs = proxy::host_addresses;
+    if (!config::load_file(opts.config_path, next, &errors, lo)) {
+        log::error("reload of {} failed; keeping the running configuration:", opts.config_path);
+        for (const auto& e : errors) log::error("{}", e);
+        *why = fmt::format("{} error(s), keeping the running configuration; first: {}", errors.size(),
+                           errors.empty() ? std::string("?") : errors.front());
+        return false;
+    }
+    adjust(*next);
+    if (!load_libraries(*next, why) ||  // daemon/libraries.h: before anything calls into them
+        !action::load_spa_keys(next->knocks, keys, why) || !mqtt_prepare(*next, next_mqtt, why)) {
+        log::error("reload of {} failed; keeping the running configuration: {}", opts.config_path, *why);
+        return false;
+    }
+    return true;
+}
+
+// Reload, second half (the new sensors and rules are in place): the core, wake verification,
+// knocks (their replay cache carried over), the sleep proxy and MQTT take the new configuration.
+void Runtime::apply(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<core::TargetShared>> slots,
+                    std::vector<std::vector<uint8_t>> keys, std::unique_ptr<bridge::Bridge> next_mqtt) {
+    std::string err;
     for (const auto& t : cfg->targets)
         if (t.wol && !wol_->prepare(*t.wol, &err)) log::warn("{}: {}", t.name, err);
-    cfg_ = cfg;
+    cfg_ = std::move(cfg);
+    state_->set_dir(cfg_->daemon.state_dir);
     core_->configure(cfg_, std::move(slots));
     wake_->configure(*cfg_);
-    persist_replay();  // the old engine's last entries (if any) before it goes
+    state_->persist_replay();  // the old engine's last entries (if any) before it goes
     auto knocks = make_knocks(*cfg_, std::move(keys));
     if (knocks && core_->knocks())
         knocks->restore_replay(core_->knocks()->replay_entries(), clock_.now_ns(), clock_.wall_s());
@@ -384,34 +371,8 @@ bool Runtime::reload(const CliOptions& opts, std::string* why) {
     if (proxy_) proxy_->reload(*cfg_);
     else if (proxy::ProxyService::needed(*cfg_)) log::error("reload: the sleep proxy needs a restart to start");
     mqtt_reloaded(std::move(next_mqtt));  // MQTT: targets republished/cleared; a changed section reconnects
-    log::notice("reloaded {}: {} target(s)", opts.config_path, cfg_->targets.size());
-    dirty_ = true;
+    state_->mark_dirty();
     ::malloc_trim(0);
-    return true;
-}
-
-// netwakectl's requests: status and reload here, target actions on the one command path.
-std::string Runtime::dispatch(const control::Request& r) {
-    auto command = [&](core::Action a) {
-        const core::CommandResult res = commands_->run({a, r.target, core::Origin::Control, "netwakectl"});
-        return res.ok ? control::reply_ok(res.message) : control::reply_error(res.message);
-    };
-    switch (r.cmd) {
-        case control::Cmd::Status: return control::format_status(status());
-        case control::Cmd::Start: return command(core::Action::Start);
-        case control::Cmd::Stop: return command(core::Action::Stop);
-        case control::Cmd::Wake: return command(core::Action::Wake);
-        case control::Cmd::Forget: return command(core::Action::Forget);
-        case control::Cmd::Reload: {
-            CliOptions o;
-            o.mode = CliOptions::Mode::ConfigFile;
-            o.config_path = cfg_->source;
-            std::string why;
-            if (!reload(o, &why)) return control::reply_error("reload failed: " + why);
-            return control::reply_ok(fmt::format("reloaded {}", o.config_path));
-        }
-    }
-    return control::reply_error("unknown command");
 }
 
 }  // namespace nw::daemon

@@ -1,6 +1,7 @@
-// daemon/runtime.h — everything the running daemon owns, in one object: the loop, sensors,
-// core, hook runner, WoL sender, savefile, control server and state file, plus reload.
-// Runs on the core thread only (sensor threads touch nothing here but their queues).
+// daemon/runtime.h — the wiring of the running daemon: it owns the loop, the sensors, the core and
+// every component, connects them (events, commands, timers) and runs the loop and reload. Status
+// (status_builder.h), the state directory (state_store.h), control requests (control_dispatch.h)
+// and commands (commands.h) are owners of their own. Core thread only (sensors touch only queues).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,8 @@
 #include "core/timer_queue.h"
 #include "daemon/cli.h"
 #include "daemon/commands.h"
+#include "daemon/control_dispatch.h"
+#include "daemon/state_store.h"
 #include "sensor/sensor.h"
 #include "sys/fd.h"
 #include "sys/loop.h"
@@ -30,10 +33,6 @@ class Savefile;
 namespace nw::proxy {
 class ProxyService;
 }  // namespace nw::proxy
-namespace nw::state {
-class ReplayLog;
-struct PersistedState;
-}  // namespace nw::state
 namespace nw::bridge {
 class Bridge;
 struct StateView;
@@ -54,7 +53,7 @@ class Runtime {
 
     // Opens every sensor, the savefile, WoL sockets and the control socket, and loads the
     // state file. Before daemonizing and before any thread starts. False + *err on failure.
-    bool open(std::shared_ptr<const config::Config> cfg, const CliOptions& opts, std::string* err);
+    bool open(std::shared_ptr<const config::Config> cfg, std::string* err);
     // Starts the sensor threads and installs the configuration in the core.
     bool start(std::string* err);
     // Runs the loop until quit().
@@ -74,22 +73,21 @@ class Runtime {
     const config::Config& config() const { return *cfg_; }
 
    private:
+    bool open_sensors(std::string* err);
+    bool open_outputs(std::string* err);  // savefile, WoL sockets, sleep proxy
+    bool open_control(std::string* err);
+    // Reload, first half: the new file parsed, adjusted and its key and MQTT files read, before
+    // anything is applied. False + *why (logged) keeps the running configuration.
+    bool load_next(const CliOptions& opts, config::Config* next, std::vector<std::vector<uint8_t>>* keys,
+                   std::unique_ptr<bridge::Bridge>* next_mqtt, std::string* why);
+    void apply(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<core::TargetShared>> slots,
+               std::vector<std::vector<uint8_t>> keys, std::unique_ptr<bridge::Bridge> next_mqtt);
     bool install_rules(const config::Config& cfg, std::vector<std::shared_ptr<core::TargetShared>>* slots,
                        std::string* err);
     void drain();
     void reclaim();
     void rearm();
-    void persist_now();
-    void schedule_refresh();
-    void refresh_state();
-    int64_t seen_sum() const;
-    void persist_replay();
-    void open_replay_log();
-    void compact_replay();
     std::unique_ptr<core::KnockEngine> make_knocks(const config::Config& cfg, std::vector<std::vector<uint8_t>> keys);
-    void restore_state();
-    std::string dispatch(const control::Request& r);  // a netwakectl request
-    void add_internals(control::Status* st) const;
     // MQTT bridge glue (daemon/runtime_mqtt.cc): open before privileges drop, start with the core.
     bool open_mqtt(std::string* err);
     std::unique_ptr<bridge::Bridge> make_bridge(const config::MqttConf& conf, std::string* err);
@@ -102,14 +100,13 @@ class Runtime {
     void mqtt_reloaded(std::unique_ptr<bridge::Bridge> next);
     control::MqttStatus mqtt_status() const;  // the bridge in status (SPEC §11, §16)
     void metrics_tick();
-    // Wake verification glue (daemon/runtime_wake.cc): the service and its CoreDeps hook; status.
+    // Wake verification glue (daemon/runtime_wake.cc): the service and its CoreDeps hook.
     void start_wake(core::CoreDeps* deps);
-    void wake_status(const std::string& target, control::TargetStatus* ts) const;  // metrics textfile and <base>/metrics (SPEC §17): on change, at most once a second
 
     core::Clock& clock_;
     sys::Loop loop_;
     core::TimerQueue timers_{clock_};               // the loop's one timer queue (before its users)
-    enum : uint8_t { kRefreshTimer, kMetricsTimer };  // Runtime's own timeouts on it
+    enum : uint8_t { kMetricsTimer };                 // Runtime's own timeout on it
     std::shared_ptr<const config::Config> cfg_;
     sensor::Shared shared_;
     sys::unique_fd wake_fd_;
@@ -124,8 +121,7 @@ class Runtime {
     };
     std::vector<Retired> retired_;
     std::vector<std::vector<uint8_t>> spa_keys_;   // loaded in open() (before dropping privileges)
-    std::unique_ptr<state::ReplayLog> replay_log_;  // SPA replay cache on disk (null until needed)
-    bool replay_compact_ = false;                   // an append failed: compact at the next entry
+    std::unique_ptr<StateStore> state_;            // state.json and the replay cache (open() on)
     std::unique_ptr<action::HookRunner> hooks_;
     core::EventBus events_;                        // every target and proxied-machine event
     std::unique_ptr<core::HookSink> hook_sink_;
@@ -136,11 +132,11 @@ class Runtime {
     std::unique_ptr<action::Savefile> savefile_;
     std::unique_ptr<core::Core> core_;
     std::unique_ptr<CommandHandler> commands_;     // the one command path (daemon/commands.h)
+    std::unique_ptr<ControlDispatch> dispatch_;    // netwakectl's requests
     std::unique_ptr<control::Server> control_;
     std::unique_ptr<proxy::ProxyService> proxy_;  // sleep proxy + registration (null if unused)
     std::unique_ptr<bridge::Bridge> mqtt_;        // MQTT bridge (null without an mqtt section)
     std::unique_ptr<WakeService> wake_;           // wake verification (SPEC §7.1, daemon/wake_service.h)
-    std::unique_ptr<state::PersistedState> saved_;  // the state file as loaded (wake cycles to resume)
     struct MqttSeen {
         int64_t since_wall_s = 0;
         std::string last_event, reason;
@@ -148,14 +144,10 @@ class Runtime {
     std::map<std::string, MqttSeen> mqtt_seen_;  // per target: last event, for the retained state
     bridge::StateView mqtt_view(const core::Target& t, const MqttSeen& s) const;  // runtime_mqtt.cc
     std::map<std::string, std::map<std::pair<std::string, std::string>, uint64_t>> hook_results_;  // target -> (event, result) -> n
-    std::string metrics_last_;
-    int64_t metrics_next_ns_ = 0;
-    std::vector<core::SavedTarget> restored_;
+    std::string metrics_last_;                     // metrics textfile and <base>/metrics (SPEC §17)
+    int64_t metrics_next_ns_ = 0;                  // on change, at most once a second
     std::vector<uint64_t> seen_queue_full_;
     int64_t started_ns_ = 0;
-    bool dirty_ = false;
-    static constexpr int64_t kRefreshMinNs = 1'000'000'000;  // state refresh while active (schedule_refresh)
-    int64_t saved_seen_sum_ = 0;
     bool started_ = false;
 };
 

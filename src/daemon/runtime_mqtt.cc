@@ -1,6 +1,7 @@
 // daemon/runtime_mqtt.cc — the event sinks' wiring, and the MQTT bridge in the Runtime (SPEC §16):
 // the event sink (every target and proxied-machine event -> bridge), the command source (bridge ->
-// the one command path, daemon/commands.h) and the shared replay cache (KnockEngine::claim_nonce).
+// the one command path, daemon/commands.h), the shared replay cache (KnockEngine::claim_nonce, kept
+// by daemon/state_store.h) and the metrics textfile (SPEC §17).
 #include <sys/epoll.h>
 
 #include <sys/stat.h>
@@ -42,7 +43,7 @@ std::unique_ptr<bridge::Bridge> Runtime::make_bridge(const config::MqttConf& con
         auto* k = core_ ? core_->knocks() : nullptr;
         if (!k || !k->claim_nonce(n, expires, clock_.now_ns(), clock_.wall_s())) return false;
         core_->knocks_changed();
-        persist_replay();  // the nonce is durable before the command is acted on (as for SPA)
+        state_->persist_replay();  // the nonce is durable before the command is acted on (as for SPA)
         return true;
     };
     d.wall_s = [this] { return clock_.wall_s(); };
@@ -106,7 +107,7 @@ void Runtime::wire_events() {
     log_sink_ = std::make_unique<core::LogSink>();
     state_sink_ = std::make_unique<core::FnSink>("state", [this](const core::Event& e) {
         if (e.subject_kind == core::SubjectKind::Target && (e.kind == core::EventKind::Start || e.kind == core::EventKind::Stop))
-            dirty_ = true;
+            state_->mark_dirty();
     });
     events_.add(hook_sink_.get());
     events_.add(log_sink_.get());

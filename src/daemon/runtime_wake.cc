@@ -1,5 +1,5 @@
 // daemon/runtime_wake.cc — Runtime glue for wake verification (SPEC §7.1): the WakeService wired
-// to the core (retry bursts through Core::wake, awake / wake_failed hooks) and its status fields.
+// to the core (retry bursts through Core::wake, awake / wake_failed hooks).
 #include "daemon/runtime.h"
 #include "daemon/wake_service.h"
 
@@ -22,18 +22,9 @@ void Runtime::start_wake(core::CoreDeps* deps) {
             env.emplace_back("NETWAKED_WAKE_SECONDS", core::wake_seconds(e.in_state_ns));
         core_->emit_target_event(e, core::Reason::Probe, std::move(env));  // its line: core/log_sink
     };
-    w.on_state_changed = [this] { dirty_ = true; };
+    w.on_state_changed = [this] { state_->mark_dirty(); };
     wake_ = std::make_unique<WakeService>(loop_, clock_, timers_, std::move(w));
     deps->on_burst = [this](const std::string& target) { return wake_->burst_sent(target); };
-}
-
-void Runtime::wake_status(const std::string& target, control::TargetStatus* ts) const {
-    if (!wake_) return;
-    const core::WakeView v = wake_->view(target);
-    if (v.state == core::WakeState::None) return;
-    ts->wake = core::wake_state_name(v.state);
-    ts->wake_attempt = v.attempt;
-    if (v.state == core::WakeState::Awake) ts->wake_s = double(v.wake_ns) / 1e9;
 }
 
 }  // namespace nw::daemon

@@ -91,14 +91,6 @@ void WakeService::apply_watch() {
     for (const auto& [name, in] : want) io_->set_interest(name, in);
 }
 
-bool WakeService::socket_open() const {
-    for (const auto& [t, on] : watching_) {
-        auto w = wol_.find(t);
-        if (w != wol_.end() && io_->is_open(w->second.interface)) return true;
-    }
-    return false;
-}
-
 void WakeService::probe(const std::string& target) {
     auto w = wol_.find(target);
     if (w == wol_.end() || !w->second.verify.address || w->second.interface.empty()) return;

@@ -48,13 +48,11 @@ class WakeService : public core::WakeEffects {
     // when the target has no verification.
     uint32_t burst_sent(const std::string& target);
     core::WakeView view(const std::string& target) const;
-    bool verified(const std::string& target) const { return params_.count(target) != 0; }
 
     struct Stats {
         uint64_t probes = 0, signs = 0;
     };
     const Stats& stats() const { return stats_; }
-    bool socket_open() const;
 
     // core::WakeEffects
     bool send_burst(const std::string& target, uint32_t attempt) override;

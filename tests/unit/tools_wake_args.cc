@@ -37,7 +37,6 @@ TEST_CASE("wake: MAC forms") {
     for (const char* bad : {"", "00:11:22:aa:bb", "00:11:22:aa:bb:cc:dd", "000:11:22:aa:bb:cc", "00:11-22:aa:bb:cc",
                             "00:11:22:aa:bb:", "00112233445", "0011223344556", "nas-1", "g0:11:22:aa:bb:cc"}) {
         CHECK_MESSAGE(!parse_loose_mac(bad, &m, &err), bad);
-        CHECK(looks_like_mac(bad) == false);
     }
     CHECK(err.find("is not a MAC address") != std::string::npos);
 }
