@@ -1,0 +1,121 @@
+// tests/unit/config_interned.cc — the strings targets repeat (hook paths, sensor and interface names
+// in rules) are stored once per load and shared (issue 16, memory per target), yet compare by
+// their text: across reloads, copies and against plain strings.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/interned.h"
+#include "config/load.h"
+#include "config/print.h"
+
+using namespace nw;
+
+namespace {
+
+config::Config load(const std::string& yaml) {
+    config::Config c;
+    std::vector<std::string> errs;
+    config::LoadOptions o;
+    o.check_files = false;
+    bool ok = config::load_string(yaml, "t.yaml", &c, &errs, o);
+    for (const auto& e : errs) MESSAGE(e);
+    REQUIRE(ok);
+    return c;
+}
+
+const char* kYaml = R"(
+sensors:
+  - {name: lan, nflog: {group: 1}}
+  - {name: wan, nflog: {group: 2}}
+defaults: {hook: /usr/local/lib/netwaked/hooks/a-long-hook-path.sh}
+targets:
+  - {name: a, match: [{sensor: lan, in_iface: eth0.100, proto: udp, dst_port: 9}]}
+  - {name: b, match: [{sensor: lan, in_iface: eth0.100, prefix: nw-b}], keepalive: [{sensor: lan}]}
+  - {name: c, match: [{sensor: wan, out_iface: eth0.100}], hook: /usr/local/lib/netwaked/hooks/a-long-hook-path.sh}
+  - {name: d, match: [{dst: 10.0.0.4}], hook: /usr/local/lib/netwaked/hooks/other-hook-path.sh}
+)";
+
+}  // namespace
+
+TEST_CASE("interned: text semantics, shared storage") {
+    config::Interned e;
+    CHECK(e.empty());
+    CHECK(e == "");
+    CHECK(e.str().empty());
+    config::Interned a("/usr/lib/netwaked/hook.sh"), b(std::string("/usr/lib/netwaked/hook.sh"));
+    CHECK_FALSE(a.shares(b));  // built separately: two copies ...
+    CHECK(a == b);             // ... equal by text
+    CHECK(a == std::string("/usr/lib/netwaked/hook.sh"));
+    CHECK(std::string("/usr/lib/netwaked/hook.sh") == a);
+    CHECK(a != "/usr/lib/netwaked/other.sh");
+    config::Interned c = a;
+    CHECK(c.shares(a));
+    a = "replaced";
+    CHECK(c == "/usr/lib/netwaked/hook.sh");  // a copy keeps its text when the original changes
+    CHECK(a == "replaced");
+    config::Interned m = std::move(c);
+    CHECK(m == "/usr/lib/netwaked/hook.sh");
+    CHECK(c.empty());
+    std::string s = m;
+    CHECK(s == "/usr/lib/netwaked/hook.sh");
+    CHECK("x" + m == "x/usr/lib/netwaked/hook.sh");
+    config::Interner in;
+    config::Interned x = in.get("eth0.100"), y = in.get(std::string("eth0.100")), z = in.get("eth1");
+    CHECK(x.shares(y));
+    CHECK_FALSE(x.shares(z));
+    CHECK(in.get("").empty());
+}
+
+TEST_CASE("interned: one load stores each repeated string once") {
+    config::Config cfg = load(kYaml);
+    REQUIRE(cfg.targets.size() == 4);
+    const auto& t = cfg.targets;
+    // The defaults' hook and a target naming the same path: one copy.
+    CHECK(t[0].hook == "/usr/local/lib/netwaked/hooks/a-long-hook-path.sh");
+    CHECK(t[0].hook.shares(t[1].hook));
+    CHECK(t[0].hook.shares(t[2].hook));
+    CHECK(t[3].hook == "/usr/local/lib/netwaked/hooks/other-hook-path.sh");
+    // Sensor and interface names in rules, keepalive rules included.
+    CHECK(t[0].match[0].sensor == "lan");
+    CHECK(t[0].match[0].sensor.shares(t[1].match[0].sensor));
+    CHECK(t[0].match[0].sensor.shares((*t[1].keepalive)[0].sensor));
+    CHECK(t[2].match[0].sensor == "wan");
+    CHECK(t[0].match[0].in_iface.shares(t[2].match[0].out_iface));
+    CHECK(t[1].match[0].prefix == config::Interned("nw-b"));
+    CHECK(t[3].match[0].sensor.empty());
+}
+
+TEST_CASE("interned: a reload's strings equal the running configuration's") {
+    // A reload loads the file again: new storage, same text, so an unchanged target compares
+    // equal (what the reload's diff and the sensors' reuse go by).
+    config::Config a = load(kYaml), b = load(kYaml);
+    CHECK_FALSE(a.targets[0].hook.shares(b.targets[0].hook));
+    CHECK(a.targets[0].hook == b.targets[0].hook);
+    CHECK(a.targets[1] == b.targets[1]);
+    CHECK(a == b);
+    b.targets[2].match[0].out_iface = "eth0.200";
+    CHECK_FALSE(a.targets[2] == b.targets[2]);
+    CHECK(a.targets[0] == b.targets[0]);
+    // A copy made on another thread (load_file's arena copy) shares and compares equal.
+    config::Config c;
+    std::thread th([&] { c = a; });
+    th.join();
+    CHECK(c == a);
+    CHECK(c.targets[0].hook.shares(a.targets[0].hook));
+}
+
+TEST_CASE("interned: printing and loading again round-trips the shared fields") {
+    config::Config a = load(kYaml);
+    std::string text = config::print_normalized(a);
+    CHECK(text.find("hook: /usr/local/lib/netwaked/hooks/a-long-hook-path.sh") != std::string::npos);
+    CHECK(text.find("in_iface: eth0.100") != std::string::npos);
+    CHECK(text.find("sensor: lan") != std::string::npos);
+    config::Config b = load(text);
+    CHECK(b == a);
+    CHECK(b.targets[0].match[0].sensor.shares(b.targets[1].match[0].sensor));
+    CHECK(config::print_normalized(b) == text);
+}
