@@ -65,7 +65,7 @@ void read_rule(Ctx& c, const Val& v, const Config& cfg, const std::vector<std::s
     for (const char* key : {"src", "dst"}) {
         Val a = m.get(key);
         if (!a.present) continue;
-        std::vector<Cidr>& list = key[0] == 's' ? r->src : r->dst;
+        List<Cidr>& list = key[0] == 's' ? r->src : r->dst;
         for (const Val& e : read_list(c, a, true, "an address, a CIDR or a list of them")) {
             Cidr x;
             if (read_cidr(c, e, true, &x)) list.push_back(x);
@@ -74,7 +74,9 @@ void read_rule(Ctx& c, const Val& v, const Config& cfg, const std::vector<std::s
     for (const char* key : {"src_port", "dst_port"}) {
         Val p = m.get(key);
         if (!p.present) continue;
-        read_port_list(c, p, true, key[0] == 's' ? &r->src_port : &r->dst_port);
+        std::vector<PortRange> ports;
+        read_port_list(c, p, true, &ports);
+        (key[0] == 's' ? r->src_port : r->dst_port) = ports;
         if (!proto_has_ports(r->proto))
             c.error(p.mark, std::string(key) + ": ports need proto tcp, udp or any, got proto " + proto_name(r->proto));
     }

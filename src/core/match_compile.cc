@@ -33,7 +33,7 @@ Net compile_net(const config::Cidr& c) {
 }
 
 template <class T, class In, class F>
-Slice add_slice(std::vector<T>* pool, const std::vector<In>& items, F convert) {
+Slice add_slice(std::vector<T>* pool, const config::List<In>& items, F convert) {
     Slice s;
     s.off = uint32_t(pool->size());
     for (const In& it : items)

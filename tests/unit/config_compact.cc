@@ -1,6 +1,6 @@
-// tests/unit/config_interned.cc — the strings targets repeat (hook paths, sensor and interface names
-// in rules) are stored once per load and shared (issue 16, memory per target), yet compare by
-// their text: across reloads, copies and against plain strings.
+// tests/unit/config_compact.cc — the compact storage of targets and rules (issue 16, memory per target):
+// repeated strings (hook paths, sensor/interface names) stored once per load yet compared by text
+// across reloads and copies; a rule's lists (List) and boxed keepalive behave like the vectors they replace.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/interned.h"
+#include "config/list.h"
 #include "config/load.h"
 #include "config/print.h"
 
@@ -118,4 +119,68 @@ TEST_CASE("interned: printing and loading again round-trips the shared fields") 
     CHECK(b == a);
     CHECK(b.targets[0].match[0].sensor.shares(b.targets[1].match[0].sensor));
     CHECK(config::print_normalized(b) == text);
+}
+
+TEST_CASE("list: a rule's lists copy deeply and compare by content") {
+    config::List<config::PortRange> e;
+    CHECK(e.empty());
+    CHECK(e.size() == 0);
+    CHECK(e.begin() == e.end());
+    config::List<config::PortRange> a{{22, 22, false}, {1000, 2000, true}};
+    REQUIRE(a.size() == 2);
+    CHECK(a[1].hi == 2000);
+    CHECK(a[1].negate);
+    config::List<config::PortRange> b = a;
+    CHECK(b == a);
+    CHECK(b.data() != a.data());  // deep copy
+    b.push_back({80, 80, false});
+    CHECK(b.size() == 3);
+    CHECK(a.size() == 2);
+    CHECK_FALSE(b == a);
+    std::vector<config::PortRange> v{{22, 22, false}, {1000, 2000, true}};
+    config::List<config::PortRange> c = v;
+    CHECK(c == a);
+    std::span<const config::PortRange> s = c;
+    CHECK(s.size() == 2);
+    config::List<config::PortRange> m = std::move(c);
+    CHECK(c.empty());
+    CHECK(m == a);
+    m.clear();
+    CHECK(m == e);
+}
+
+TEST_CASE("list: every rule list and the boxed keepalive round-trip through load and print") {
+    config::Config a = load(R"(
+sensors: [{name: lan, nflog: {group: 1}}]
+targets:
+  - name: t
+    match:
+      - {src: [10.0.0.0/8, "!10.1.0.0/16"], dst: "fd00::/64", src_port: [1024-65535], dst_port: [22, "!23", 80-90]}
+      - {src_mac: ["02:00:00:00:00:01", "!02:00:00:00:00:02"], vlan: 7}
+    keepalive: [{proto: tcp, tcp_flags: ack, dst_port: 22}]
+  - {name: u, match: [{}]}
+)");
+    const config::Rule& r = a.targets[0].match[0];
+    REQUIRE(r.src.size() == 2);
+    CHECK(r.src[1].negate);
+    CHECK(r.dst.size() == 1);
+    CHECK(r.src_port.front().lo == 1024);
+    REQUIRE(r.dst_port.size() == 3);
+    CHECK(r.dst_port[2].lo == 80);
+    CHECK(r.dst_port[2].hi == 90);
+    CHECK(a.targets[0].match[1].src_mac.size() == 2);
+    REQUIRE(a.targets[0].keepalive);
+    CHECK(a.targets[0].keepalive->at(0).dst_port.size() == 1);
+    CHECK_FALSE(a.targets[1].keepalive);
+    CHECK(a.targets[1].match[0].dst_port.empty());
+    std::string text = config::print_normalized(a);
+    INFO(text);
+    CHECK(text.find("dst_port: [22, \"!23\", 80-90]") != std::string::npos);
+    CHECK(text.find("# keepalive: same as match") != std::string::npos);
+    config::Config b = load(text);
+    CHECK(b == a);
+    config::Config c = b;  // deep: changing the copy leaves the original
+    c.targets[0].match[0].dst_port.push_back({443, 443, false});
+    CHECK_FALSE(c == b);
+    CHECK(b == a);
 }
