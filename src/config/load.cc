@@ -275,6 +275,27 @@ bool load_file_here(const std::string& path, Config* out, std::vector<std::strin
 // there is the one thing qemu-user's armhf emulation cannot run (tests/cross.sh).
 constexpr size_t kArenaCopyMinTargets = 256;
 
+// The copy shares its Interned strings with the parse, whose storage sits among the tree's garbage
+// and would pin those pages: give the copy its own, interned again on the copying thread.
+void reintern(Config* cfg) {
+    Interner in;
+    auto again = [&](Interned* s) { *s = in.get(s->str()); };
+    auto rules = [&](std::vector<Rule>& rs) {
+        for (Rule& r : rs) {
+            again(&r.sensor);
+            again(&r.in_iface);
+            again(&r.out_iface);
+            if (r.prefix) again(&*r.prefix);
+        }
+    };
+    for (TargetConf& t : cfg->targets) {
+        again(&t.hook);
+        again(&t.hook_shell);
+        rules(t.match);
+        if (t.keepalive) rules(*t.keepalive);
+    }
+}
+
 bool load_file(const std::string& path, Config* out, std::vector<std::string>* errors, const LoadOptions& opt) {
     Config parsed;
     if (!load_file_here(path, &parsed, errors, opt)) return false;
@@ -283,7 +304,10 @@ bool load_file(const std::string& path, Config* out, std::vector<std::string>* e
         return true;
     }
     try {
-        std::thread t([&] { *out = Config(parsed); });
+        std::thread t([&] {
+            *out = Config(parsed);
+            reintern(out);
+        });
         t.join();
     } catch (const std::system_error&) {  // no thread: keep the parse's copy
         *out = std::move(parsed);

@@ -3,7 +3,10 @@
 // across reloads and copies; a rule's lists (List) and boxed keepalive behave like the vectors they replace.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,4 +186,37 @@ targets:
     c.targets[0].match[0].dst_port.push_back({443, 443, false});
     CHECK_FALSE(c == b);
     CHECK(b == a);
+}
+
+TEST_CASE("interned: a large file's arena copy keeps one shared copy of each string") {
+    // load_file copies 256+ targets on a short-lived thread and interns the copy again there
+    // (config/load.cc): still shared, still equal to what load_string gives.
+    std::string yaml = "sensors: [{name: lan, nflog: {group: 1}}]\n"
+                       "defaults: {hook: /usr/local/lib/netwaked/hooks/a-long-hook-path.sh}\ntargets:\n";
+    for (int i = 0; i < 300; ++i)
+        yaml += "  - {name: t" + std::to_string(i) + ", match: [{sensor: lan, in_iface: eth0.100, prefix: nw-" +
+                std::to_string(i % 7) + ", dst_port: " + std::to_string(1000 + i) + "}]}\n";
+    char path[] = "/tmp/nw-compact-test.XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    std::ofstream(path) << yaml;
+    config::Config f;
+    std::vector<std::string> errs;
+    config::LoadOptions o;
+    o.check_files = false;
+    const bool ok = config::load_file(path, &f, &errs, o);
+    std::remove(path);
+    REQUIRE(ok);
+    config::Config s = load(yaml);
+    s.source = f.source;
+    CHECK(f == s);
+    REQUIRE(f.targets.size() == 300);
+    for (const auto& t : f.targets) {
+        CHECK(t.hook.shares(f.targets[0].hook));
+        CHECK(t.match[0].sensor.shares(f.targets[0].match[0].sensor));
+        CHECK(t.match[0].in_iface.shares(f.targets[0].match[0].in_iface));
+    }
+    CHECK(f.targets[7].match[0].prefix->shares(*f.targets[0].match[0].prefix));
+    CHECK(*f.targets[8].match[0].prefix == "nw-1");
 }
