@@ -275,6 +275,30 @@ bool load_file_here(const std::string& path, Config* out, std::vector<std::strin
 // there is the one thing qemu-user's armhf emulation cannot run (tests/cross.sh).
 constexpr size_t kArenaCopyMinTargets = 256;
 
+// A plain copy would share its Interned strings with the parse, whose storage sits among the tree's
+// garbage and would pin those pages (10,000 targets with their own prefixes: 29 MB RssAnon instead
+// of 11.6): intern them again, on the copying thread.
+Config own_copy(const Config& c) {
+    Config out(c);
+    Interner in;
+    auto again = [&](Interned* s) { *s = in.get(s->str()); };
+    auto rules = [&](std::vector<Rule>& rs) {
+        for (Rule& r : rs) {
+            again(&r.sensor);
+            again(&r.in_iface);
+            again(&r.out_iface);
+            if (r.prefix) again(&*r.prefix);
+        }
+    };
+    for (TargetConf& t : out.targets) {
+        again(&t.hook);
+        again(&t.hook_shell);
+        rules(t.match);
+        if (t.keepalive) rules(*t.keepalive);
+    }
+    return out;
+}
+
 bool load_file(const std::string& path, Config* out, std::vector<std::string>* errors, const LoadOptions& opt) {
     Config parsed;
     if (!load_file_here(path, &parsed, errors, opt)) return false;
@@ -283,7 +307,7 @@ bool load_file(const std::string& path, Config* out, std::vector<std::string>* e
         return true;
     }
     try {
-        std::thread t([&] { *out = Config(parsed); });
+        std::thread t([&] { *out = own_copy(parsed); });
         t.join();
     } catch (const std::system_error&) {  // no thread: keep the parse's copy
         *out = std::move(parsed);

@@ -35,4 +35,8 @@ bool load_file(const std::string& path, Config* out, std::vector<std::string>* e
 bool load_string(std::string_view yaml, const std::string& source_name, Config* out,
                  std::vector<std::string>* errors, const LoadOptions& opt = {});
 
+// A deep copy whose Interned strings are its own (equal ones shared again, none shared with `c`):
+// what load_file's arena copy makes, so no block of the parse stays referenced (issue 16).
+Config own_copy(const Config& c);
+
 }  // namespace nw::config

@@ -37,23 +37,27 @@ void read_rule(Ctx& c, const Val& v, const Config& cfg, const std::vector<std::s
     MapReader m(c, v, "rule", "", {"sensor", "prefix", "in_iface", "out_iface", "proto", "src", "dst", "src_port",
                                    "dst_port", "tcp_flags", "src_mac", "vlan"});
     if (!m.ok()) return;
-    if (Val s = m.get("sensor"); s.present && read_string(c, s, &r->sensor, false)) {
-        if (find_sensor(cfg, r->sensor) < 0) {
-            c.error(s.mark, "sensor: unknown sensor " + quote(r->sensor) + " (defined: " + sensor_names(cfg) + ")");
-        } else if (tsensors && !tsensors->empty() &&
-                   std::find(tsensors->begin(), tsensors->end(), r->sensor) == tsensors->end()) {
-            c.error(s.mark, "sensor: " + quote(r->sensor) + " is not among the target's sensors");
+    if (Val s = m.get("sensor"); s.present) {
+        std::string name;
+        if (read_string(c, s, &name, false)) {
+            r->sensor = c.strings.get(name);
+            if (find_sensor(cfg, name) < 0)
+                c.error(s.mark, "sensor: unknown sensor " + quote(name) + " (defined: " + sensor_names(cfg) + ")");
+            else if (tsensors && !tsensors->empty() && std::find(tsensors->begin(), tsensors->end(), name) == tsensors->end())
+                c.error(s.mark, "sensor: " + quote(name) + " is not among the target's sensors");
         }
     }
     if (Val p = m.get("prefix"); p.present) {
         std::string s;
         if (read_string(c, p, &s, false)) {
             if (s.size() > 63) c.error(p.mark, "prefix: " + quote(s) + " is longer than 63 bytes");
-            else r->prefix = s;
+            else r->prefix = c.strings.get(s);
         }
     }
-    if (Val i = m.get("in_iface"); i.present) read_ifname(c, i, &r->in_iface);
-    if (Val i = m.get("out_iface"); i.present) read_ifname(c, i, &r->out_iface);
+    for (auto [key, out] : {std::pair{"in_iface", &r->in_iface}, std::pair{"out_iface", &r->out_iface}}) {
+        std::string name;
+        if (Val i = m.get(key); i.present && read_ifname(c, i, &name)) *out = c.strings.get(name);
+    }
     if (Val p = m.get("proto"); p.present) {
         if (!p.node.IsScalar() || !parse_proto(p.node.Scalar(), &r->proto))
             c.error(p.mark, "proto: expected one of tcp, udp, icmp, icmp6, arp, any, got " + describe(p.node));
@@ -61,7 +65,7 @@ void read_rule(Ctx& c, const Val& v, const Config& cfg, const std::vector<std::s
     for (const char* key : {"src", "dst"}) {
         Val a = m.get(key);
         if (!a.present) continue;
-        std::vector<Cidr>& list = key[0] == 's' ? r->src : r->dst;
+        List<Cidr>& list = key[0] == 's' ? r->src : r->dst;
         for (const Val& e : read_list(c, a, true, "an address, a CIDR or a list of them")) {
             Cidr x;
             if (read_cidr(c, e, true, &x)) list.push_back(x);
@@ -70,7 +74,9 @@ void read_rule(Ctx& c, const Val& v, const Config& cfg, const std::vector<std::s
     for (const char* key : {"src_port", "dst_port"}) {
         Val p = m.get(key);
         if (!p.present) continue;
-        read_port_list(c, p, true, key[0] == 's' ? &r->src_port : &r->dst_port);
+        std::vector<PortRange> ports;
+        read_port_list(c, p, true, &ports);
+        (key[0] == 's' ? r->src_port : r->dst_port) = ports;
         if (!proto_has_ports(r->proto))
             c.error(p.mark, std::string(key) + ": ports need proto tcp, udp or any, got proto " + proto_name(r->proto));
     }
@@ -120,7 +126,13 @@ void read_common(Ctx& c, const MapReader& m, Place place, const Config& cfg, con
     if (Val x = m.get("trigger"); x.present) read_trigger(c, x, &t->trigger);
     if (Val x = m.get("min_active"); x.present) read_duration(c, x, Duration{0}, 30 * kDay, &t->min_active);
     if (Val x = m.get("ttl"); x.present) read_duration(c, x, kSec, 30 * kDay, &t->ttl);
-    if (Val x = m.get("hook"); x.present && read_path(c, x, &t->hook, true)) check_hook(c, x, t->hook);
+    if (Val x = m.get("hook"); x.present) {
+        std::string h;
+        if (read_path(c, x, &h, true)) {
+            check_hook(c, x, h);
+            t->hook = c.strings.get(h);
+        }
+    }
     if (Val x = m.get("hook_timeout"); x.present) read_duration(c, x, kSec, kDay, &t->hook_timeout);
     if (place == Place::Target) {
         if (Val w = m.get("wol"); w.present) {

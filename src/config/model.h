@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "config/boxed.h"
+#include "config/interned.h"
+#include "config/list.h"
 #include "config/model_mqtt.h"
 #include "packet/decode.h"
 
@@ -79,15 +81,17 @@ enum class Proto : uint8_t { Any, Tcp, Udp, Icmp, Icmp6, Arp };
 // One match rule: all given fields must hold. Empty lists / nullopt mean "any".
 // For address/port lists: the packet matches if it matches any non-negated entry (or there
 // are none) and no negated entry.
+// Strings are Interned (shared by equal values) and lists are List (one pointer): a rule is
+// 88 bytes instead of 280 (issue 16, memory per target).
 struct Rule {
-    std::string sensor;                              // sensor name, empty = any
-    std::optional<std::string> prefix;               // exact NFLOG prefix
-    std::string in_iface, out_iface;                 // exact names, empty = any
+    Interned sensor;                                 // sensor name, empty = any
+    std::optional<Interned> prefix;                  // exact NFLOG prefix
+    Interned in_iface, out_iface;                    // exact names, empty = any
+    List<Cidr> src, dst;
+    List<PortRange> src_port, dst_port;
+    List<Mac6> src_mac;
     Proto proto = Proto::Any;
-    std::vector<Cidr> src, dst;
-    std::vector<PortRange> src_port, dst_port;
     std::optional<TcpFlags> tcp_flags;
-    std::vector<Mac6> src_mac;
     std::optional<uint16_t> vlan;
     bool operator==(const Rule&) const = default;
 };
@@ -148,12 +152,12 @@ struct TargetConf {
     std::string name;
     std::vector<std::string> sensors;                // empty = all
     std::vector<Rule> match;                         // at least one rule (tuninetd: one empty rule)
-    std::optional<std::vector<Rule>> keepalive;      // nullopt: same as match
+    Boxed<std::vector<Rule>> keepalive;              // nullopt: same as match
     Trigger trigger;
     Duration min_active{0};
     Duration ttl = std::chrono::minutes(10);
-    std::string hook;                                // absolute path; empty = no hook
-    std::string hook_shell;                          // tuninetd -c command line (hook = /bin/sh)
+    Interned hook;                                   // absolute path; empty = no hook (shared by targets)
+    Interned hook_shell;                             // tuninetd -c command line (hook = /bin/sh)
     Duration hook_timeout = std::chrono::seconds(60);
     Boxed<WolConf> wol;                              // on the heap: most targets have none
     Boxed<SleepProxyConf> sleep_proxy;

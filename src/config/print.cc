@@ -51,17 +51,17 @@ std::string sc(std::string_view s) {
 
 std::string cidr(const Cidr& c) { return packet::cidr_str(packet::Cidr{c.addr, c.prefix_len, c.negate}); }
 
-template <class T, class F>
-std::string flow(const std::vector<T>& v, F each) {
+template <class V, class F>
+std::string flow(const V& v, F each) {  // a std::vector or a List
     std::string s = "[";
     for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + sc(each(v[i]));
     return s + "]";
 }
 
-std::string ports(const std::vector<PortRange>& v) {
+std::string ports(std::span<const PortRange> v) {
     return flow(v, [](const PortRange& p) { return format_port_range(p); });
 }
-std::string cidrs(const std::vector<Cidr>& v) { return flow(v, cidr); }
+std::string cidrs(std::span<const Cidr> v) { return flow(v, cidr); }
 std::string dur(Duration d) { return format_duration(d); }
 const char* yn(bool b) { return b ? "true" : "false"; }
 

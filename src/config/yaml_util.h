@@ -27,6 +27,7 @@ struct Ctx {
     LoadOptions opt;
     std::vector<Err> errs;
     std::optional<std::map<std::string, std::vector<packet::IfAddr>>> host;  // opt.host_addrs(), once
+    Interner strings;  // hook paths, sensor/interface names in rules: one copy per load
     void error(const YAML::Mark& m, std::string msg);
 };
 

@@ -49,8 +49,7 @@ Core::Core(CoreDeps deps)
     : d_(std::move(deps)), timers_(*d_.timers, [this](KeyedTimers::Key k, int64_t now) { on_timer(k, now); }) {}
 
 Target* Core::find(std::string_view name) {
-    auto it = by_name_.find(std::string(name));
-    return it == by_name_.end() ? nullptr : it->second;
+    return by_name_.find(name);
 }
 
 std::string Core::sensor_name(uint16_t idx) const {
@@ -92,11 +91,14 @@ void Core::configure(std::shared_ptr<const config::Config> cfg,
         }
         if (t->trigger_times)
             while (t->trigger_times->size() > tc.trigger.packets) t->trigger_times->pop_front();
-        by_slot_[t->shared.get()] = t.get();
-        by_id_[t->id] = t.get();
-        by_name_[t->conf->name] = t.get();
+        by_slot_.add(t->shared.get(), t.get());
+        by_id_.add(t->id, t.get());
+        by_name_.add(t->conf->name, t.get());
         targets_.push_back(std::move(t));
     }
+    by_slot_.seal();
+    by_id_.seal();
+    by_name_.seal();
     // Wake-on-WAN relay: a new engine on the new snapshot, counters carried over.
     const RelayStats relay_stats = relay_ ? relay_->stats() : RelayStats{};
     relay_.reset();
@@ -295,12 +297,12 @@ void Core::on_hit(const Hit& h) {
         return;
     }
     if (h.kind != HitKind::Traffic || !h.target) return;  // proxy frames: proxy/
-    auto it = by_slot_.find(h.target);
-    if (it == by_slot_.end()) {
+    Target* t = by_slot_.find(h.target);
+    if (!t) {
         ++stale_hits_;  // target removed by a reload after the sensor classified the packet
         return;
     }
-    match_hit(*it->second, &h, h.t_ns);
+    match_hit(*t, &h, h.t_ns);
 }
 
 void Core::on_overflow() {
@@ -317,9 +319,9 @@ void Core::on_timer(KeyedTimers::Key key, int64_t now) {
         arm_knocks();
         return;
     }
-    auto it = by_id_.find(key.first);
-    if (it == by_id_.end()) return;
-    Target& t = *it->second;
+    Target* tp = by_id_.find(key.first);
+    if (!tp) return;
+    Target& t = *tp;
     if (key.second == kTtl) on_ttl(t, now);
     else if (key.second == kWol) send_wol_copy(t);
 }

@@ -19,6 +19,7 @@
 #include "core/relay.h"
 #include "core/ports.h"
 #include "core/shared.h"
+#include "core/target_index.h"
 #include "core/timer_queue.h"
 
 namespace nw::core {
@@ -168,9 +169,9 @@ class Core {
     CoreDeps d_;
     std::shared_ptr<const config::Config> cfg_;
     std::vector<std::unique_ptr<Target>> targets_;
-    std::unordered_map<TargetShared*, Target*> by_slot_;
-    std::unordered_map<uint64_t, Target*> by_id_;
-    std::unordered_map<std::string, Target*> by_name_;
+    TargetIndex<const TargetShared*> by_slot_;
+    TargetIndex<uint64_t> by_id_;
+    TargetIndex<std::string_view> by_name_;  // views of conf->name (in cfg_)
     KeyedTimers timers_;
     uint64_t next_id_ = 1;
     uint64_t stale_hits_ = 0;

@@ -95,7 +95,12 @@ bool hook_command(const std::string& value, config::TargetConf* t, std::string* 
     struct stat st {};
     const size_t b = value.find_first_not_of(" \t");
     const bool words = b != std::string::npos && value.find_first_of(" \t", b) != std::string::npos;
-    if (!words || stat(sys::absolute_path(value).c_str(), &st) == 0) return check_hook(value, "hook", &t->hook, err);
+    if (!words || stat(sys::absolute_path(value).c_str(), &st) == 0) {
+        std::string hook;
+        if (!check_hook(value, "hook", &hook, err)) return false;
+        t->hook = hook;
+        return true;
+    }
     const size_t e = value.find_first_of(" \t", b);
     std::string first = value.substr(b, e - b), rest = value.substr(e);
     if (first.find_first_of("'\"\\$`;|&<>()=*?~") == std::string::npos) {

@@ -1,6 +1,8 @@
 // daemon/config_dump.cc — the configuration as log lines for SIGUSR1 (see config_dump.h).
 #include "daemon/config_dump.h"
 
+#include <span>
+
 #include <fmt/format.h>
 
 #include "config/text.h"
@@ -16,15 +18,15 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
     return s;
 }
 
-template <class T, class F>
-std::string list(const std::vector<T>& v, F each) {
+template <class V, class F>
+std::string list(const V& v, F each) {  // a std::vector or a config::List
     std::vector<std::string> s;
-    for (const T& x : v) s.push_back(each(x));
+    for (const auto& x : v) s.push_back(each(x));
     return "[" + join(s, ", ") + "]";
 }
 
-std::string ports(const std::vector<config::PortRange>& v) { return list(v, config::format_port_range); }
-std::string cidrs(const std::vector<config::Cidr>& v) {
+std::string ports(std::span<const config::PortRange> v) { return list(v, config::format_port_range); }
+std::string cidrs(std::span<const config::Cidr> v) {
     return list(v, [](const config::Cidr& c) { return packet::cidr_str(packet::Cidr{c.addr, c.prefix_len, c.negate}); });
 }
 

@@ -118,18 +118,17 @@ bool Runtime::open_control(std::string* err) {
 
 bool Runtime::install_rules(const config::Config& cfg, std::vector<std::shared_ptr<core::TargetShared>>* slots,
                             std::string* err) {
-    std::map<std::string, std::shared_ptr<core::TargetShared>> next;
+    // A kept target keeps its slot: the core still holds the running configuration's targets
+    // (no map of its own here: issue 16, memory per target).
+    slots->reserve(cfg.targets.size());
     for (const auto& t : cfg.targets) {
-        auto it = slots_.find(t.name);
-        auto s = it != slots_.end() ? it->second : std::make_shared<core::TargetShared>(t.name);
-        next[t.name] = s;
-        slots->push_back(s);
+        const core::Target* kept = core_->find(t.name);
+        slots->push_back(kept ? kept->shared : std::make_shared<core::TargetShared>(t.name));
     }
     auto rules = core::Ruleset::build(cfg, *slots, err);
     if (!rules) return false;
     std::unique_ptr<core::KnockPorts> kp;
     if (!cfg.knocks.empty() || !cfg.wol_relay.empty()) kp = std::make_unique<core::KnockPorts>(cfg.knocks, cfg.wol_relay);
-    slots_ = std::move(next);
     // Order matters (sensor.h): publish the new snapshot, then bump the epoch; free the old
     // one once every sensor has passed a batch boundary at the new epoch.
     const uint64_t epoch = shared_.rules_epoch.load() + 1;

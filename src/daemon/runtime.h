@@ -111,7 +111,6 @@ class Runtime {
     sensor::Shared shared_;
     sys::unique_fd wake_fd_;
     std::vector<std::unique_ptr<sensor::Sensor>> sensors_;
-    std::map<std::string, std::shared_ptr<core::TargetShared>> slots_;
     std::unique_ptr<core::Ruleset> rules_;
     std::unique_ptr<core::KnockPorts> knock_ports_;
     struct Retired {

@@ -327,6 +327,49 @@ TEST_CASE("a target removed by a reload is stopped with its old configuration af
     CHECK(f.core->find("a")->conf == &cfg2->targets[0]);
 }
 
+TEST_CASE("reload in another order: lookups by name, slot and timer reach the right target") {
+    // The core finds targets through sorted indexes rebuilt by configure() (issue 16).
+    std::vector<config::TargetConf> ts;
+    for (const char* n : {"m", "z", "a", "q", "b"}) {
+        config::TargetConf t;
+        t.name = n;
+        t.hook = "/bin/true";
+        t.ttl = std::chrono::seconds(10 + ts.size());  // m 10 s, z 11 s, a 12 s, q 13 s, b 14 s
+        ts.push_back(t);
+    }
+    Fixture f(ts);
+    for (const char* n : {"a", "b", "m", "q", "z"}) CHECK(f.core->find(n)->conf->name == n);
+    CHECK(f.core->find("c") == nullptr);
+    f.core->on_hit(f.hit(1));  // z
+    f.core->on_hit(f.hit(2));  // a
+    // Reload: q and b go, n comes, the rest in reverse order with their slots.
+    config::TargetConf n = ts[0];
+    n.name = "n";
+    auto cfg2 = std::make_shared<config::Config>(*f.cfg);
+    cfg2->targets = {ts[2], ts[1], n, ts[0]};
+    auto n_slot = std::make_shared<core::TargetShared>("n");
+    f.core->configure(cfg2, {f.slots[2], f.slots[1], n_slot, f.slots[0]});
+    CHECK(f.core->find("q") == nullptr);
+    CHECK(f.core->find("b") == nullptr);
+    CHECK(f.core->find("n")->shared == n_slot);
+    CHECK(f.core->find("a")->state == core::TargetState::Active);
+    CHECK(f.core->find("z")->conf == &cfg2->targets[1]);
+    f.core->on_hit(f.hit(3));  // q's old slot: a stale hit, not a start
+    CHECK(f.core->stale_hits() == 1);
+    core::Hit h = f.hit();
+    h.target = n_slot.get();
+    f.core->on_hit(h);
+    CHECK(f.core->find("n")->state == core::TargetState::Active);
+    // TTL timers follow their targets' ids: z (11 s) stops before a (12 s).
+    f.hooks.jobs.clear();
+    f.advance(f.clock.t + 11500 * kMs);
+    CHECK(f.core->find("z")->state == core::TargetState::Idle);
+    CHECK(f.core->find("a")->state == core::TargetState::Active);
+    REQUIRE(f.hooks.jobs.size() == 2);  // n (10 s) then z
+    CHECK(f.hooks.jobs[0].target == "n");
+    CHECK(f.hooks.jobs[1].target == "z");
+}
+
 TEST_CASE("restore keeps an active target active with its remaining TTL") {
     Fixture f;
     core::SavedTarget s;
