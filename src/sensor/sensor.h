@@ -96,7 +96,7 @@ class Sensor {
     // The hot path before any decoding (keyed rulesets): if `k` (packet::peek_ip) and the prefix
     // are the key of the verdicts the last classification left, does what deliver_hot() does with
     // them. False, having done nothing, on any other key or for a Hit: decode, call deliver_hot().
-    bool deliver_memo(const packet::Key& k, bool has_prefix, std::string_view prefix, int64_t now_ns) {
+    [[gnu::always_inline]] bool deliver_memo(const packet::Key& k, bool has_prefix, std::string_view prefix, int64_t now_ns) {
         return hot_ok_ && memo_.valid && memo_same(k, has_prefix, prefix) && hot_verdicts(now_ns);
     }
     // Fills the packet part of a Hit (sensor, time, decoded fields, meta, raw head). Interface
