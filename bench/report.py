@@ -151,8 +151,12 @@ def main():
                 p(f"  {s:6} {rate:>8} {fmt(ach):>9}  {rng(nw_c):20}  {rng(rf_c):20}  {rng(ratios, 2):20} {lost_nw:>8} {lost_rf:>9}"
                   f"  {fmt(row['rx_over_sent_netwaked'], 4):>8}")
                 if rate == 100000 and ratios[0] is not None:
-                    check(f"CPU per packet at 100 kpps, {s}: netwaked / reference", round(ratios[0], 3), "<= 1.2",
-                          ratios[0] <= 1.2, f"{fmt(nw_c[0])} vs {fmt(rf_c[0])} ns/pkt; reps range {fmt(ratios[1], 2)}-{fmt(ratios[2], 2)}")
+                    # The median of the per-repetition ratios (each repetition measures both receivers).
+                    lim = 1.15 if s == "nflog" else 1.2  # NFLOG: issue 16's goal; pcap: SPEC §15
+                    check(f"CPU per packet at 100 kpps, {s}: netwaked / reference, median of {len(reps)} reps",
+                          round(ratios[0], 3), f"<= {lim}", (ratios[0] <= lim) if len(reps) >= 3 or s != "nflog" else None,
+                          f"{fmt(nw_c[0])} vs {fmt(rf_c[0])} ns/pkt; reps range {fmt(ratios[1], 2)}-{fmt(ratios[2], 2)}"
+                          f"{'' if len(reps) >= 3 else '; fewer than 3 reps: not the goal measurement (BENCH_REPS=3)'}")
         nfl = [r for r in summary["throughput"] if r["sensor"] == "nflog"]
         if nfl:
             top = max(nfl, key=lambda r: r["offered_pps"])

@@ -9,14 +9,15 @@
 #include <linux/netfilter/nfnetlink_log.h>
 #include <linux/netlink.h>
 #include <net/if_arp.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -26,7 +27,6 @@
 #include "sensor/ifnames.h"
 #include "sensor/nflog_adapt.h"
 #include "sensor/sensor.h"
-#include "sys/fd.h"
 #include "sys/log.h"
 
 namespace nw::sensor {
@@ -37,7 +37,7 @@ constexpr uint32_t kBusyQthresh = 64;   // packets per kernel batch while busy
 constexpr uint32_t kFlushTimeout = 1;   // 1/100 s: the most a packet waits in the kernel (busy)
 constexpr uint32_t kLightNlbufsiz = 4096;  // per-message skb while light (small truesize)
 constexpr unsigned kSlots = 16;         // messages per recvmmsg
-constexpr int kMaxRecvPerWake = 64;     // then poll again (lets stop() in under a flood)
+constexpr uint32_t kWakeSeq = 0x6e776b21;  // netlink sequence number of stop()'s wake-up request
 
 bool have_cap_net_admin() {
     __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
@@ -75,15 +75,22 @@ class NflogSensor final : public Sensor {
     ~NflogSensor() override { stop(); }
 
     bool open(std::string* err) override;
-    void start() override { thread_ = std::thread([this] { run(); }); }
+    void start() override {
+        thread_ = std::thread([this] {
+            run();
+            exited_.store(true, std::memory_order_release);
+        });
+    }
     void stop() override;
 
    private:
     bool configure(std::string* err);
     void close_handle();
     bool set_mode(bool busy);
+    void set_rcvtimeo(int ms);
+    bool wake();
     void run();
-    void drain();
+    void batch(int n);
     void process(std::span<const uint8_t> buf, int64_t now_ns);
     static int on_packet(nflog_g_handle*, nfgenmsg*, nflog_data* nfad, void* self);
     void packet(nflog_data* nfad);
@@ -94,8 +101,10 @@ class NflogSensor final : public Sensor {
     nflog_handle* h_ = nullptr;     // owns the netlink socket (fd_ is its descriptor, not owned)
     nflog_g_handle* gh_ = nullptr;
     int fd_ = -1;
-    sys::unique_fd stop_fd_;
     std::thread thread_;
+    std::atomic<bool> stopping_{false};  // stop(): the thread returns at its next receive
+    std::atomic<bool> exited_{false};    // the thread has returned
+    int rcvtimeo_ms_ = -1;               // the socket's SO_RCVTIMEO (-1: none)
     uint32_t busy_nlbufsiz_ = 0;
     size_t slot_size_ = 0;
     std::unique_ptr<uint8_t[]> bufs_;
@@ -110,6 +119,8 @@ class NflogSensor final : public Sensor {
     bool warned_config_ = false;
     unsigned errors_ = 0;          // unexpected recvmmsg errors in a row
     const packet::Decoded blank_{};  // what the rules see of a packet they do not look into
+    const packet::Key blank_key_{};  // and its key
+    packet::Key peeked_;             // the key of the packet in hand (packet::peek_ip)
     uint8_t eth_[14 + 65536 + 1024];  // hw header + payload, for non-IP packets (ARP)
 };
 
@@ -138,8 +149,7 @@ bool NflogSensor::configure(std::string* err) {
     const int rcv = kRcvBuf;
     if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
-    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
-    return true;
+    return true;  // the socket stays blocking: the thread blocks in recvmmsg itself (no poll)
 }
 
 // Closing the socket unbinds the group in the kernel. The group handle is ours to free:
@@ -180,12 +190,6 @@ bool NflogSensor::open(std::string* err) {
         return false;
     }
 
-    stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!stop_fd_) {
-        *err = log::errno_str("NFLOG group " + g + ": eventfd", errno);
-        close_handle();
-        return false;
-    }
     bufs_.reset(new uint8_t[slot_size_ * kSlots]);
     for (unsigned i = 0; i < kSlots; ++i) {
         iov_[i] = {bufs_.get() + i * slot_size_, slot_size_};
@@ -197,15 +201,37 @@ bool NflogSensor::open(std::string* err) {
     return true;
 }
 
+// The thread may be blocked in recvmmsg: wake() makes the kernel answer on the socket, which
+// ends the wait. Sent again every 100 ms until the thread is out (a send can fail when the
+// kernel is short of memory, and a full receive buffer drops the answer; the thread is busy then).
 void NflogSensor::stop() {
     if (thread_.joinable()) {
-        const uint64_t one = 1;
-        [[maybe_unused]] ssize_t n = ::write(stop_fd_.get(), &one, sizeof one);
+        stopping_.store(true, std::memory_order_release);
+        while (!exited_.load(std::memory_order_acquire)) {
+            wake();
+            for (int i = 0; i < 100 && !exited_.load(std::memory_order_acquire); ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         thread_.join();
     }
     close_handle();
-    stop_fd_.reset();
     stats_.up.store(false);
+}
+
+// An empty configuration request for our group with NLM_F_ACK: the kernel changes nothing and
+// acknowledges it (or refuses it: an answer either way). process() ignores that answer.
+bool NflogSensor::wake() {
+    alignas(nlmsghdr) char buf[64];
+    nlmsghdr* nlh = nflog_nlmsg_put_header(buf, NFULNL_MSG_CONFIG, AF_UNSPEC, conf_.group);
+    nlh->nlmsg_flags |= NLM_F_ACK;
+    nlh->nlmsg_seq = kWakeSeq;
+    return nfnl_send(nflog_nfnlh(h_), nlh) >= 0;
+}
+
+// The receive timeout: how long recvmmsg waits for a first message (-1: for ever).
+void NflogSensor::set_rcvtimeo(int ms) {
+    const timeval tv{ms > 0 ? ms / 1000 : 0, ms > 0 ? (ms % 1000) * 1000 : 0};
+    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0) rcvtimeo_ms_ = ms;
 }
 
 // Switches the kernel's batching (see NflogAdapt). No ack (the thread reads the socket): a
@@ -225,22 +251,30 @@ bool NflogSensor::set_mode(bool busy) {
     return true;
 }
 
+// One recvmmsg per batch: it blocks for the first message (MSG_WAITFORONE) and takes what else
+// is queued, up to kSlots buffers; no poll. In busy mode SO_RCVTIMEO ends a wait after
+// NflogAdapt::kIdlePollMs of silence; in light mode a wait has no end (no idle wake-ups).
 void NflogSensor::run() {
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     for (;;) {
+        if (stopping_.load(std::memory_order_acquire)) return;
+        if (adapt_.poll_timeout_ms() != rcvtimeo_ms_) set_rcvtimeo(adapt_.poll_timeout_ms());
         quiesce();
-        const int r = ::poll(fds, 2, adapt_.poll_timeout_ms());
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            log::error("sensor {}: poll: {}; sensor stopped", name_, std::strerror(errno));
-            return;
+        const int n = ::recvmmsg(fd_, msgs_, kSlots, MSG_WAITFORONE, nullptr);
+        if (n >= 0) {
+            errors_ = 0;
+            batch(n);
+            continue;
         }
-        if (fds[1].revents) return;
-        if (r == 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {  // the receive timeout: silence (busy mode)
             if (adapt_.on_idle(monotonic_ns())) set_mode(adapt_.busy);
             continue;
         }
-        drain();
+        if (errno == ENOBUFS) {  // the socket overflowed: loss shows up as NFULA_SEQ gaps
+            stats_.enobufs.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (++errors_ == 1) log::warn("sensor {}: recvmmsg: {}", name_, std::strerror(errno));
         if (errors_ >= 1000) {  // the socket is broken for good: do not spin
             log::error("sensor {}: NFLOG socket keeps failing; sensor stopped", name_);
             stats_.up.store(false);
@@ -249,34 +283,18 @@ void NflogSensor::run() {
     }
 }
 
-// Reads everything queued on the socket (up to kMaxRecvPerWake recvmmsg calls). Each recvmmsg
-// is one batch, so a Hit reaches the core without waiting for the rest of a flood.
-void NflogSensor::drain() {
-    for (int i = 0; i < kMaxRecvPerWake; ++i) {
-        const int n = ::recvmmsg(fd_, msgs_, kSlots, MSG_DONTWAIT, nullptr);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == ENOBUFS) {  // the socket overflowed: loss shows up as NFULA_SEQ gaps
-                stats_.enobufs.fetch_add(1, std::memory_order_relaxed);
-                continue;
-            }
-            if (errno != EAGAIN && errno != EWOULDBLOCK && ++errors_ == 1)
-                log::warn("sensor {}: recvmmsg: {}", name_, std::strerror(errno));
-            break;
-        }
-        errors_ = 0;
-        const int64_t now = monotonic_ns();
-        const uint64_t before = stats_.packets.load(std::memory_order_relaxed);
-        begin_batch();
-        for (int k = 0; k < n; ++k) {
-            if (msgs_[k].msg_hdr.msg_flags & MSG_TRUNC) stats_.truncated.fetch_add(1, std::memory_order_relaxed);
-            process({static_cast<const uint8_t*>(iov_[k].iov_base), msgs_[k].msg_len}, now);
-        }
-        end_batch();
-        if (adapt_.on_packets(stats_.packets.load(std::memory_order_relaxed) - before, now))
-            set_mode(adapt_.busy);
-        if (unsigned(n) < kSlots) break;  // the socket was empty: poll again
+// The n buffers one recvmmsg returned: one batch, so a Hit reaches the core without waiting
+// for the rest of a flood.
+void NflogSensor::batch(int n) {
+    const int64_t now = monotonic_ns();
+    const uint64_t before = stats_.packets.load(std::memory_order_relaxed);
+    begin_batch();
+    for (int k = 0; k < n; ++k) {
+        if (msgs_[k].msg_hdr.msg_flags & MSG_TRUNC) stats_.truncated.fetch_add(1, std::memory_order_relaxed);
+        process({static_cast<const uint8_t*>(iov_[k].iov_base), msgs_[k].msg_len}, now);
     }
+    end_batch();
+    if (adapt_.on_packets(stats_.packets.load(std::memory_order_relaxed) - before, now)) set_mode(adapt_.busy);
 }
 
 // One received buffer (one kernel skb): either a batch of packet messages, which the kernel
@@ -291,7 +309,7 @@ void NflogSensor::process(std::span<const uint8_t> buf, int64_t now_ns) {
         const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(first));
         if (first->nlmsg_len < NLMSG_LENGTH(sizeof(int)) || first->nlmsg_len > buf.size()) {
             stats_.malformed.fetch_add(1, std::memory_order_relaxed);
-        } else if (e->error != 0 && !warned_config_) {
+        } else if (e->error != 0 && !warned_config_ && !(first->nlmsg_len >= NLMSG_LENGTH(sizeof *e) && e->msg.nlmsg_seq == kWakeSeq)) {
             log::warn("sensor {}: kernel refused an NFLOG setting: {}", name_, std::strerror(-e->error));
             warned_config_ = true;
         }
@@ -334,29 +352,40 @@ std::string_view NflogSensor::prefix_of(const char* pfx) const {
 }
 
 // The hot path: fetches and decodes only what the rules read (no hardware header, no
-// interface indexes; no decoding at all when they only compare prefixes). False when the packet
+// interface indexes; no decoding at all when they only compare prefixes, or when a keyed
+// ruleset's key is the last packet's). False when the packet
 // needs the whole path below: a Hit, a knock port, interface or link-layer rules, or a payload
 // the IP decoder does not take as it is (ARP, truncated, malformed: counted there).
 bool NflogSensor::hot(nflog_data* nfad) {
     if (!hot_ok_) return false;
-    core::PacketMeta meta;
-    meta.sensor = index_;
+    std::string_view prefix;
+    bool has_prefix = false;
     if (hot_prefix_) {
         if (const char* pfx = nflog_get_prefix(nfad)) {
-            meta.has_prefix = true;
-            meta.prefix = prefix_of(pfx);
+            has_prefix = true;
+            prefix = prefix_of(pfx);
         }
     }
-    if (!hot_packet_) return deliver_hot(blank_, meta, now_ns_);
-    // Not IP (ARP from an arp/bridge-family rule): packet() rebuilds the Ethernet frame.
-    const nfulnl_msg_packet_hdr* ph = nflog_get_msg_packet_hdr(nfad);
-    if (ph && ph->hw_protocol != htons(packet::kEthIpv4) && ph->hw_protocol != htons(packet::kEthIpv6)) return false;
-    char* data = nullptr;
-    const int plen = nflog_get_payload(nfad, &data);
-    if (plen <= 0) return false;
-    const std::span<const uint8_t> payload(reinterpret_cast<const uint8_t*>(data), size_t(plen));
-    if (packet::decode_ip(payload, {}, &decoded_) != packet::Error::Ok) return false;
-    return deliver_hot(decoded_, meta, now_ns_);
+    if (hot_packet_) {
+        // Not IP (ARP from an arp/bridge-family rule): packet() rebuilds the Ethernet frame.
+        const nfulnl_msg_packet_hdr* ph = nflog_get_msg_packet_hdr(nfad);
+        if (ph && ph->hw_protocol != htons(packet::kEthIpv4) && ph->hw_protocol != htons(packet::kEthIpv6)) return false;
+        char* data = nullptr;
+        const int plen = nflog_get_payload(nfad, &data);
+        if (plen <= 0) return false;
+        const std::span<const uint8_t> payload(reinterpret_cast<const uint8_t*>(data), size_t(plen));
+        // The same key as the last packet (a flow, a service port): its verdicts, without decoding.
+        if (hot_keyed_ && packet::peek_ip(payload, hot_addrs_, &peeked_) && deliver_memo(peeked_, has_prefix, prefix, now_ns_))
+            return true;
+        if (packet::decode_ip(payload, {}, &decoded_) != packet::Error::Ok) return false;
+    } else if (deliver_memo(blank_key_, has_prefix, prefix, now_ns_)) {
+        return true;
+    }
+    core::PacketMeta meta;
+    meta.sensor = index_;
+    meta.has_prefix = has_prefix;
+    meta.prefix = prefix;
+    return deliver_hot(hot_packet_ ? decoded_ : blank_, meta, now_ns_);
 }
 
 void NflogSensor::packet(nflog_data* nfad) {

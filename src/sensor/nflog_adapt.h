@@ -15,7 +15,7 @@ struct NflogAdapt {
     static constexpr int64_t kWindowNs = 100'000'000;  // rate measured over >= 100 ms
     static constexpr uint64_t kBusyPps = 2000;         // light → busy at or above this rate
     static constexpr uint64_t kLightPps = 200;         // busy → light below this rate
-    static constexpr int kIdlePollMs = 250;            // busy: poll timeout to notice silence
+    static constexpr int kIdlePollMs = 250;            // busy: receive timeout to notice silence
 
     bool busy = false;
     int64_t win_start_ns = 0;
@@ -31,10 +31,11 @@ struct NflogAdapt {
         if (el < kWindowNs) return false;
         return close_window(el, now_ns);
     }
-    // The poll timed out: no packet for kIdlePollMs (busy mode flushes every 10 ms, so this is
+    // The receive timed out: no packet for kIdlePollMs (busy mode flushes every 10 ms, so this is
     // real silence). Returns true if the mode changed.
     bool on_idle(int64_t now_ns) { return busy ? set(false, now_ns) : false; }
-    // Poll timeout for the sensor thread: none (block forever) while light.
+    // Receive timeout for the sensor thread (its socket's SO_RCVTIMEO): none (block for ever)
+    // while light.
     int poll_timeout_ms() const { return busy ? kIdlePollMs : -1; }
 
    private:

@@ -16,11 +16,6 @@ namespace {
 // Bytes of a knock-port UDP frame kept for SPA: any valid datagram (121 bytes) behind any headers.
 constexpr size_t kKnockFrameMax = 1024;
 
-// Counters have a single writer (the sensor thread): a plain load+store avoids a locked RMW.
-inline void bump(std::atomic<uint64_t>& c) {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
 template <size_t N>
 void copy_str(char (&dst)[N], std::string_view s) {
     const size_t n = std::min(s.size(), N - 1);
@@ -41,6 +36,7 @@ const core::Ruleset* Sensor::begin_batch() {
     rules_ = shared_->rules.load(std::memory_order_seq_cst);
     knocks_ = shared_->knocks.load(std::memory_order_seq_cst);
     pushed_ = false;
+    if (memo_.rules != rules_ || memo_.epoch != batch_epoch_) memo_.valid = false;
     hot_ok_ = rules_ && !knocks_ && !rules_->uses_ifaces() && !rules_->uses_link();
     if (hot_ok_) {
         hot_prefix_ = rules_->uses_prefix();
@@ -99,7 +95,7 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
         }
         else pushed_ = true;
     }
-    memo_.rules = nullptr;  // verdicts_ is about to hold another packet's verdicts
+    memo_.valid = false;  // verdicts_ is about to hold another packet's verdicts
     rules_->classify(d, meta, &verdicts_);
     if (verdicts_.empty()) {
         if (knock) bump(stats_.matched);
@@ -134,32 +130,21 @@ void Sensor::deliver(const packet::Decoded& d, packet::Error derr, const core::P
 
 bool Sensor::deliver_hot(const packet::Decoded& d, const core::PacketMeta& meta, int64_t now_ns) {
     if (!hot_ok_) return false;
-    const bool ports = d.has_l4 && !d.fragment;
-    Memo& k = memo_;
-    const bool same = k.rules == rules_ && k.epoch == batch_epoch_ && k.l3 == d.l3 && k.proto == d.proto &&
-                      k.ports == ports && k.dport == d.dst_port && k.has_prefix == meta.has_prefix &&
-                      k.plen == meta.prefix.size() && (k.plen == 0 || std::memcmp(k.prefix, meta.prefix.data(), k.plen) == 0) &&
-                      (!hot_addrs_ || (k.dst == d.dst && k.src == d.src));
-    if (!same) {
+    const packet::Key k = packet::Key::of(d);
+    if (!memo_.valid || !memo_same(k, meta.has_prefix, meta.prefix)) {
         rules_->classify(d, meta, &verdicts_);
-        k.rules = nullptr;
-        if (hot_keyed_ && meta.prefix.size() <= sizeof k.prefix) {
-            k = Memo{rules_, batch_epoch_, d.l3, d.proto, ports, meta.has_prefix, d.dst_port,
-                     uint8_t(meta.prefix.size()), {}, d.src, d.dst};
-            if (k.plen) std::memcpy(k.prefix, meta.prefix.data(), k.plen);
+        memo_.valid = false;
+        if (hot_keyed_ && meta.prefix.size() <= sizeof memo_.prefix) {
+            memo_.valid = true;
+            memo_.rules = rules_;
+            memo_.epoch = batch_epoch_;
+            memo_.key = k;
+            memo_.has_prefix = meta.has_prefix;
+            memo_.plen = uint8_t(meta.prefix.size());
+            if (memo_.plen) std::memcpy(memo_.prefix, meta.prefix.data(), memo_.plen);
         }
     }
-    // As in deliver(). Keepalive times stored before a Hit turns up are stored again there.
-    for (const core::Verdict& v : verdicts_) {
-        if (v.target->active.load()) {
-            if (v.keepalive) v.target->last_seen_ns.store(now_ns);
-        } else if (v.match) {
-            return false;  // a Hit: deliver() redoes the packet whole
-        }
-    }
-    bump(stats_.packets);
-    if (!verdicts_.empty()) bump(stats_.matched);
-    return true;
+    return hot_verdicts(now_ns);
 }
 
 void Sensor::end_batch() {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -13,6 +14,7 @@
 #include "config/model.h"
 #include "core/knock.h"
 #include "core/match.h"
+#include "packet/peek.h"
 #include "sensor/hitqueue.h"
 #include "sensor/ifnames.h"
 
@@ -91,6 +93,12 @@ class Sensor {
     // counted nothing, when the packet needs deliver() (a Hit for an idle target, a knock port,
     // no ruleset): the caller then decodes it whole and calls deliver().
     bool deliver_hot(const packet::Decoded& d, const core::PacketMeta& meta, int64_t now_ns);
+    // The hot path before any decoding (keyed rulesets): if `k` (packet::peek_ip) and the prefix
+    // are the key of the verdicts the last classification left, does what deliver_hot() does with
+    // them. False, having done nothing, on any other key or for a Hit: decode, call deliver_hot().
+    [[gnu::always_inline]] bool deliver_memo(const packet::Key& k, bool has_prefix, std::string_view prefix, int64_t now_ns) {
+        return hot_ok_ && memo_.valid && memo_same(k, has_prefix, prefix) && hot_verdicts(now_ns);
+    }
     // Fills the packet part of a Hit (sensor, time, decoded fields, meta, raw head). Interface
     // names the sensor left unresolved (meta.*_ifindex set, name empty) are looked up here.
     // `full_max` > 0: frames longer than raw[] also travel whole (up to full_max bytes) on the heap.
@@ -123,17 +131,44 @@ class Sensor {
     // knock ports, no interface or link-layer rules), and what must the sensor fetch for it.
     bool hot_ok_ = false, hot_prefix_ = false, hot_packet_ = false, hot_keyed_ = false, hot_addrs_ = false;
     // The key of the verdicts left in verdicts_ by deliver_hot()'s last classify() (Ruleset::keyed):
-    // reused for the next packet with the same key under the same ruleset.
+    // reused for the next packet with the same key under the same ruleset (begin_batch() drops it
+    // when the ruleset changed).
     struct Memo {
-        const core::Ruleset* rules = nullptr;  // null: nothing memoized
+        bool valid = false;
+        const core::Ruleset* rules = nullptr;
         uint64_t epoch = 0;
-        uint8_t l3 = 0, proto = 0;
-        bool ports = false, has_prefix = false;
-        uint16_t dport = 0;
+        packet::Key key;  // addresses only compared when the rules compare them
+        bool has_prefix = false;
         uint8_t plen = 0;
         char prefix[64];
-        packet::Addr src, dst;  // only when the rules compare addresses
     } memo_;
+    bool memo_same(const packet::Key& k, bool has_prefix, std::string_view prefix) const {
+        const Memo& m = memo_;
+        return k.head() == m.key.head() && m.has_prefix == has_prefix && m.plen == prefix.size() &&
+               (m.plen == 0 || std::memcmp(m.prefix, prefix.data(), m.plen) == 0) &&
+               (!hot_addrs_ || (k.dst == m.key.dst && k.src == m.key.src));
+    }
+    // deliver_hot()'s end, on the verdicts in verdicts_ (as in deliver()): keepalive times and
+    // counters; false for a Hit (deliver() redoes the packet whole and stores the times again).
+    // A batch shares one time: a target's is stored once per batch, not once per packet (a
+    // seq_cst store is a locked instruction on x86). Inline: once per packet.
+    bool hot_verdicts(int64_t now_ns) {
+        for (const core::Verdict& v : verdicts_) {
+            core::TargetShared* t = v.target;
+            if (t->active.load()) {
+                if (v.keepalive && t->last_seen_ns.load(std::memory_order_relaxed) != now_ns) t->last_seen_ns.store(now_ns);
+            } else if (v.match) {
+                return false;
+            }
+        }
+        bump(stats_.packets);
+        if (!verdicts_.empty()) bump(stats_.matched);
+        return true;
+    }
+    // Counters have a single writer (the sensor thread): a plain load+store avoids a locked RMW.
+    static void bump(std::atomic<uint64_t>& c) {
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
 };
 
 std::unique_ptr<Sensor> make_nflog_sensor(const config::SensorConf& c, uint16_t index, Shared* shared);

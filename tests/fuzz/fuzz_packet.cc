@@ -2,6 +2,7 @@
 // an encoder round trip. Byte 0 selects what the rest is; the harness checks invariants, never I/O.
 //   0 Ethernet  1 raw IP  2 SLL  3 SLL2  4 LINKTYPE_IPV4  5 LINKTYPE_IPV6
 //   6 decode_ip with a 14-byte hw header (the first 14 bytes)  7 decode_ip without one
+//   (1, 6, 7: peek_ip on the same IP packet must agree with the decoder whenever it answers)
 //   8 parse_addr / parse_cidr / parse_mac on the rest as text
 //   9 encoders fed from the bytes, decoded back (must round-trip)
 #include <cstddef>
@@ -14,6 +15,7 @@
 #include "packet/decode.h"
 #include "packet/encode.h"
 #include "packet/parse.h"
+#include "packet/peek.h"
 
 using namespace nw::packet;
 
@@ -38,6 +40,20 @@ void check_decoded(const Decoded& d, Error e, size_t size) {
     if (d.l3 != 0) require(d.l3_offset <= size);
 }
 
+// The sensors' hot path trusts peek_ip's key as the decoder's: when it answers, the decoder
+// accepts the packet and finds the same key.
+void check_peek(std::span<const uint8_t> ip) {
+    Key k, k2;
+    k2.src = k.src = Addr::v4(1);  // without `addrs`, peek_ip leaves them alone
+    if (peek_ip(ip, false, &k2)) require(k2.src == Addr::v4(1) && k2.dst == Addr{});
+    if (!peek_ip(ip, true, &k)) return;
+    Decoded d;
+    require(decode_ip(ip, {}, &d) == Error::Ok);
+    const Key want = Key::of(d);
+    require(k.head() == want.head() && k.src == want.src && k.dst == want.dst && k2.head() == want.head());
+    require(k.ports == 1 && (k.proto == kProtoTcp || k.proto == kProtoUdp));
+}
+
 void decoders(uint8_t sel, std::span<const uint8_t> rest) {
     Decoded d;
     Error e;
@@ -46,14 +62,17 @@ void decoders(uint8_t sel, std::span<const uint8_t> rest) {
     if (sel < 6) {
         e = decode(kTypes[sel], rest, &d);
         check_decoded(d, e, rest.size());
+        if (sel == 1) check_peek(rest);
     } else if (sel == 6) {
         const size_t hw = rest.size() < 14 ? rest.size() : 14;
         e = decode_ip(rest.subspan(hw), rest.first(hw), &d);
         require(d.has_eth == (hw == 14));
         check_decoded(d, e, rest.size() - hw);
+        check_peek(rest.subspan(hw));
     } else {
         e = decode_ip(rest, {}, &d);
         check_decoded(d, e, rest.size());
+        check_peek(rest);
     }
 }
 

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/load.h"
 #include "core/match.h"
 #include "sensor/nflog_adapt.h"
 #include "sensor/sensor.h"
@@ -339,6 +340,41 @@ TEST_CASE("live: NFLOG sensor on a plain iptables NFLOG rule") {
         CHECK(wait_until([&] { return c.slot->last_seen_ns.load() >= t0; }, 2000));
         core::Hit h;
         CHECK(!c.wait_hit(*s, &h, 50));
+    }
+    SUBCASE("an active port target's flood: counted on the hot path (key peeked, not decoded), no Hit") {
+        // A keyed ruleset published the way the core does (rules, then epoch).
+        config::Config pc;
+        std::vector<std::string> errs;
+        config::LoadOptions o;
+        o.check_files = false;
+        REQUIRE(config::load_string("sensors:\n  - {name: wan, nflog: {group: 4242}}\ntargets:\n"
+                                    "  - {name: t, match: [{proto: udp, dst_port: 9999}]}\n",
+                                    "live.yaml", &pc, &errs, o));
+        auto slot = std::make_shared<core::TargetShared>("t");
+        slot->active.store(true);
+        auto rules = core::Ruleset::build(pc, {slot}, &err);
+        REQUIRE_MESSAGE(rules, err);
+        c.shared.rules.store(rules.get());
+        c.shared.rules_epoch.fetch_add(1);
+        const uint64_t p0 = s->stats().packets.load(), m0 = s->stats().matched.load();
+        sockaddr_in to;
+        sys::unique_fd fd(lab.sender(9999, &to));
+        const int64_t t0 = monotonic_ns();
+        constexpr int kN = 5000;
+        for (int i = 0; i < kN; ++i) {
+            ::sendto(fd.get(), "flood", 5, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+            if (i % 256 == 255) std::this_thread::sleep_for(std::chrono::microseconds(500));
+        }
+        CHECK(wait_until([&] { return s->stats().packets.load() - p0 == kN; }, 3000));
+        CHECK(s->stats().matched.load() - m0 == kN);
+        CHECK(slot->last_seen_ns.load() >= t0);
+        CHECK(s->queue().empty());
+        CHECK(slot->overflow_hits.load() == 0);
+        CHECK(s->stats().drops.load() == 0);
+        // Back to the test's ruleset; `rules` may go once the sensor has left it.
+        c.shared.rules.store(c.rules.get());
+        const uint64_t e = c.shared.rules_epoch.fetch_add(1) + 1;
+        CHECK(wait_until([&] { return s->quiescent_epoch() >= e; }, 2000));
     }
     SUBCASE("a flood: batching turns on, nothing is lost, the queue overflow is counted") {
         const uint64_t before = s->stats().packets.load();
