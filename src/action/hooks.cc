@@ -166,39 +166,39 @@ void HookRunner::start_next(const std::string& name) {
 
 // ---- spawning -------------------------------------------------------------------------------
 
-bool HookRunner::spawn(Run& r) {
-    const core::HookJob& j = r.job;
-    if (j.path.empty() || j.path[0] != '/') {
-        r.spawn_err = EINVAL;
-        return false;
-    }
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) {
-        r.spawn_err = errno;
-        return false;
-    }
-    sys::unique_fd rd(p[0]), wr(p[1]);
-    ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
-
-    std::vector<std::string> env_s = base_env_;
+namespace {
+// The hook's environment: the daemon's PATH/LANG/TZ plus the job's NETWAKED_* variables.
+std::vector<std::string> hook_env(const std::vector<std::string>& base, const core::HookJob& j) {
+    std::vector<std::string> env_s = base;
     for (const auto& [k, v] : j.env)
         if (k.starts_with("NETWAKED_") && k.find('=') == std::string::npos) env_s.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& s : env_s) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    // tuninetd's -c command line form (SPEC §2.2): /bin/sh -c '<cmd> "$@"' netwaked event target.
+    return env_s;
+}
+
+// tuninetd's -c command line form (SPEC §2.2): /bin/sh -c '<cmd> "$@"' netwaked event target.
+std::vector<std::string> hook_args(const core::HookJob& j) {
     std::vector<std::string> args{j.path};
     if (!j.shell.empty()) args.insert(args.end(), {"-c", j.shell + " \"$@\"", "netwaked"});
     args.insert(args.end(), {j.event, j.target});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    return args;
+}
 
+// NULL-terminated pointers into `v` (for argv/envp); valid while `v` lives unchanged.
+std::vector<char*> c_ptrs(std::vector<std::string>& v) {
+    std::vector<char*> out;
+    for (auto& s : v) out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+}
+
+// posix_spawn with stdout/stderr on `out_fd`, stdin on /dev/null, cwd /, its own process group
+// and default signal dispositions. Returns 0 or the error number.
+int spawn_process(const std::string& path, int out_fd, char* const argv[], char* const envp[], pid_t& pid) {
     // Order matters if the pipe landed on fd 0-2 (daemon with closed stdio): dup2 first.
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-    posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addchdir_np(&fa, "/");
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
@@ -214,10 +214,32 @@ bool HookRunner::spawn(Run& r) {
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
 
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, j.path.c_str(), &fa, &at, argv.data(), envp.data());
+    const int rc = ::posix_spawn(&pid, path.c_str(), &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    return rc;
+}
+}  // namespace
+
+bool HookRunner::spawn(Run& r) {
+    const core::HookJob& j = r.job;
+    if (j.path.empty() || j.path[0] != '/') {
+        r.spawn_err = EINVAL;
+        return false;
+    }
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) {
+        r.spawn_err = errno;
+        return false;
+    }
+    sys::unique_fd rd(p[0]), wr(p[1]);
+    ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
+
+    std::vector<std::string> env_s = hook_env(base_env_, j);
+    std::vector<std::string> args = hook_args(j);
+    std::vector<char*> envp = c_ptrs(env_s), argv = c_ptrs(args);
+    pid_t pid = -1;
+    const int rc = spawn_process(j.path, wr.get(), argv.data(), envp.data(), pid);
     if (rc != 0) {
         r.spawn_err = rc;
         return false;

@@ -35,10 +35,8 @@ struct FdGuard {
     }
 };
 
-}  // namespace
-
-bool load_spa_key(const std::string& path, std::vector<uint8_t>* key, std::string* err) {
-    FdGuard g;
+// Opens a key file: a regular file readable only by its owner.
+bool open_key_file(const std::string& path, FdGuard& g, std::string* err) {
     g.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (g.fd < 0) {
         *err = "key file " + quoted(path) + ": " + std::strerror(errno);
@@ -58,48 +56,68 @@ bool load_spa_key(const std::string& path, std::vector<uint8_t>* key, std::strin
                "); make it readable only by its owner: chmod 600 " + path;
         return false;
     }
-    std::string text(kMaxKeyFile + 1, '\0');
-    size_t n = 0;
-    while (n < text.size()) {
-        ssize_t r = ::read(g.fd, text.data() + n, text.size() - n);
+    return true;
+}
+
+// Reads up to text.size() bytes of `fd` into `text`; *n is how many.
+bool read_key_file(int fd, const std::string& path, std::string& text, size_t* n, std::string* err) {
+    *n = 0;
+    while (*n < text.size()) {
+        ssize_t r = ::read(fd, text.data() + *n, text.size() - *n);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             *err = "key file " + quoted(path) + ": " + std::strerror(errno);
-            OPENSSL_cleanse(text.data(), text.size());
             return false;
         }
         if (r == 0) break;
-        n += size_t(r);
+        *n += size_t(r);
     }
-    bool ok = true;
-    if (n > kMaxKeyFile) {
+    return true;
+}
+
+// Decodes a key file's text: one line of base64 for a key of at least kSpaMinKeyLen bytes.
+// On failure *k may hold part of a key: the caller cleanses it.
+bool parse_key_text(const std::string& path, std::string_view text, std::vector<uint8_t>* k, std::string* err) {
+    if (text.size() > kMaxKeyFile) {
         *err = "key file " + quoted(path) + " is too large for a key (max " + std::to_string(kMaxKeyFile) + " bytes)";
-        ok = false;
+        return false;
     }
-    size_t len = n;
-    if (ok && len > 0 && text[len - 1] == '\n') --len;
-    if (ok && len > 0 && text[len - 1] == '\r') --len;
-    if (ok && len == 0) {
+    size_t len = text.size();
+    if (len > 0 && text[len - 1] == '\n') --len;
+    if (len > 0 && text[len - 1] == '\r') --len;
+    if (len == 0) {
         *err = "key file " + quoted(path) + " is empty (netwakectl keygen FILE writes a key)";
-        ok = false;
+        return false;
     }
-    for (size_t i = 0; ok && i < len; ++i) {
+    for (size_t i = 0; i < len; ++i) {
         char c = text[i];
         if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
             *err = "key file " + quoted(path) + " must hold the key as ONE line of base64 (no spaces or extra lines)";
-            ok = false;
+            return false;
         }
     }
-    std::vector<uint8_t> k;
-    if (ok && !config::base64_decode(std::string_view(text.data(), len), &k)) {
+    if (!config::base64_decode(text.substr(0, len), k)) {
         *err = "key file " + quoted(path) + " does not hold base64 (A-Z a-z 0-9 + / =)";
-        ok = false;
+        return false;
     }
-    if (ok && k.size() < packet::kSpaMinKeyLen) {
-        *err = "key file " + quoted(path) + " holds a " + std::to_string(k.size()) + "-byte key; at least " +
+    if (k->size() < packet::kSpaMinKeyLen) {
+        *err = "key file " + quoted(path) + " holds a " + std::to_string(k->size()) + "-byte key; at least " +
                std::to_string(packet::kSpaMinKeyLen) + " bytes are needed (netwakectl keygen FILE writes one)";
-        ok = false;
+        return false;
     }
+    return true;
+}
+
+}  // namespace
+
+bool load_spa_key(const std::string& path, std::vector<uint8_t>* key, std::string* err) {
+    FdGuard g;
+    if (!open_key_file(path, g, err)) return false;
+    std::string text(kMaxKeyFile + 1, '\0');
+    size_t n = 0;
+    std::vector<uint8_t> k;
+    const bool ok = read_key_file(g.fd, path, text, &n, err) &&
+                    parse_key_text(path, std::string_view(text.data(), n), &k, err);
     OPENSSL_cleanse(text.data(), text.size());
     if (!ok) {
         if (!k.empty()) OPENSSL_cleanse(k.data(), k.size());

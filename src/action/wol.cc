@@ -76,6 +76,36 @@ void append(std::string* s, std::string_view part) {
     *s += part;
 }
 
+// An IPv6 destination's zone ("eth0", or "3": the interface index itself) as its scope id.
+bool set_scope_id(int fd, const std::string& scope, sockaddr_storage* addr, std::string* why) {
+    int idx = 0;
+    uint16_t numeric = 0;
+    if (parse_port(scope, &numeric)) {
+        idx = numeric;  // "%3": a numeric zone is the interface index itself
+    } else if (!if_lookup(fd, scope, &idx, nullptr, why)) {
+        return false;
+    }
+    reinterpret_cast<sockaddr_in6*>(addr)->sin6_scope_id = static_cast<uint32_t>(idx);
+    return true;
+}
+
+// 255.255.255.255 has no route of its own: an IP_PKTINFO control message (in `cbuf`) sends it
+// out of `ifname`.
+bool set_pktinfo(int fd, const std::string& ifname, msghdr* m, char* cbuf, size_t cbuf_len, std::string* why) {
+    int idx = 0;
+    if (!if_lookup(fd, ifname, &idx, nullptr, why)) return false;
+    in_pktinfo pi{};
+    pi.ipi_ifindex = idx;
+    m->msg_control = cbuf;
+    m->msg_controllen = cbuf_len;
+    cmsghdr* c = CMSG_FIRSTHDR(m);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return true;
+}
+
 }  // namespace
 
 bool WolSenderImpl::open_packet(std::string* err) {
@@ -227,33 +257,15 @@ bool WolSenderImpl::send_udp(const config::WolConf& w, std::string* desc, std::s
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
     alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(in_pktinfo))] = {};
-    if (family == AF_INET6 && !d.scope.empty()) {
-        int idx = 0;
-        uint16_t numeric = 0;
-        if (parse_port(d.scope, &numeric)) {
-            idx = numeric;  // "%3": a numeric zone is the interface index itself
-        } else if (!if_lookup(fd, d.scope, &idx, nullptr, &why)) {
-            append(err, "udp " + d.label + ": " + why);
-            return false;
-        }
-        reinterpret_cast<sockaddr_in6*>(&d.addr)->sin6_scope_id = static_cast<uint32_t>(idx);
-    } else if (family == AF_INET && !w.interface.empty() &&
-               reinterpret_cast<sockaddr_in*>(&d.addr)->sin_addr.s_addr == INADDR_BROADCAST) {
-        // 255.255.255.255 has no route of its own: send it out of the configured interface.
-        int idx = 0;
-        if (!if_lookup(fd, w.interface, &idx, nullptr, &why)) {
-            append(err, "udp " + d.label + ": " + why);
-            return false;
-        }
-        in_pktinfo pi{};
-        pi.ipi_ifindex = idx;
-        m.msg_control = cbuf;
-        m.msg_controllen = sizeof cbuf;
-        cmsghdr* c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof pi);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    bool routed = true;
+    if (family == AF_INET6 && !d.scope.empty())
+        routed = set_scope_id(fd, d.scope, &d.addr, &why);
+    else if (family == AF_INET && !w.interface.empty() &&
+             reinterpret_cast<sockaddr_in*>(&d.addr)->sin_addr.s_addr == INADDR_BROADCAST)
+        routed = set_pktinfo(fd, w.interface, &m, cbuf, sizeof cbuf, &why);
+    if (!routed) {
+        append(err, "udp " + d.label + ": " + why);
+        return false;
     }
     const ssize_t rc = ::sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (rc != static_cast<ssize_t>(n)) {

@@ -25,8 +25,6 @@ void EventBus::add(EventSink* sink) {
     if (sink && std::find(sinks_.begin(), sinks_.end(), sink) == sinks_.end()) sinks_.push_back(sink);
 }
 
-void EventBus::remove(EventSink* sink) { sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end()); }
-
 void EventBus::emit(Event e) {
     ++emitted_;
     pending_.push_back(std::move(e));
@@ -34,9 +32,8 @@ void EventBus::emit(Event e) {
     delivering_ = true;
     for (size_t i = 0; i < pending_.size(); ++i) {
         const Event ev = std::move(pending_[i]);  // a copy: pending_ may grow meanwhile
-        const std::vector<EventSink*> snapshot = sinks_;
-        for (EventSink* s : snapshot)
-            if (std::find(sinks_.begin(), sinks_.end(), s) != sinks_.end()) s->on_event(ev);
+        const std::vector<EventSink*> snapshot = sinks_;  // a sink may add another meanwhile
+        for (EventSink* s : snapshot) s->on_event(ev);
     }
     pending_.clear();
     delivering_ = false;

@@ -77,7 +77,6 @@ class EventSink {
 class EventBus {
    public:
     void add(EventSink* sink);             // appended: delivered after the earlier ones
-    void remove(EventSink* sink);          // safe from inside on_event
     void emit(Event e);
     size_t sinks() const { return sinks_.size(); }
     uint64_t emitted() const { return emitted_; }

@@ -15,11 +15,4 @@ void HookSink::on_event(const Event& e) {
     hooks_->submit(std::move(job));
 }
 
-uint64_t EventCounter::total() const {
-    uint64_t n = 0;
-    for (const auto& [subject, c] : counts_)
-        for (const auto& [name, k] : c) n += k;
-    return n;
-}
-
 }  // namespace nw::core

@@ -32,7 +32,6 @@ class EventCounter : public EventSink {
     const char* sink_name() const override { return "counters"; }
     void on_event(const Event& e) override { ++counts_[e.subject][event_kind_name(e.kind)]; }
     const Counts& of(const std::string& subject) { return counts_[subject]; }
-    uint64_t total() const;
 
    private:
     std::map<std::string, Counts> counts_;

@@ -229,6 +229,18 @@ void KnockEngine::reject(const packet::Addr& src, uint64_t* counter, const std::
     if (on_reject) on_reject(src, knock + ": " + std::string(why));
 }
 
+namespace {
+// What the datagram's length claims to be (from the IP header), against `captured` bytes.
+size_t spa_claimed_len(const packet::Decoded& d, size_t captured) {
+    size_t claimed = captured;
+    if (d.ip_total_len && d.l4_offset >= d.l3_offset) {
+        size_t hdrs = d.l4_offset - d.l3_offset + 8;
+        if (d.ip_total_len >= hdrs) claimed = std::max<size_t>(claimed, d.ip_total_len - hdrs);
+    }
+    return claimed;
+}
+}  // namespace
+
 void KnockEngine::spa_packet(const packet::Decoded& d, std::span<const uint8_t> payload, int64_t now_ns,
                              int64_t wall_s, std::vector<KnockEvent>* out) {
     const SpaKnock* first = nullptr;
@@ -238,12 +250,7 @@ void KnockEngine::spa_packet(const packet::Decoded& d, std::span<const uint8_t> 
     if (!first) return;
     std::string label = total == 1 ? first->name : "SPA port " + std::to_string(d.dst_port);
 
-    // Length the datagram claims (from the IP header) against what was captured.
-    size_t claimed = payload.size();
-    if (d.ip_total_len && d.l4_offset >= d.l3_offset) {
-        size_t hdrs = d.l4_offset - d.l3_offset + 8;
-        if (d.ip_total_len >= hdrs) claimed = std::max<size_t>(claimed, d.ip_total_len - hdrs);
-    }
+    const size_t claimed = spa_claimed_len(d, payload.size());
     if (claimed <= packet::kSpaMaxLen && payload.size() < claimed) {
         ++stats_.truncated;
         reject(d.src, &stats_.malformed, label,
@@ -257,42 +264,15 @@ void KnockEngine::spa_packet(const packet::Decoded& d, std::span<const uint8_t> 
         reject(d.src, &stats_.malformed, label, "malformed datagram (" + std::to_string(claimed) + " bytes): " + err);
         return;
     }
-
-    // 1. HMAC. Among the knocks on this port whose key verifies, prefer the one for the named target.
-    const SpaKnock* chosen = nullptr;
-    const packet::SpaKey* last_key = nullptr;
-    bool last_ok = false;
-    for (const SpaKnock& s : spas_) {
-        if (s.port != d.dst_port) continue;
-        const packet::SpaKey* key = s.key.get();
-        bool ok = key == last_key ? last_ok : (key && key->verify(msg));
-        last_key = key;
-        last_ok = ok;
-        if (!ok) continue;
-        if (!chosen) chosen = &s;
-        if (s.target == msg.target()) {
-            chosen = &s;
-            break;
-        }
-    }
+    // 1. HMAC.
+    const SpaKnock* chosen = spa_key_for(d.dst_port, msg);
     if (!chosen) {
         reject(d.src, &stats_.bad_hmac, label, "bad HMAC (wrong key or altered datagram)");
         return;
     }
     // 2. Time window.
     int64_t ts = msg.timestamp > uint64_t(INT64_MAX / 2) ? INT64_MAX / 2 : int64_t(msg.timestamp);
-    if (ts < wall_s - chosen->window_s) {
-        reject(d.src, &stats_.stale, chosen->name,
-               "stale timestamp, " + std::to_string(wall_s - ts) + " s old (window " + std::to_string(chosen->window_s) +
-                   " s; check the sender's clock)");
-        return;
-    }
-    if (ts > wall_s + chosen->window_s) {
-        reject(d.src, &stats_.future, chosen->name,
-               "timestamp " + std::to_string(ts - wall_s) + " s in the future (window " +
-                   std::to_string(chosen->window_s) + " s; check the sender's clock)");
-        return;
-    }
+    if (!spa_in_window(*chosen, d.src, ts, wall_s)) return;
     // 3. Target.
     if (chosen->target != msg.target()) {
         reject(d.src, &stats_.unknown_target, chosen->name,
@@ -300,14 +280,7 @@ void KnockEngine::spa_packet(const packet::Decoded& d, std::span<const uint8_t> 
         return;
     }
     // 4. Replay.
-    if (auto it = replay_.find(msg.nonce); it != replay_.end()) {
-        if (it->second.src == d.src && now_ns - it->second.accepted_ns <= kDuplicateNs) {
-            ++stats_.duplicates;
-            return;
-        }
-        reject(d.src, &stats_.replay, chosen->name, "replayed datagram (nonce " + hex(msg.nonce) + " already used)");
-        return;
-    }
+    if (!spa_nonce_fresh(*chosen, d.src, msg.nonce, now_ns)) return;
     ReplayEntry e;
     e.expires_wall_s = std::max(wall_s, ts) + chosen->window_s;
     e.deadline_ns = now_ns + (e.expires_wall_s - wall_s) * kNsPerSec;
@@ -317,6 +290,56 @@ void KnockEngine::spa_packet(const packet::Decoded& d, std::span<const uint8_t> 
     new_replay_.emplace_back(hex(msg.nonce), e.expires_wall_s);
     ++stats_.accepted;
     out->push_back(KnockEvent{chosen->index, chosen->name, chosen->target, d.src, KnockEvent::Spa});
+}
+
+// Among the knocks on `port` whose key verifies `msg`, the one for the target it names, else the
+// first; nullptr when no key verifies it. Knocks sharing a key verify it once.
+const KnockEngine::SpaKnock* KnockEngine::spa_key_for(uint16_t port, const packet::SpaMessage& msg) const {
+    const SpaKnock* chosen = nullptr;
+    const packet::SpaKey* last_key = nullptr;
+    bool last_ok = false;
+    for (const SpaKnock& s : spas_) {
+        if (s.port != port) continue;
+        const packet::SpaKey* key = s.key.get();
+        bool ok = key == last_key ? last_ok : (key && key->verify(msg));
+        last_key = key;
+        last_ok = ok;
+        if (!ok) continue;
+        if (!chosen) chosen = &s;
+        if (s.target == msg.target()) return &s;
+    }
+    return chosen;
+}
+
+// Whether the datagram's timestamp `ts` is within the knock's window of `wall_s`; rejects it if not.
+bool KnockEngine::spa_in_window(const SpaKnock& k, const packet::Addr& src, int64_t ts, int64_t wall_s) {
+    if (ts < wall_s - k.window_s) {
+        reject(src, &stats_.stale, k.name,
+               "stale timestamp, " + std::to_string(wall_s - ts) + " s old (window " + std::to_string(k.window_s) +
+                   " s; check the sender's clock)");
+        return false;
+    }
+    if (ts > wall_s + k.window_s) {
+        reject(src, &stats_.future, k.name,
+               "timestamp " + std::to_string(ts - wall_s) + " s in the future (window " +
+                   std::to_string(k.window_s) + " s; check the sender's clock)");
+        return false;
+    }
+    return true;
+}
+
+// Whether nonce `n` was never accepted; a used one is a duplicate (same source, right away:
+// counted, not an error) or a replay (rejected).
+bool KnockEngine::spa_nonce_fresh(const SpaKnock& k, const packet::Addr& src, const packet::SpaNonce& n,
+                                  int64_t now_ns) {
+    auto it = replay_.find(n);
+    if (it == replay_.end()) return true;
+    if (it->second.src == src && now_ns - it->second.accepted_ns <= kDuplicateNs) {
+        ++stats_.duplicates;
+        return false;
+    }
+    reject(src, &stats_.replay, k.name, "replayed datagram (nonce " + hex(n) + " already used)");
+    return false;
 }
 
 // ---- replay cache ---------------------------------------------------------------------------
@@ -393,12 +416,6 @@ void KnockEngine::on_time(int64_t now_ns) {
         replay_.erase(replay_by_deadline_.begin()->second);
         replay_by_deadline_.erase(replay_by_deadline_.begin());
     }
-}
-
-size_t KnockEngine::sources_in_progress() const {
-    size_t n = 0;
-    for (const SeqKnock& k : seqs_) n += k.by_src.size();
-    return n;
 }
 
 }  // namespace nw::core

@@ -148,7 +148,6 @@ class KnockEngine {
     void set_sources(std::shared_ptr<KnockSources> s) { sources_ = std::move(s); }
 
     const KnockStats& stats() const { return stats_; }
-    size_t sources_in_progress() const;          // all sequence knocks together
     size_t replay_size() const { return replay_.size(); }
 
    private:
@@ -190,6 +189,9 @@ class KnockEngine {
     void seq_promote(SeqKnock& k, std::list<Progress>::iterator it);
     void spa_packet(const packet::Decoded& d, std::span<const uint8_t> payload, int64_t now_ns,
                     int64_t wall_s, std::vector<KnockEvent>* out);
+    const SpaKnock* spa_key_for(uint16_t port, const packet::SpaMessage& msg) const;
+    bool spa_in_window(const SpaKnock& k, const packet::Addr& src, int64_t ts, int64_t wall_s);
+    bool spa_nonce_fresh(const SpaKnock& k, const packet::Addr& src, const packet::SpaNonce& n, int64_t now_ns);
     void reject(const packet::Addr& src, uint64_t* counter, const std::string& knock, std::string_view why);
     void replay_insert(const packet::SpaNonce& n, ReplayEntry e);
 

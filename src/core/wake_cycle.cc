@@ -149,10 +149,4 @@ WakeView WakeCycle::view(const std::string& target) const {
     return it == cycles_.end() ? WakeView{} : it->second.v;
 }
 
-size_t WakeCycle::waking() const {
-    size_t n = 0;
-    for (const auto& [name, c] : cycles_) n += c.v.state == WakeState::Waking;
-    return n;
-}
-
 }  // namespace nw::core

@@ -74,7 +74,6 @@ class WakeCycle {
     void retain(const std::vector<std::string>& names);
 
     WakeView view(const std::string& target) const;
-    size_t waking() const;          // cycles in `waking` (0: no probes, no socket)
 
    private:
     struct Cycle {

@@ -180,12 +180,6 @@ bool parse_mac_loose(std::string_view s, Mac* out, std::string* err) {
 
 bool is_multicast(const Mac& m) { return (m[0] & 1) != 0; }
 
-bool is_broadcast(const Mac& m) {
-    for (uint8_t b : m)
-        if (b != 0xff) return false;
-    return true;
-}
-
 bool is_zero(const Mac& m) {
     for (uint8_t b : m)
         if (b != 0) return false;

@@ -41,7 +41,6 @@ bool parse_mac_loose(std::string_view s, Mac* out, std::string* err);
 
 // Group bit set (includes broadcast).
 bool is_multicast(const Mac& m);
-bool is_broadcast(const Mac& m);
 bool is_zero(const Mac& m);
 
 // Is `a` inside net/prefix_len (128-bit space)? Families never mix: an IPv4 net (prefix_len

@@ -175,6 +175,46 @@ std::vector<IfAddr> HostInfo::if_addrs(const std::string& ifname) {
     return it == addrs_.end() ? std::vector<IfAddr>{} : it->second;
 }
 
+namespace {
+// Asks the kernel (netlink socket `fd`) for its neighbor table of one family on interface `idx`.
+bool request_neighbors(int fd, int family, unsigned idx, std::string* err) {
+    struct {
+        nlmsghdr nh;
+        ndmsg nd;
+    } req{};
+    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_type = RTM_GETNEIGH;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.nh.nlmsg_seq = 1;
+    req.nd.ndm_family = static_cast<unsigned char>(family);
+    req.nd.ndm_ifindex = int(idx);
+    if (::send(fd, &req, sizeof req, 0) < 0) {
+        *err = log::errno_str("RTM_GETNEIGH", errno);
+        return false;
+    }
+    return true;
+}
+
+// The link-layer address of one RTM_NEWNEIGH message `h`, if it is a usable entry on interface
+// `idx` for the address `want` (`alen` bytes).
+bool neighbor_entry_mac(const nlmsghdr* h, unsigned idx, const uint8_t* want, size_t alen, packet::Mac* out) {
+    if (h->nlmsg_type != RTM_NEWNEIGH || h->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) return false;
+    const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(h));
+    if (nd->ndm_ifindex != int(idx) || (nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP))) return false;
+    int alen_left = int(h->nlmsg_len - NLMSG_LENGTH(sizeof(ndmsg)));
+    const uint8_t* dst = nullptr;
+    const uint8_t* ll = nullptr;
+    for (auto* a = reinterpret_cast<rtattr*>(const_cast<ndmsg*>(nd) + 1); RTA_OK(a, alen_left);
+         a = RTA_NEXT(a, alen_left)) {
+        if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == alen) dst = static_cast<const uint8_t*>(RTA_DATA(a));
+        if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6) ll = static_cast<const uint8_t*>(RTA_DATA(a));
+    }
+    if (!dst || !ll || std::memcmp(dst, want, alen) != 0) return false;
+    std::memcpy(out->data(), ll, 6);
+    return true;
+}
+}  // namespace
+
 bool neighbor_mac(const std::string& ifname, const packet::Addr& ip, packet::Mac* out, std::string* err) {
     const unsigned idx = ::if_nametoindex(ifname.c_str());
     if (idx == 0) {
@@ -188,20 +228,7 @@ bool neighbor_mac(const std::string& ifname, const packet::Addr& ip, packet::Mac
     }
     const timeval tv{0, 200000};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct {
-        nlmsghdr nh;
-        ndmsg nd;
-    } req{};
-    req.nh.nlmsg_len = sizeof req;
-    req.nh.nlmsg_type = RTM_GETNEIGH;
-    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.nh.nlmsg_seq = 1;
-    req.nd.ndm_family = ip.is_v4() ? AF_INET : AF_INET6;
-    req.nd.ndm_ifindex = int(idx);
-    if (::send(fd.get(), &req, sizeof req, 0) < 0) {
-        *err = log::errno_str("RTM_GETNEIGH", errno);
-        return false;
-    }
+    if (!request_neighbors(fd.get(), ip.is_v4() ? AF_INET : AF_INET6, idx, err)) return false;
     const size_t alen = ip.is_v4() ? 4 : 16;
     const uint8_t* want = ip.is_v4() ? &ip.b[12] : ip.b.data();
     alignas(nlmsghdr) static thread_local char buf[32768];
@@ -223,21 +250,7 @@ bool neighbor_mac(const std::string& ifname, const packet::Addr& ip, packet::Mac
                 *err = "the kernel refused the neighbor table dump";
                 return false;
             }
-            if (h->nlmsg_type != RTM_NEWNEIGH || h->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) continue;
-            const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(h));
-            if (nd->ndm_ifindex != int(idx) || (nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED | NUD_NOARP))) continue;
-            int alen_left = int(h->nlmsg_len - NLMSG_LENGTH(sizeof(ndmsg)));
-            const uint8_t* dst = nullptr;
-            const uint8_t* ll = nullptr;
-            for (auto* a = reinterpret_cast<rtattr*>(const_cast<ndmsg*>(nd) + 1); RTA_OK(a, alen_left);
-                 a = RTA_NEXT(a, alen_left)) {
-                if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == alen) dst = static_cast<const uint8_t*>(RTA_DATA(a));
-                if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6) ll = static_cast<const uint8_t*>(RTA_DATA(a));
-            }
-            if (dst && ll && std::memcmp(dst, want, alen) == 0 && !found) {
-                std::memcpy(out->data(), ll, 6);
-                found = true;
-            }
+            if (!found && neighbor_entry_mac(h, idx, want, alen, out)) found = true;
         }
     }
 }

@@ -50,11 +50,6 @@ PacketIo::~PacketIo() {
     for (auto& [name, s] : socks_) close_sock(*s);
 }
 
-bool PacketIo::is_open(const std::string& ifname) const {
-    auto it = socks_.find(ifname);
-    return it != socks_.end() && bool(it->second->fd);
-}
-
 bool PacketIo::set_interfaces(const std::vector<std::string>& names, std::string* err) {
     for (auto it = socks_.begin(); it != socks_.end();) {
         if (std::find(names.begin(), names.end(), it->first) == names.end()) {

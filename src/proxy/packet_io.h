@@ -49,7 +49,6 @@ class PacketIo : public FrameSink {
         uint64_t dropped = 0;  // frames the kernel dropped (receive queue full): PACKET_STATISTICS
     };
     const Stats& stats() const { return stats_; }
-    bool is_open(const std::string& ifname) const;
 
    private:
     struct Sock {

@@ -39,6 +39,35 @@ bool linktype_of(int dlt, packet::LinkType* lt) {
     }
 }
 
+// The message for a pcap_activate failure `st` on interface `ifn` (`pe`: pcap_geterr's text).
+std::string activate_error(int st, const std::string& ifn, const std::string& pe) {
+    switch (st) {
+        case PCAP_ERROR_NO_SUCH_DEVICE: return "pcap: interface " + ifn + ": No such device";
+        case PCAP_ERROR_IFACE_NOT_UP: return "pcap: interface " + ifn + " is down";
+        case PCAP_ERROR_PERM_DENIED:
+            return "pcap: interface " + ifn + ": permission denied (capturing needs CAP_NET_RAW): " + pe;
+        case PCAP_ERROR_PROMISC_PERM_DENIED:
+            return "pcap: interface " + ifn + ": not allowed to enable promiscuous mode: " + pe;
+        default: return "pcap: interface " + ifn + ": " + pe;
+    }
+}
+
+// Compiles and sets the capture filter `filter` on the activated handle `p`.
+bool set_filter(pcap_t* p, const std::string& ifn, const std::string& filter, std::string* err) {
+    bpf_program prog{};
+    if (pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        *err = "pcap: interface " + ifn + ": filter \"" + filter + "\": " + pcap_geterr(p);
+        return false;
+    }
+    const int fs = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (fs != 0) {
+        *err = "pcap: interface " + ifn + ": cannot set filter: " + pcap_geterr(p);
+        return false;
+    }
+    return true;
+}
+
 // What an RTNETLINK buffer says about interface `name` (index `ifindex`, 0 if unknown): it
 // exists and is up (RTM_NEWLINK with IFF_UP), or it was deleted (RTM_DELLINK).
 struct LinkNews {
@@ -130,18 +159,7 @@ int PcapSensor::open_handle(std::string* err) {
     pcap_set_buffer_size(p, int(conf_.buffer_size));
     const int st = pcap_activate(p);
     if (st < 0) {
-        const std::string pe = pcap_geterr(p);
-        switch (st) {
-            case PCAP_ERROR_NO_SUCH_DEVICE: *err = "pcap: interface " + ifn + ": No such device"; break;
-            case PCAP_ERROR_IFACE_NOT_UP: *err = "pcap: interface " + ifn + " is down"; break;
-            case PCAP_ERROR_PERM_DENIED:
-                *err = "pcap: interface " + ifn + ": permission denied (capturing needs CAP_NET_RAW): " + pe;
-                break;
-            case PCAP_ERROR_PROMISC_PERM_DENIED:
-                *err = "pcap: interface " + ifn + ": not allowed to enable promiscuous mode: " + pe;
-                break;
-            default: *err = "pcap: interface " + ifn + ": " + pe; break;
-        }
+        *err = activate_error(st, ifn, pcap_geterr(p));
         pcap_close(p);
         return st;
     }
@@ -155,20 +173,9 @@ int PcapSensor::open_handle(std::string* err) {
         pcap_close(p);
         return PCAP_ERROR;
     }
-    if (!conf_.filter.empty()) {
-        bpf_program prog{};
-        if (pcap_compile(p, &prog, conf_.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-            *err = "pcap: interface " + ifn + ": filter \"" + conf_.filter + "\": " + pcap_geterr(p);
-            pcap_close(p);
-            return PCAP_ERROR;
-        }
-        const int fs = pcap_setfilter(p, &prog);
-        pcap_freecode(&prog);
-        if (fs != 0) {
-            *err = "pcap: interface " + ifn + ": cannot set filter: " + pcap_geterr(p);
-            pcap_close(p);
-            return PCAP_ERROR;
-        }
+    if (!conf_.filter.empty() && !set_filter(p, ifn, conf_.filter, err)) {
+        pcap_close(p);
+        return PCAP_ERROR;
     }
     if (pcap_setnonblock(p, 1, eb) != 0) {
         *err = "pcap: interface " + ifn + ": " + eb;

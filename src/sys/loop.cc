@@ -76,9 +76,4 @@ bool Loop::run_once(int timeout_ms) {
     return true;
 }
 
-void Loop::run() {
-    while (!quit_)
-        if (!run_once()) break;
-}
-
 }  // namespace nw::sys

@@ -32,8 +32,6 @@ class Loop {
     bool run_once(int timeout_ms = -1);
     void quit() { quit_ = true; }
     bool quitting() const { return quit_; }
-    // Runs until quit().
-    void run();
 
     uint64_t wakeups() const { return wakeups_; }
 

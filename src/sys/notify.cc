@@ -55,11 +55,4 @@ void notify_reloading() {
 
 void notify_stopping() { notify_send("STOPPING=1"); }
 
-void notify_status(std::string_view text) {
-    std::string msg = "STATUS=";
-    msg.reserve(msg.size() + text.size());
-    for (char c : text) msg.push_back(c == '\n' || c == '\r' ? ' ' : c);
-    notify_send(msg);
-}
-
 }  // namespace nw::sys

@@ -12,10 +12,8 @@ void notify_ready();
 void notify_reloading();
 // "STOPPING=1": a clean shutdown began.
 void notify_stopping();
-// "STATUS=<text>": a one-line status shown by `systemctl status` (newlines become spaces).
-void notify_status(std::string_view text);
 
-// The primitive behind the four above: sends `state` (newline-separated VAR=value lines) as
+// The primitive behind the three above: sends `state` (newline-separated VAR=value lines) as
 // one datagram. Returns true when sent, false when $NOTIFY_SOCKET is unset/invalid or the
 // send failed (callers normally ignore it: notification is best effort).
 bool notify_send(std::string_view state);

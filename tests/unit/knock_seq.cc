@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,9 +52,11 @@ config::KnockConf ssh_knock() {
 
 struct Rig {
     core::KnockEngine eng;
+    std::shared_ptr<core::KnockSources> sources = std::make_shared<core::KnockSources>();  // the sensors' view
     std::vector<core::KnockEvent> ev;
     int64_t now = kT0;
-    explicit Rig(std::vector<config::KnockConf> ks = {ssh_knock()}) : eng(ks, {}) {}
+    explicit Rig(std::vector<config::KnockConf> ks = {ssh_knock()}) : eng(ks, {}) { eng.set_sources(sources); }
+    size_t in_progress() const { return sources->size(); }  // sources with sequence progress
     size_t feed(const packet::Decoded& d, int64_t advance_ns = 0) {
         now += advance_ns;
         size_t before = ev.size();
@@ -129,14 +132,14 @@ TEST_CASE("knock sequence: steps in order complete the knock") {
     packet::Addr a = v4(0xc0000205);
     CHECK(r.feed(syn(a, 7000)) == 0);
     CHECK(r.feed(syn(a, 8000), kS) == 0);
-    CHECK(r.eng.sources_in_progress() == 1);
+    CHECK(r.in_progress() == 1);
     REQUIRE(r.feed(udp(a, 9000), kS) == 1);
     CHECK(r.ev[0].kind == core::KnockEvent::Sequence);
     CHECK(r.ev[0].knock_name == "ssh");
     CHECK(r.ev[0].target == "nas");
     CHECK(r.ev[0].knock_index == 0);
     CHECK(r.ev[0].src == a);
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
     CHECK(r.eng.stats().sequences_completed == 1);
     // the same source can knock again at once
     r.feed(syn(a, 7000), kS);
@@ -148,14 +151,14 @@ TEST_CASE("knock sequence: out of order, wrong protocol, unrelated ports") {
     Rig r;
     packet::Addr a = v4(0xc0000205);
     CHECK(r.feed(syn(a, 8000)) == 0);       // not the first step: nothing starts
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
     r.feed(syn(a, 7000));
     r.feed(udp(a, 8000));                   // udp/8000 is not a port of this knock: ignored
     r.feed(pkt(a, packet::kProtoTcp, 22, packet::kTcpAck));   // unrelated port, not a SYN: ignored
     // (a SYN there resets: tests/unit/knock_scan.cc)
     r.feed(syn(a, 8000));
     CHECK(r.feed(syn(a, 9000)) == 0);       // tcp/9000 is not udp/9000: another port, resets (§10)
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
     r.feed(syn(a, 7000));
     r.feed(syn(a, 8000));
     CHECK(r.feed(udp(a, 9000)) == 1);
@@ -167,7 +170,7 @@ TEST_CASE("knock sequence: timeout is measured from the first hit") {
     r.feed(syn(a, 7000));
     r.feed(syn(a, 8000), 10 * kS);
     CHECK(r.feed(udp(a, 9000), 5 * kS) == 0);   // 15 s after the first hit: too late
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
     r.feed(syn(a, 7000), kS);
     r.feed(syn(a, 8000), 7 * kS);
     CHECK(r.feed(udp(a, 9000), 7 * kS) == 1);   // 14 s: in time
@@ -181,7 +184,7 @@ TEST_CASE("knock sequence: packets with other TCP flags are ignored, matching fl
     r.feed(pkt(a, packet::kProtoTcp, 7000, packet::kTcpAck));                    // ACK: ignored
     r.feed(pkt(a, packet::kProtoTcp, 7000, packet::kTcpSyn | packet::kTcpAck));  // SYN+ACK: ignored
     r.feed(pkt(a, packet::kProtoTcp, 7000, packet::kTcpRst));                    // RST: ignored
-    CHECK(r.eng.sources_in_progress() == 1);
+    CHECK(r.in_progress() == 1);
     r.feed(syn(a, 8000));
     CHECK(r.feed(pkt(a, packet::kProtoUdp, 9000, 0xff)) == 1);                  // UDP: flags don't apply
 
@@ -189,7 +192,7 @@ TEST_CASE("knock sequence: packets with other TCP flags are ignored, matching fl
     r.feed(syn(a, 7000), 3 * kS);
     r.feed(syn(a, 8000));
     r.feed(syn(a, 8000), 3 * kS);            // repeated after 3 s: a wrong step, resets
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
     CHECK(r.feed(udp(a, 9000)) == 0);
 
     // a wrong step that is the first step restarts progress at 1
@@ -221,7 +224,7 @@ TEST_CASE("knock sequence: custom tcp_flags and a repeated port in the sequence"
     packet::Addr a = v4(1);
     auto fin = [&](uint16_t p) { return pkt(a, packet::kProtoTcp, p, packet::kTcpFin | packet::kTcpAck); };
     r.feed(syn(a, 100));                     // no FIN: ignored
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
     r.feed(fin(100));
     r.feed(fin(100));                        // the expected next step, not a duplicate
     CHECK(r.feed(fin(200)) == 1);
@@ -234,7 +237,7 @@ TEST_CASE("knock sequence: a one-step sequence completes on its only hit") {
     k.sequence = {{config::Proto::Udp, 5000}};
     Rig r({k});
     CHECK(r.feed(udp(v4(1), 5000)) == 1);
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
 }
 
 TEST_CASE("knock sequence: sources do not disturb each other") {
@@ -246,7 +249,7 @@ TEST_CASE("knock sequence: sources do not disturb each other") {
     r.feed(syn(a, 8000));
     r.feed(udp(b, 9000));                    // b goes wrong: only b resets
     r.feed(syn(c, 8000));
-    CHECK(r.eng.sources_in_progress() == 2);
+    CHECK(r.in_progress() == 2);
     REQUIRE(r.feed(udp(a, 9000)) == 1);
     CHECK(r.ev.back().src == a);
     REQUIRE(r.feed(udp(c, 9000)) == 1);
@@ -269,7 +272,7 @@ TEST_CASE("knock sequence: state per knock is bounded, the oldest attempt is evi
     Rig r;
     const size_t n = core::KnockEngine::kMaxFreshPerKnock;
     for (size_t i = 0; i <= n; ++i) r.feed(syn(v4(0x0a000000 + uint32_t(i)), 7000), 1000);
-    CHECK(r.eng.sources_in_progress() == n);
+    CHECK(r.in_progress() == n);
     CHECK(r.eng.stats().sequences_evicted == 1);
     r.feed(syn(v4(0x0a000000), 8000));
     CHECK(r.feed(udp(v4(0x0a000000), 9000)) == 0);   // the first one was evicted
@@ -298,7 +301,7 @@ TEST_CASE("knock sequence: a spoofed step-1 flood does not evict a source that m
     r2.feed(syn(me, 8000));
     for (size_t i = 0; i < 2 * core::KnockEngine::kMaxFreshPerKnock; ++i) r2.feed(syn(v4(spoofed++), 7000), 1000);
     CHECK(r2.eng.stats().sequences_evicted == core::KnockEngine::kMaxFreshPerKnock);
-    CHECK(r2.eng.sources_in_progress() == core::KnockEngine::kMaxFreshPerKnock + 1);
+    CHECK(r2.in_progress() == core::KnockEngine::kMaxFreshPerKnock + 1);
     REQUIRE(r2.feed(udp(me, 9000)) == 1);
 }
 
@@ -309,17 +312,17 @@ TEST_CASE("knock sequence: sources past step 1 have their own bound and expire o
         r.feed(syn(v4(0x0a000000 + uint32_t(i)), 7000), 1000);
         r.feed(syn(v4(0x0a000000 + uint32_t(i)), 8000), 1000);
     }
-    CHECK(r.eng.sources_in_progress() == n);
+    CHECK(r.in_progress() == n);
     CHECK(r.eng.stats().sequences_evicted == 1);
     CHECK(r.feed(udp(v4(0x0a000000), 9000)) == 0);  // the oldest advanced attempt went
     CHECK(r.feed(udp(v4(0x0a000001), 9000)) == 1);
     r.feed(syn(v4(1), 7000));                       // one fresh source besides them
-    CHECK(r.eng.sources_in_progress() == n);        // n - 2 advanced (one evicted, one done) + 1
+    CHECK(r.in_progress() == n);        // n - 2 advanced (one evicted, one done) + 1
     int64_t dl = r.eng.next_deadline_ns();
     CHECK(dl >= kT0 + 15 * kS);
     CHECK(dl < kT0 + 15 * kS + core::KnockEngine::kTimerSlackNs + kS);
     r.eng.on_time(r.now + 15 * kS);
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
     CHECK(r.eng.next_deadline_ns() == 0);
 }
 
@@ -332,12 +335,12 @@ TEST_CASE("knock sequence: expired attempts are dropped by timers, not by the ne
     CHECK(dl >= kT0 + 15 * kS);
     CHECK(dl < kT0 + 15 * kS + core::KnockEngine::kTimerSlackNs);
     r.eng.on_time(kT0 + 15 * kS - 1);
-    CHECK(r.eng.sources_in_progress() == 2);
+    CHECK(r.in_progress() == 2);
     r.eng.on_time(dl);
-    CHECK(r.eng.sources_in_progress() == 1);
+    CHECK(r.in_progress() == 1);
     CHECK(r.eng.next_deadline_ns() >= kT0 + 17 * kS);
     r.eng.on_time(kT0 + 18 * kS);
-    CHECK(r.eng.sources_in_progress() == 0);
+    CHECK(r.in_progress() == 0);
     CHECK(r.eng.next_deadline_ns() == 0);
 }
 

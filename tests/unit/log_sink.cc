@@ -165,8 +165,7 @@ TEST_CASE("log sink: the core's transitions write no event line themselves; the 
 }
 
 TEST_CASE("log sink: the proxy's moves with an event are logged by the sink only") {
-    proxytest::Lab lab;
-    lab.events.remove(&lab.log_sink);
+    proxytest::Lab lab(/*with_log_sink=*/false);
     lab.configure({proxytest::Lab::target({{proxytest::A("192.0.2.20"), {}}})});
     lab.put_to_sleep();
     CHECK(lab.state() == proxy::State::Asleep);

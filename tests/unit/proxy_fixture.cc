@@ -7,7 +7,7 @@
 
 namespace nw::proxytest {
 
-Lab::Lab() {
+Lab::Lab(bool with_log_sink) {
     sink.clock = &clock;
     wol.clock = &clock;
     host.macs["lan0"] = P;
@@ -20,7 +20,7 @@ Lab::Lab() {
     d.timers = &timers;
     d.events = &events;
     events.add(&hook_sink);
-    events.add(&log_sink);  // the daemon's order: the events' lines in `log`
+    if (with_log_sink) events.add(&log_sink);  // the daemon's order: the events' lines in `log`
     d.wol = &wol;
     d.frames = &sink;
     d.firewall = &fw;

@@ -134,7 +134,7 @@ struct Lab {
     config::Config cfg;
     std::unique_ptr<proxy::SleepProxy> p;
 
-    Lab();
+    explicit Lab(bool with_log_sink = true);  // false: the events reach no LogSink
     ~Lab() { log::set_sink(nullptr); }
     // A target "nas" (machine M) with the given addresses; timing: 1 s probes, 3 misses,
     // 3 wake attempts 10 s apart, wol repeat 3 every 500 ms.
