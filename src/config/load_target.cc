@@ -31,12 +31,8 @@ void read_sensor_refs(Ctx& c, const Val& v, const Config& cfg, std::vector<std::
 
 bool proto_has_ports(Proto p) { return p == Proto::Any || p == Proto::Tcp || p == Proto::Udp; }
 
-// One match/keepalive rule. `tsensors`: the target's sensor list (empty: all), or null when
-// the rule sits in `defaults:` and the target's list is not known yet.
-void read_rule(Ctx& c, const Val& v, const Config& cfg, const std::vector<std::string>* tsensors, Rule* r) {
-    MapReader m(c, v, "rule", "", {"sensor", "prefix", "in_iface", "out_iface", "proto", "src", "dst", "src_port",
-                                   "dst_port", "tcp_flags", "src_mac", "vlan"});
-    if (!m.ok()) return;
+// A rule's "where" fields: sensor, NFLOG prefix and interfaces (see read_rule).
+void read_rule_where(Ctx& c, MapReader& m, const Config& cfg, const std::vector<std::string>* tsensors, Rule* r) {
     if (Val s = m.get("sensor"); s.present) {
         std::string name;
         if (read_string(c, s, &name, false)) {
@@ -58,6 +54,15 @@ void read_rule(Ctx& c, const Val& v, const Config& cfg, const std::vector<std::s
         std::string name;
         if (Val i = m.get(key); i.present && read_ifname(c, i, &name)) *out = c.strings.get(name);
     }
+}
+
+// One match/keepalive rule. `tsensors`: the target's sensor list (empty: all), or null when
+// the rule sits in `defaults:` and the target's list is not known yet.
+void read_rule(Ctx& c, const Val& v, const Config& cfg, const std::vector<std::string>* tsensors, Rule* r) {
+    MapReader m(c, v, "rule", "", {"sensor", "prefix", "in_iface", "out_iface", "proto", "src", "dst", "src_port",
+                                   "dst_port", "tcp_flags", "src_mac", "vlan"});
+    if (!m.ok()) return;
+    read_rule_where(c, m, cfg, tsensors, r);
     if (Val p = m.get("proto"); p.present) {
         if (!p.node.IsScalar() || !parse_proto(p.node.Scalar(), &r->proto))
             c.error(p.mark, "proto: expected one of tcp, udp, icmp, icmp6, arp, any, got " + describe(p.node));

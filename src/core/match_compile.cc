@@ -97,63 +97,105 @@ bool compile_rule(const config::Rule& r, const config::Config& cfg, const std::v
 
 using namespace match_detail;
 
-// Puts each rule in the bucket family where it lands in the smallest bucket: a destination
-// network (per prefix length), its NFLOG prefix, or its destination ports (small sets only).
-void Ruleset::Impl::index() {
-    constexpr size_t kMaxPortsPerRule = 1024;
+namespace {
+
+constexpr size_t kMaxPortsPerRule = 1024;  // a rule with more destination ports is not port-indexed
+constexpr size_t kNone = SIZE_MAX;
+
+// The index under construction: how many rules propose each key (to compare candidate bucket
+// sizes), then the rules placed per key. Reads the rules and their pools; writes nothing else.
+struct IndexBuilder {
+    IndexBuilder(const std::vector<CRule>& r, const Pools& p) : rules(r), pools(p) {}
+    const std::vector<CRule>& rules;
+    const Pools& pools;
+    std::unordered_map<std::string_view, size_t> n_pfx;
+    std::unordered_map<U128, size_t, U128Hash> n_dst[129];
+    std::vector<uint32_t> n_port = std::vector<uint32_t>(65536, 0);
     std::unordered_map<std::string_view, std::vector<uint32_t>> pfx;
     std::unordered_map<U128, std::vector<uint32_t>, U128Hash> dst[129];
     std::unordered_map<uint32_t, std::vector<uint32_t>> port;
-    // Count how many rules propose each key, to compare candidate bucket sizes.
-    std::unordered_map<std::string_view, size_t> n_pfx;
-    std::unordered_map<U128, size_t, U128Hash> n_dst[129];
-    std::vector<uint32_t> n_port(65536, 0);
-    // The positive entries of a rule's lists, and its prefix, straight from the pools.
-    auto dst_pos = [&](const CRule& r) { return std::span<const Net>(pools.nets.data() + r.dst.off, r.dst.npos); };
-    auto dport_pos = [&](const CRule& r) {
-        return std::span<const config::PortRange>(pools.ports.data() + r.dport.off, r.dport.npos);
-    };
-    auto port_count = [&](const CRule& r) {
+
+    // The positive entries of a rule's lists, straight from the pools.
+    std::span<const Net> dst_pos(const CRule& r) const { return {pools.nets.data() + r.dst.off, r.dst.npos}; }
+    std::span<const config::PortRange> dport_pos(const CRule& r) const {
+        return {pools.ports.data() + r.dport.off, r.dport.npos};
+    }
+    bool port_indexable(const CRule& r) const {
         size_t n = 0;
         for (const auto& pr : dport_pos(r)) n += size_t(pr.hi - pr.lo) + 1;
-        return n;
-    };
-    for (const CRule& r : rules) {
-        if (r.prefix.set) ++n_pfx[pools.str(r.prefix)];
-        for (const Net& n : dst_pos(r)) ++n_dst[n.len][n.value];
-        if (r.dport.npos && port_count(r) <= kMaxPortsPerRule)
-            for (const auto& pr : dport_pos(r))
-                for (uint32_t q = pr.lo; q <= pr.hi; ++q) ++n_port[q];
+        return r.dport.npos && n <= kMaxPortsPerRule;
     }
-    for (uint32_t i = 0; i < rules.size(); ++i) {
+    template <class F> void each_port(const CRule& r, F f) const {
+        for (const auto& pr : dport_pos(r))
+            for (uint32_t q = pr.lo; q <= pr.hi; ++q) f(q);
+    }
+
+    void count() {
+        for (const CRule& r : rules) {
+            if (r.prefix.set) ++n_pfx[pools.str(r.prefix)];
+            for (const Net& n : dst_pos(r)) ++n_dst[n.len][n.value];
+            if (port_indexable(r)) each_port(r, [&](uint32_t q) { ++n_port[q]; });
+        }
+    }
+
+    // Puts rule i in the family where its largest bucket is smallest, and says which (None: the
+    // rule has no indexable field and is checked for every packet).
+    enum class Family { None, Dst, Prefix, Port };
+    Family place(uint32_t i) {
         const CRule& r = rules[i];
-        const size_t kNone = SIZE_MAX;
         size_t c_dst = kNone, c_pfx = kNone, c_port = kNone;
         if (r.dst.npos) {
             c_dst = 0;
             for (const Net& n : dst_pos(r)) c_dst = std::max(c_dst, n_dst[n.len][n.value]);
         }
         if (r.prefix.set) c_pfx = n_pfx[pools.str(r.prefix)];
-        if (r.dport.npos && port_count(r) <= kMaxPortsPerRule) {
+        if (port_indexable(r)) {
             c_port = 0;
-            for (const auto& pr : dport_pos(r))
-                for (uint32_t q = pr.lo; q <= pr.hi; ++q) c_port = std::max<size_t>(c_port, n_port[q]);
+            each_port(r, [&](uint32_t q) { c_port = std::max<size_t>(c_port, n_port[q]); });
         }
-        size_t best = std::min({c_dst, c_pfx, c_port});
-        if (best == kNone) generic.push_back(i);
-        else if (best == c_dst)
+        const size_t best = std::min({c_dst, c_pfx, c_port});
+        if (best == kNone) return Family::None;
+        if (best == c_dst) {
             for (const Net& n : dst_pos(r)) dst[n.len][n.value].push_back(i);
-        else if (best == c_pfx) pfx[pools.str(r.prefix)].push_back(i);
-        else {
-            for (const auto& pr : dport_pos(r))
-                for (uint32_t q = pr.lo; q <= pr.hi; ++q) port[q].push_back(i);
-            CRule& w = rules[i];
-            w.port_only = !w.sensors_set && !w.prefix.set && !w.has_flags && !w.in_iface.set && !w.out_iface.set &&
-                          w.vlan < 0 && w.dport.nneg == 0 && w.src.empty() && w.dst.empty() && w.sport.empty() &&
-                          w.mac.empty() &&
-                          (w.proto == Proto::Any || w.proto == Proto::Tcp || w.proto == Proto::Udp);
+            return Family::Dst;
         }
+        if (best == c_pfx) {
+            pfx[pools.str(r.prefix)].push_back(i);
+            return Family::Prefix;
+        }
+        each_port(r, [&](uint32_t q) { port[q].push_back(i); });
+        return Family::Port;
     }
+};
+
+// A port-indexed rule that tests nothing but protocol (TCP, UDP or any) and its destination ports:
+// the bucket hit alone decides it.
+bool port_only(const CRule& w) {
+    return !w.sensors_set && !w.prefix.set && !w.has_flags && !w.in_iface.set && !w.out_iface.set && w.vlan < 0 &&
+           w.dport.nneg == 0 && w.src.empty() && w.dst.empty() && w.sport.empty() && w.mac.empty() &&
+           (w.proto == Proto::Any || w.proto == Proto::Tcp || w.proto == Proto::Udp);
+}
+
+}  // namespace
+
+// Puts each rule in the bucket family where it lands in the smallest bucket: a destination
+// network (per prefix length), its NFLOG prefix, or its destination ports (small sets only).
+void Ruleset::Impl::index() {
+    IndexBuilder b(rules, pools);
+    b.count();
+    for (uint32_t i = 0; i < rules.size(); ++i) {
+        const IndexBuilder::Family f = b.place(i);
+        if (f == IndexBuilder::Family::None) generic.push_back(i);
+        if (f == IndexBuilder::Family::Port) rules[i].port_only = port_only(rules[i]);
+    }
+    publish(b.pfx, b.dst, b.port);
+}
+
+// The placed buckets, flattened into `ids` and looked up by prefix, by destination network per
+// prefix length, and by port (a dense table when many ports are indexed, else a small hash).
+void Ruleset::Impl::publish(std::unordered_map<std::string_view, std::vector<uint32_t>>& pfx,
+                            std::unordered_map<U128, std::vector<uint32_t>, U128Hash> (&dst)[129],
+                            std::unordered_map<uint32_t, std::vector<uint32_t>>& port) {
     auto flatten = [&](std::vector<uint32_t>& v) {
         std::sort(v.begin(), v.end());
         v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -172,16 +214,15 @@ void Ruleset::Impl::index() {
         dl.map.build(items);
         by_dst.push_back(std::move(dl));
     }
-    if (!port.empty()) {
-        ports_indexed = true;
-        if (port.size() > 8192) {  // the hash would be larger than the dense table
-            by_port.assign(65536, Span{});
-            for (auto& [q, v] : port) by_port[q] = flatten(v);
-        } else {
-            std::vector<std::pair<U128, Span>> items;
-            for (auto& [q, v] : port) items.emplace_back(U128{0, q}, flatten(v));
-            by_port_few.build(items);
-        }
+    if (port.empty()) return;
+    ports_indexed = true;
+    if (port.size() > 8192) {  // the hash would be larger than the dense table
+        by_port.assign(65536, Span{});
+        for (auto& [q, v] : port) by_port[q] = flatten(v);
+    } else {
+        std::vector<std::pair<U128, Span>> items;
+        for (auto& [q, v] : port) items.emplace_back(U128{0, q}, flatten(v));
+        by_port_few.build(items);
     }
 }
 

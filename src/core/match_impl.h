@@ -189,7 +189,10 @@ struct Ruleset::Impl {
     bool keyed = true;                                    // see Ruleset::keyed()
     std::vector<uint32_t> generic;                        // rules with no indexable field
 
-    void index();
+    void index();  // match_compile.cc
+    void publish(std::unordered_map<std::string_view, std::vector<uint32_t>>& pfx,
+                 std::unordered_map<U128, std::vector<uint32_t>, match_detail::U128Hash> (&dst)[129],
+                 std::unordered_map<uint32_t, std::vector<uint32_t>>& port);
     // Rules of one target are adjacent in every bucket (ids are sorted), so merging into the
     // previous Verdict keeps `out` near one entry per target even before classify()'s final merge.
     void emit(const CRule& r, std::vector<Verdict>* out) const {
