@@ -124,7 +124,6 @@ void Ruleset::classify(const packet::Decoded& d, const PacketMeta& m, std::vecto
     }
 }
 
-size_t Ruleset::size() const { return impl_->slots.size(); }
 
 bool Ruleset::uses_ifaces() const { return impl_->uses_ifaces; }
 bool Ruleset::uses_prefix() const { return impl_->uses_prefix; }

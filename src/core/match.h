@@ -48,7 +48,6 @@ class Ruleset {
     // `out` is cleared first. Thread-safe (const); allocation-free once `out` has capacity.
     void classify(const packet::Decoded& d, const PacketMeta& m, std::vector<Verdict>* out) const;
 
-    size_t size() const;
     // True if some rule compares interface names: sensors resolve PacketMeta::in_iface/out_iface
     // only then (a Hit gets them anyway, from PacketMeta's indexes).
     bool uses_ifaces() const;
