@@ -12,13 +12,9 @@
 #include "packet/decode.h"
 #include "packet/encode.h"
 #include "packet/parse.h"
+#include "testdata.h"
 
 namespace nw::packet::testdata {
-
-struct Pcap {
-    uint32_t linktype = 0;
-    std::vector<std::vector<uint8_t>> frames;
-};
 
 // Finds tests/data whether run from the repository root or elsewhere (NETWAKED_TEST_DATA wins).
 static std::string data_dir() {

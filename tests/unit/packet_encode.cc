@@ -12,14 +12,7 @@
 #include "packet/decode.h"
 #include "packet/encode.h"
 #include "packet/parse.h"
-
-namespace nw::packet::testdata {
-struct Pcap {
-    uint32_t linktype = 0;
-    std::vector<std::vector<uint8_t>> frames;
-};
-Pcap read_pcap(const std::string& name);  // tests/unit/packet_decode.cc
-}  // namespace nw::packet::testdata
+#include "testdata.h"
 
 using namespace nw::packet;
 using testdata::read_pcap;

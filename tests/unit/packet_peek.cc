@@ -8,14 +8,7 @@
 
 #include "packet/decode.h"
 #include "packet/peek.h"
-
-namespace nw::packet::testdata {
-struct Pcap {
-    uint32_t linktype = 0;
-    std::vector<std::vector<uint8_t>> frames;
-};
-Pcap read_pcap(const std::string& name);  // tests/unit/packet_decode.cc
-}  // namespace nw::packet::testdata
+#include "testdata.h"
 
 using namespace nw::packet;
 
