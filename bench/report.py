@@ -256,9 +256,16 @@ def main():
         if tu or nm:
             p(f"  tuninetd -n GROUP (TUNINETD=): {fmt(tu)};  netwaked -n GROUP, same run: {fmt(nm)}"
               f"{'' if not tu or not nm else f'  ({nm / tu:.2f}x tuninetd)'}")
-        for r in by("mem_rest"):
+        rest = {r["who"]: r for r in by("mem_rest")}
+        for r in rest.values():
             p(f"  at rest, {r['who']:8} -n GROUP: RssAnon {r['rss_anon_kb']} KiB, Pss {r['pss_kb']} KiB,"
               f" VmHWM {r['vmhwm_kb']} KiB (after a few packets)")
+        if "tuninetd" in rest and "netwaked" in rest and rest["tuninetd"]["pss_kb"]:
+            # Pss splits shared pages among whoever maps them: the ratio moves with the other
+            # processes running (BENCHMARKS.md, "Against tuninetd itself").
+            ratio = rest["netwaked"]["pss_kb"] / rest["tuninetd"]["pss_kb"]
+            check("Pss at rest, tuninetd mode, netwaked / tuninetd (NFLOG only)", round(ratio, 2), "<= 2",
+                  ratio <= 2, f"{rest['netwaked']['pss_kb']} vs {rest['tuninetd']['pss_kb']} KiB")
         for key, goal, what in (("1", 750, "an address/port rule"), ("pfx", 600, "a prefix-routed target")):
             h = ipp.get((key, "hot"))
             if h:
