@@ -18,10 +18,12 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <mutex>
 #include <thread>
 
 #include "sensor/ifnames.h"
@@ -78,7 +80,9 @@ class NflogSensor final : public Sensor {
     void start() override {
         thread_ = std::thread([this] {
             run();
-            exited_.store(true, std::memory_order_release);
+            std::lock_guard lk(exit_mu_);
+            exited_ = true;
+            exit_cv_.notify_all();
         });
     }
     void stop() override;
@@ -103,7 +107,9 @@ class NflogSensor final : public Sensor {
     int fd_ = -1;
     std::thread thread_;
     std::atomic<bool> stopping_{false};  // stop(): the thread returns at its next receive
-    std::atomic<bool> exited_{false};    // the thread has returned
+    std::mutex exit_mu_;                 // exited_: the thread has returned (stop() waits on it)
+    std::condition_variable exit_cv_;
+    bool exited_ = false;
     int rcvtimeo_ms_ = -1;               // the socket's SO_RCVTIMEO (-1: none)
     uint32_t busy_nlbufsiz_ = 0;
     size_t slot_size_ = 0;
@@ -207,11 +213,12 @@ bool NflogSensor::open(std::string* err) {
 void NflogSensor::stop() {
     if (thread_.joinable()) {
         stopping_.store(true, std::memory_order_release);
-        while (!exited_.load(std::memory_order_acquire)) {
+        std::unique_lock lk(exit_mu_);
+        while (!exited_) {
             wake();
-            for (int i = 0; i < 100 && !exited_.load(std::memory_order_acquire); ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            exit_cv_.wait_for(lk, std::chrono::milliseconds(100), [this] { return exited_; });
         }
+        lk.unlock();
         thread_.join();
     }
     close_handle();
