@@ -2,6 +2,8 @@
 // (daemon/libraries.h).
 #include "daemon/libraries.h"
 
+#include <algorithm>
+
 namespace nw::daemon {
 
 using sys::lazy::Lib;
@@ -15,13 +17,10 @@ std::vector<LibraryNeed> needed_libraries(const config::Config& cfg) {
         }
     }
     if (cfg.mqtt) out.push_back({Lib::Mosquitto, "the mqtt section"});
-    for (const auto& k : cfg.knocks) {
-        if (k.spa) {
-            out.push_back({Lib::Crypto, "SPA knock \"" + k.name + "\""});
-            break;
-        }
-    }
-    if (cfg.mqtt && (out.empty() || out.back().lib != Lib::Crypto)) out.push_back({Lib::Crypto, "the mqtt section"});
+    // libcrypto: SPA keys, and MQTT (libmosquitto's TLS, signed commands). Named once, by the first user.
+    const auto spa = std::find_if(cfg.knocks.begin(), cfg.knocks.end(), [](const auto& k) { return bool(k.spa); });
+    if (spa != cfg.knocks.end()) out.push_back({Lib::Crypto, "SPA knock \"" + spa->name + "\""});
+    else if (cfg.mqtt) out.push_back({Lib::Crypto, "the mqtt section"});
     return out;
 }
 
